@@ -1,0 +1,170 @@
+"""Institutions, their constituencies, people and memberships."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from fractions import Fraction
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from assembly.clock import utcnow
+from assembly.extensions import db
+from assembly.sqltypes import UTCDateTime, enum_column
+
+
+class InstitutionKind(enum.StrEnum):
+    school = "school"
+    hospital = "hospital"
+    other = "other"
+
+
+#: The leader's title by kind of institution, used when none is given.
+DEFAULT_LEADER_TITLES = {
+    InstitutionKind.school: "Headteacher",
+    InstitutionKind.hospital: "Chief Executive",
+    InstitutionKind.other: "Chief Executive",
+}
+
+#: The three constituencies every institution starts with: key, name, weight, precedence.
+#: Precedence decides the one constituency of a person listed in several (lowest number wins).
+DEFAULT_CONSTITUENCIES = (
+    ("workers", "Workers", Fraction(1, 3), 1),
+    ("users", "Service users", Fraction(1, 3), 2),
+    ("community", "Local community", Fraction(1, 3), 3),
+)
+
+
+class Institution(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Short name used in web addresses: lower-case letters, digits and hyphens.
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    #: The institution's full name, as printed on notices.
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[InstitutionKind] = mapped_column(enum_column(InstitutionKind, "institution_kind"))
+    #: The area it serves (a town, a borough), shown on notices; eligibility lives on the
+    #: community constituency.
+    area: Mapped[str] = mapped_column(String(200), default="")
+    #: What the leader elected at the annual assembly is called: "Headteacher", "Chief Executive".
+    leader_title: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    constituencies: Mapped[list[Constituency]] = relationship(
+        back_populates="institution", order_by="Constituency.precedence"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Institution {self.slug}>"
+
+
+class Constituency(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "constituencies"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "key"),
+        UniqueConstraint("institution_id", "precedence"),
+        CheckConstraint("weight_numerator >= 0", name="weight_not_negative"),
+        CheckConstraint("weight_denominator > 0", name="weight_denominator_positive"),
+        CheckConstraint("minimum_age >= 0", name="minimum_age_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    #: Stable identifier within the institution: ``workers``, ``users``, ``community`` or custom.
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    #: Board-seat weight as an exact rational; shares are weights divided by their sum.
+    weight_numerator: Mapped[int] = mapped_column(Integer)
+    weight_denominator: Mapped[int] = mapped_column(Integer)
+    #: Youngest age at which a person may be a member of this constituency.
+    minimum_age: Mapped[int] = mapped_column(Integer, default=0)
+    #: A person listed in several constituencies belongs to the one with the lowest number.
+    precedence: Mapped[int] = mapped_column(Integer)
+
+    institution: Mapped[Institution] = relationship(back_populates="constituencies")
+
+    @property
+    def weight(self) -> Fraction:
+        return Fraction(self.weight_numerator, self.weight_denominator)
+
+    @weight.setter
+    def weight(self, value: Fraction) -> None:
+        value = Fraction(value)
+        self.weight_numerator = value.numerator
+        self.weight_denominator = value.denominator
+
+    def __repr__(self) -> str:
+        return f"<Constituency {self.key} of institution {self.institution_id}>"
+
+
+class Person(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    #: Normalised (lower-case, trimmed) email address; members sign in with it. Optional:
+    #: members without one get printed letters.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="person")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+class Membership(db.Model):  # type: ignore[name-defined]
+    """One period of a person's membership of an institution, in one constituency.
+
+    History is never deleted: leaving sets ``left_on``, opting out sets ``opted_out_on``, and
+    a return or a move to another constituency starts a new row.
+    """
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint("left_on IS NULL OR left_on >= joined_on", name="left_after_joined"),
+        # A person has at most one current membership of an institution.
+        Index(
+            "uq_memberships_current",
+            "institution_id",
+            "person_id",
+            unique=True,
+            sqlite_where=text("left_on IS NULL"),
+            postgresql_where=text("left_on IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituencies.id"), index=True)
+    joined_on: Mapped[date] = mapped_column(Date)
+    #: The day the membership ended (left the roster, moved constituency); NULL while current.
+    left_on: Mapped[date | None] = mapped_column(Date)
+    #: The day the person opted out; an opted-out person is never re-enrolled automatically.
+    opted_out_on: Mapped[date | None] = mapped_column(Date)
+    #: Where the membership came from: a roster source's name, "sign-up", "demo", "manual".
+    source: Mapped[str] = mapped_column(String(100))
+
+    institution: Mapped[Institution] = relationship()
+    person: Mapped[Person] = relationship(back_populates="memberships")
+    constituency: Mapped[Constituency] = relationship()
+
+    @property
+    def is_current(self) -> bool:
+        return self.left_on is None and self.opted_out_on is None

@@ -1,0 +1,201 @@
+"""Deliver due outbox messages through SMTP or as ``.eml`` files, with retries and back-off.
+
+This runs outside any request (the ``assembly notices send`` timer, or right after a
+sign-in request commits) and commits after each message, so a crash part-way never sends a
+message twice and never loses one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from assembly.clock import utcnow
+from assembly.extensions import db
+from assembly.notices.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+#: The first retry waits a minute, each later one twice as long, never more than six hours.
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Return how long to wait after the ``attempts``-th failed attempt."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class FileTransport:
+    """Write each message as ``<outbox>/<id>-<kind>.eml`` (the development default)."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def send(self, message: EmailMessage) -> None:
+        name = f"{message['X-Assembly-Outbox-Id']}-{message['X-Assembly-Kind']}.eml"
+        temporary = self.directory / (name + ".part")
+        temporary.write_bytes(bytes(message))
+        os.replace(temporary, self.directory / name)
+
+    def close(self) -> None:
+        pass
+
+
+class SmtpTransport:
+    """Send through an SMTP relay, reusing one connection for a batch."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        host, port = self.config["SMTP_HOST"], self.config["SMTP_PORT"]
+        timeout = self.config["SMTP_TIMEOUT"]
+        connection: smtplib.SMTP
+        if self.config["SMTP_SSL"]:
+            connection = smtplib.SMTP_SSL(host, port, timeout=timeout,
+                                          context=ssl.create_default_context())
+        else:
+            connection = smtplib.SMTP(host, port, timeout=timeout)
+            if self.config["SMTP_STARTTLS"]:
+                connection.starttls(context=ssl.create_default_context())
+        if self.config.get("SMTP_USERNAME"):
+            connection.login(self.config["SMTP_USERNAME"], self.config["SMTP_PASSWORD"] or "")
+        return connection
+
+    def send(self, message: EmailMessage) -> None:
+        if self.connection is None:
+            self.connection = self._connect()
+        try:
+            self.connection.send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            self.connection = None
+            raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except smtplib.SMTPException:
+                pass
+            except OSError:
+                pass
+            self.connection = None
+
+
+def make_transport(config: dict[str, Any]) -> Transport:
+    if config["MAIL_BACKEND"] == "file":
+        return FileTransport(config["OUTBOX_DIR"])
+    return SmtpTransport(config)
+
+
+def build_email(outbox_message: OutboxMessage, sender: str, now: datetime) -> EmailMessage:
+    """Return the MIME message (plain text with an HTML alternative) for an outbox row."""
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = outbox_message.to_address
+    email["Subject"] = outbox_message.subject
+    email["Date"] = format_datetime(now)
+    email["Message-ID"] = outbox_message.message_id or make_msgid(domain="assembly.invalid")
+    email["X-Assembly-Outbox-Id"] = str(outbox_message.id)
+    email["X-Assembly-Kind"] = outbox_message.kind
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(outbox_message.body_text)
+    email.add_alternative(outbox_message.body_html, subtype="html")
+    return email
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def _due(now: datetime, limit: int, only_ids: Iterable[int] | None) -> list[int]:
+    statement = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.queued, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if only_ids is not None:
+        statement = statement.where(OutboxMessage.id.in_(list(only_ids)))
+    return list(db.session.scalars(statement))
+
+
+def deliver_due(
+    config: dict[str, Any],
+    *,
+    now: datetime | None = None,
+    limit: int = 1000,
+    only_ids: Iterable[int] | None = None,
+    transport: Transport | None = None,
+) -> DeliveryReport:
+    """Deliver the queued messages that are due; commit after each one.
+
+    Each row is locked while it is sent (``SKIP LOCKED`` on PostgreSQL), so two senders
+    running at once never send the same message.
+    """
+    now = now or utcnow()
+    report = DeliveryReport()
+    ids = _due(now, limit, only_ids)
+    db.session.commit()
+    if not ids:
+        return report
+    transport = transport or make_transport(config)
+    try:
+        for message_id in ids:
+            row = db.session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.queued)
+                .with_for_update(skip_locked=True)
+            ).one_or_none()
+            if row is None:
+                db.session.rollback()
+                continue
+            if not row.message_id:
+                row.message_id = make_msgid(domain="assembly.invalid")
+            row.attempts += 1
+            try:
+                transport.send(build_email(row, config["MAIL_FROM"], now))
+            except (smtplib.SMTPException, OSError) as error:
+                row.last_error = f"{type(error).__name__}: {error}"[:500]
+                if row.attempts >= config["NOTICE_MAX_ATTEMPTS"]:
+                    row.status = OutboxStatus.failed
+                    report.failed += 1
+                else:
+                    row.next_attempt_at = now + retry_delay(row.attempts)
+                    report.retrying += 1
+                log.warning("notice %s not delivered (attempt %s): %s",
+                            row.id, row.attempts, type(error).__name__)
+                if isinstance(transport, SmtpTransport):
+                    transport.close()
+            else:
+                row.status = OutboxStatus.sent
+                row.sent_at = now
+                row.last_error = ""
+                report.sent += 1
+            db.session.commit()
+    finally:
+        transport.close()
+    return report
