@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from assembly.auth.models import Role
@@ -38,5 +39,5 @@ class GrantRoleForm(FlaskForm):
     )
     display_name = StringField("Full name (optional)",
                                validators=[Optional(), Length(max=200)])
-    role = SelectField("Role", choices=[(r.value, r.label) for r in Role],
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.label) for r in Role],
                        validators=[DataRequired("Choose a role")])

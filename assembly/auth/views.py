@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from assembly.auth.actors import Actor
 from assembly.auth.forms import ConfirmForm, GrantRoleForm, SignInForm
@@ -124,7 +125,7 @@ def roles(institution: Institution) -> str | Response:
     form = GrantRoleForm()
     if not current_user.is_platform_admin:
         # A secretary appoints tellers; secretaries and returning officers come from the admin.
-        form.role.choices = [(Role.teller.value, Role.teller.label)]
+        form.role.choices = [SelectChoice(Role.teller.value, Role.teller.label)]
     if form.validate_on_submit():
         try:
             grant_role(_actor(), institution, form.email.data or "", Role(form.role.data),

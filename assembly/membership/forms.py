@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from assembly.membership.models import InstitutionKind
@@ -24,7 +25,7 @@ class InstitutionForm(FlaskForm):
     )
     kind = RadioField(
         "Kind of institution",
-        choices=[(k.value, k.value.capitalize()) for k in InstitutionKind],
+        choices=[SelectChoice(k.value, k.value.capitalize()) for k in InstitutionKind],
         validators=[DataRequired("Choose the kind of institution")],
     )
     area = StringField("Area it serves (optional)", validators=[Length(max=200)])

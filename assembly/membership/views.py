@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -27,6 +27,7 @@ from assembly.membership.operations import (
     update_constituency,
     update_institution,
 )
+from assembly.records.canonical import rational
 from assembly.membership.queries import (
     get_constituency,
     list_institutions,
@@ -137,9 +138,12 @@ def constituency_edit(institution: Institution, key: str) -> str | Response:
     constituency = get_constituency(institution, key)
     if constituency is None:
         abort(404)
-    form = ConstituencyForm(obj=constituency)
-    if request.method == "GET":
-        form.weight.data = f"{constituency.weight.numerator}/{constituency.weight.denominator}"
+    form = ConstituencyForm(data={
+        "name": constituency.name,
+        "weight": rational(constituency.weight),
+        "minimum_age": constituency.minimum_age,
+        "precedence": constituency.precedence,
+    })
     if form.validate_on_submit():
         try:
             update_constituency(
@@ -166,12 +170,9 @@ def constituency_edit(institution: Institution, key: str) -> str | Response:
 @bp.route("/institutions/<slug>/constituencies/new", methods=["GET", "POST"])
 @institution_view(Role.secretary)
 def constituency_new(institution: Institution) -> str | Response:
-    form = NewConstituencyForm()
-    if request.method == "GET":
-        form.weight.data = "1/3"
-        form.minimum_age.data = 0
-        form.precedence.data = max((c.precedence for c in institution.constituencies),
-                                   default=0) + 1
+    next_precedence = max((c.precedence for c in institution.constituencies), default=0) + 1
+    form = NewConstituencyForm(data={"weight": "1/3", "minimum_age": 0,
+                                     "precedence": next_precedence})
     if form.validate_on_submit():
         try:
             constituency = add_constituency(

@@ -1,0 +1,155 @@
+"""Access control: every route × every kind of visitor → the expected status.
+
+The table below must name every route in ``app.url_map`` and every method it accepts; a
+new route without an entry fails ``test_every_route_has_an_expectation``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from assembly.auth.actors import CLI
+from assembly.auth.models import Role, RoleGrant
+from assembly.auth.operations import issue_sign_in_link
+from assembly.extensions import db
+from tests.conftest import grant, make_institution, make_member, make_user
+
+ROLES = (
+    "anonymous",
+    "member_other",
+    "member",
+    "teller",
+    "secretary_other",
+    "secretary",
+    "returning_officer",
+    "admin",
+)
+
+# Shorthands: who gets what.
+ALL_200 = dict.fromkeys(ROLES, 200)
+SIGNED_IN_200 = {**dict.fromkeys(ROLES, 200), "anonymous": 302}
+ADMIN_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": 302, "admin": 200}
+SECRETARY = {**dict.fromkeys(ROLES, 403), "anonymous": 302, "secretary": 200, "admin": 200}
+OFFICERS = {**SECRETARY, "returning_officer": 200}
+#: An empty POST to an edit form keeps the saved values and redirects back.
+SECRETARY_SAVES = {**SECRETARY, "secretary": 302, "admin": 302}
+
+#: endpoint → method → visitor → status. Redirects (302) for anonymous visitors go to sign-in.
+EXPECTED: dict[str, dict[str, dict[str, int]]] = {
+    "static": {"GET": ALL_200},
+    "membership.home": {"GET": ALL_200},
+    "membership.my_memberships": {"GET": SIGNED_IN_200},
+    "membership.institutions": {"GET": ADMIN_ONLY},
+    "membership.institution_new": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "membership.dashboard": {"GET": OFFICERS},
+    "membership.institution_edit": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
+    "membership.constituency_edit": {"GET": SECRETARY, "POST": SECRETARY},
+    "membership.constituency_new": {"GET": SECRETARY, "POST": SECRETARY},
+    "auth.sign_in": {
+        "GET": {**dict.fromkeys(ROLES, 302), "anonymous": 200},
+        "POST": {**dict.fromkeys(ROLES, 302), "anonymous": 200},
+    },
+    "auth.check_email": {"GET": ALL_200},
+    "auth.sign_in_link": {"GET": ALL_200, "POST": dict.fromkeys(ROLES, 302)},
+    "auth.sign_out": {"POST": dict.fromkeys(ROLES, 302)},
+    "auth.signed_out": {"GET": ALL_200},
+    "auth.roles": {"GET": SECRETARY, "POST": SECRETARY},
+    "auth.role_revoke": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
+    "audit.log": {"GET": OFFICERS},
+    "ops.health": {"GET": ALL_200},
+    "ops.ready": {"GET": ALL_200},
+}
+
+
+def _rule_methods(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_has_an_expectation(app: Flask) -> None:
+    """Each route and method in the URL map has a row in the access table, and no row is stale."""
+    routes = _rule_methods(app)
+    table = {(endpoint, method) for endpoint, methods in EXPECTED.items() for method in methods}
+    assert routes - table == set(), "routes without an access expectation"
+    assert table - routes == set(), "access expectations for routes that do not exist"
+
+
+def _scenario() -> dict[str, Any]:
+    """Two institutions and one visitor of each kind; return what the URLs need."""
+    target = make_institution(slug="target-school", name="Target School")
+    other = make_institution(slug="other-school", name="Other School")
+    emails = {role: f"{role.replace('_', '.')}@example.org" for role in ROLES if role != "anonymous"}
+    make_member(target, email=emails["member"])
+    make_member(other, email=emails["member_other"])
+    make_user(emails["admin"], admin=True)
+    for role, institution, granted in (
+        ("teller", target, Role.teller),
+        ("secretary", target, Role.secretary),
+        ("secretary_other", other, Role.secretary),
+        ("returning_officer", target, Role.returning_officer),
+    ):
+        grant(make_user(emails[role]), institution, granted)
+    teller_grant = db.session.query(RoleGrant).filter_by(role=Role.teller).one()
+    return {"target": target, "emails": emails, "teller_grant_id": teller_grant.id}
+
+
+def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values: dict[str, Any] = {}
+    for argument in rule.arguments:
+        if argument == "slug":
+            values["slug"] = scenario["target"].slug
+        elif argument == "key":
+            values["key"] = "workers"
+        elif argument == "grant_id":
+            values["grant_id"] = scenario["teller_grant_id"]
+        elif argument == "token":
+            link = issue_sign_in_link(CLI, token_email)
+            db.session.commit()
+            values["token"] = link.rsplit("/", 1)[1]
+        elif argument == "filename":
+            values["filename"] = "app.css"
+        else:  # pragma: no cover - a new argument needs a sample value here
+            raise AssertionError(f"no sample value for URL argument {argument!r}")
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **values)
+
+
+CASES = [
+    (endpoint, method, role, status)
+    for endpoint, methods in EXPECTED.items()
+    for method, statuses in methods.items()
+    for role, status in statuses.items()
+]
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role", "status"), CASES,
+                         ids=[f"{e}-{m}-{r}" for e, m, r, _ in CASES])
+def test_access(app: Flask, client: FlaskClient, login_as, endpoint: str, method: str,
+                role: str, status: int) -> None:
+    """A visitor of this kind gets exactly the expected status from this route."""
+    if endpoint == "static" and not (app.static_folder and
+                                     (__import__("pathlib").Path(app.static_folder)
+                                      / "app.css").exists()):
+        pytest.fail("assembly/static/app.css is missing: run `make assets`")
+    scenario = _scenario()
+    if role != "anonymous":
+        login_as(scenario["emails"][role])
+    url = _url(app, endpoint, scenario, scenario["emails"]["member"])
+    with client.open(url, method=method, data={}) as response:
+        body = response.get_data(as_text=True)
+    assert response.status_code == status, (url, body[:500])
+    if status == 302 and role == "anonymous" and endpoint not in {
+        "auth.sign_in_link", "auth.sign_out"
+    }:
+        assert re.search(r"/sign-in\?next=", response.headers["Location"])
