@@ -10,9 +10,14 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from assembly.auth.models import Role
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 class SignInForm(FlaskForm):
     email = EmailField(
         "Email address",
+        filters=[_strip],
         validators=[
             DataRequired("Enter your email address"),
             Email("Enter an email address in the correct format, like name@example.com",
@@ -30,6 +35,7 @@ class ConfirmForm(FlaskForm):
 class GrantRoleForm(FlaskForm):
     email = EmailField(
         "Email address",
+        filters=[_strip],
         validators=[
             DataRequired("Enter their email address"),
             Email("Enter an email address in the correct format, like name@example.com",

@@ -1,0 +1,162 @@
+"""The app factory and its settings: environments, the database URL, refusals in production."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from assembly import create_app
+from assembly.config import ConfigError, normalise_database_url
+from assembly.extensions import db
+from tests.conftest import TEST_SECRET
+
+
+def _production(tmp_path: Path, **overrides: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "ENV": "production",
+        "INSTANCE_PATH": str(tmp_path),
+        "SECRET_KEY": TEST_SECRET,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/prod.sqlite3",
+    }
+    config.update(overrides)
+    return config
+
+
+def test_testing_app_uses_the_given_settings(app) -> None:
+    """create_app(config) applies the mapping it is given on top of the defaults."""
+    assert app.config["TESTING"] is True
+    assert app.config["SECRET_KEY"] == TEST_SECRET
+    assert app.config["SIGN_IN_TOKEN_MINUTES"] == 15
+
+
+def test_database_connections_are_configured(app) -> None:
+    """SQLite runs with WAL and enforced foreign keys; PostgreSQL through psycopg 3."""
+    if db.engine.dialect.name == "sqlite":
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    else:
+        assert db.engine.dialect.name == "postgresql"
+        assert db.engine.dialect.driver == "psycopg"
+
+
+def test_production_refuses_a_missing_secret_key(tmp_path: Path) -> None:
+    """Production without ASSEMBLY_SECRET_KEY refuses to start and says what is missing."""
+    with pytest.raises(ConfigError, match="ASSEMBLY_SECRET_KEY"):
+        create_app(_production(tmp_path, SECRET_KEY=None))
+
+
+def test_production_refuses_a_weak_secret_key(tmp_path: Path) -> None:
+    """A short or well-known secret key is refused in production."""
+    with pytest.raises(ConfigError, match="too weak"):
+        create_app(_production(tmp_path, SECRET_KEY="change-me"))
+
+
+def test_production_refuses_a_missing_database_url(tmp_path: Path) -> None:
+    """Production never falls back to the embedded SQLite file."""
+    with pytest.raises(ConfigError, match="ASSEMBLY_DATABASE_URL"):
+        create_app(_production(tmp_path, DATABASE_URL=None))
+
+
+def test_production_cookies_are_secure_httponly_and_samesite(tmp_path: Path) -> None:
+    """Session and remember cookies are Secure, HttpOnly and SameSite in production."""
+    app = create_app(_production(tmp_path))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    with pytest.raises(ConfigError, match="Secure"):
+        create_app(_production(tmp_path, COOKIE_SECURE=False))
+
+
+def test_production_sends_hsts_and_a_strict_content_security_policy(tmp_path: Path) -> None:
+    """Responses carry HSTS in production, and a CSP that forbids inline script and framing."""
+    app = create_app(_production(tmp_path))
+    response = app.test_client().get("/healthz")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "not a database URL"),
+        ("mysql://u:p@localhost/db", "only postgresql:// and sqlite://"),
+        ("postgresql+asyncpg://u@localhost/db", "use postgresql://"),
+        ("postgresql://u@localhost", "names no database"),
+    ],
+)
+def test_bad_database_urls_are_refused_with_a_reason(url: str, message: str) -> None:
+    """An unusable ASSEMBLY_DATABASE_URL is refused with a reason naming the problem."""
+    with pytest.raises(ConfigError, match=message):
+        normalise_database_url(url)
+
+
+def test_postgresql_urls_use_psycopg3() -> None:
+    """postgresql:// is served by the psycopg 3 driver."""
+    assert normalise_database_url("postgresql://u:p@h/d").startswith("postgresql+psycopg://")
+
+
+def test_environment_variables_override_the_instance_file(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """ASSEMBLY_* variables win over instance/assembly.cfg, which wins over the defaults."""
+    (tmp_path / "assembly.cfg").write_text('BASE_URL = "https://from-file.example"\n'
+                                           'MAIL_FROM = "file@example.org"\n')
+    monkeypatch.setenv("ASSEMBLY_MAIL_FROM", "env@example.org")
+    app = create_app({"ENV": "testing", "INSTANCE_PATH": str(tmp_path)})
+    assert app.config["BASE_URL"] == "https://from-file.example"
+    assert app.config["MAIL_FROM"] == "env@example.org"
+
+
+def test_development_makes_and_keeps_its_own_secret(tmp_path: Path) -> None:
+    """Without a configured secret, development makes one in the instance folder and reuses it."""
+    first = create_app({"ENV": "development", "INSTANCE_PATH": str(tmp_path)})
+    second = create_app({"ENV": "development", "INSTANCE_PATH": str(tmp_path)})
+    assert len(first.config["SECRET_KEY"]) >= 32
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+
+
+def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
+    environment.update({"ASSEMBLY_INSTANCE_PATH": str(tmp_path), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "assembly.cli", *args],
+        capture_output=True, text=True, env=environment, timeout=60, check=False,
+    )
+
+
+def test_cli_missing_secret_in_production_is_one_line_and_non_zero(tmp_path: Path) -> None:
+    """`assembly` in production without a secret prints one line, no traceback, and exits 2."""
+    result = _cli(tmp_path, "audit", "verify", ASSEMBLY_ENV="production",
+                  ASSEMBLY_DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "ASSEMBLY_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_bad_database_url_is_one_line_and_non_zero(tmp_path: Path) -> None:
+    """An unparseable ASSEMBLY_DATABASE_URL gives a one-line error and exit 2."""
+    result = _cli(tmp_path, "audit", "verify", ASSEMBLY_ENV="development",
+                  ASSEMBLY_DATABASE_URL="nonsense://")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "ASSEMBLY_DATABASE_URL" in result.stderr
+
+
+def test_cli_unreachable_database_is_one_line_and_non_zero(tmp_path: Path) -> None:
+    """A database that cannot be reached gives a one-line error and exit 2, not a traceback."""
+    from tests.conftest import free_port
+
+    url = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/assembly"
+    result = _cli(tmp_path, "audit", "verify", ASSEMBLY_ENV="development",
+                  ASSEMBLY_DATABASE_URL=url)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "cannot use the database" in result.stderr
+    assert "secret" not in result.stderr  # the password never reaches the terminal
