@@ -102,6 +102,8 @@ def test_gives_up_after_the_maximum_attempts(app: Flask, runner: FlaskCliRunner)
     app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(),
                       NOTICE_MAX_ATTEMPTS=2)
     message = _queue(app)
+    message.next_attempt_at = utcnow() - timedelta(minutes=20)
+    db.session.commit()
     assert deliver_due(app.config, now=utcnow() - timedelta(minutes=10)).retrying == 1
     result = runner.invoke(args=["notices", "send"])
     assert result.exit_code == 1, result.output
