@@ -98,8 +98,8 @@ def _init_extensions(app: Flask) -> None:
         return user if user is not None and not user.is_disabled else None
 
     # Import every model so that metadata (and so migrations) sees them all.
-    import assembly.audit.models  # noqa: F401
-    import assembly.membership.models  # noqa: F401
+    import assembly.audit.models
+    import assembly.membership.models
     import assembly.notices.models  # noqa: F401
 
 
@@ -125,8 +125,11 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("fraction")
     def fraction(value: Any) -> str:
-        return f"{value.numerator}/{value.denominator}" if value.denominator != 1 else str(
-            value.numerator)
+        return (
+            f"{value.numerator}/{value.denominator}"
+            if value.denominator != 1
+            else str(value.numerator)
+        )
 
     @app.template_filter("percent")
     def percent(value: Any) -> str:
@@ -154,8 +157,9 @@ def _register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         if production:
-            response.headers.setdefault("Strict-Transport-Security",
-                                        "max-age=63072000; includeSubDomains")
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+            )
         if request.path.startswith("/sign-in/link/"):
             # The token is in the path: never let it leak through caches or referrers.
             response.headers["Cache-Control"] = "no-store"

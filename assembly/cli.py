@@ -19,8 +19,14 @@ def _create_app():  # type: ignore[no-untyped-def]
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
-             add_default_commands=True, set_debug_flag=False, load_dotenv=False)
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_version_option=False,
+    add_default_commands=True,
+    set_debug_flag=False,
+    load_dotenv=False,
+)
 def cli() -> None:
     """Run and manage assembly (settings: ASSEMBLY_* environment variables)."""
 

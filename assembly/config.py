@@ -76,7 +76,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
 }
 
-DEVELOPMENT_SECRET_FILE = "secret_key"
+DEVELOPMENT_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 class ConfigError(Exception):

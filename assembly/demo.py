@@ -28,12 +28,66 @@ SECRETARY = "secretary@example.org"
 RETURNING_OFFICER = "returning.officer@example.org"
 MEMBER = "member@example.org"
 
-GIVEN = ["Amara", "Ben", "Chloe", "Dev", "Eilidh", "Farah", "George", "Hana", "Isaac", "Jade",
-         "Kofi", "Lena", "Mohammed", "Niamh", "Oliver", "Priya", "Quinn", "Rosa", "Sam", "Tariq",
-         "Uma", "Viktor", "Wen", "Yusuf", "Zara", "Aled", "Bronwen", "Callum", "Deborah", "Emeka"]
-FAMILY = ["Adeyemi", "Brown", "Campbell", "Davies", "Evans", "Fraser", "Green", "Hughes",
-          "Iqbal", "Jones", "Khan", "Lewis", "Murphy", "Nowak", "O'Brien", "Patel", "Quigley",
-          "Roberts", "Singh", "Taylor", "Uddin", "Varga", "Williams", "Xu", "Young", "Zielinski"]
+GIVEN = [
+    "Amara",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Eilidh",
+    "Farah",
+    "George",
+    "Hana",
+    "Isaac",
+    "Jade",
+    "Kofi",
+    "Lena",
+    "Mohammed",
+    "Niamh",
+    "Oliver",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yusuf",
+    "Zara",
+    "Aled",
+    "Bronwen",
+    "Callum",
+    "Deborah",
+    "Emeka",
+]
+FAMILY = [
+    "Adeyemi",
+    "Brown",
+    "Campbell",
+    "Davies",
+    "Evans",
+    "Fraser",
+    "Green",
+    "Hughes",
+    "Iqbal",
+    "Jones",
+    "Khan",
+    "Lewis",
+    "Murphy",
+    "Nowak",
+    "O'Brien",
+    "Patel",
+    "Quigley",
+    "Roberts",
+    "Singh",
+    "Taylor",
+    "Uddin",
+    "Varga",
+    "Williams",
+    "Xu",
+    "Young",
+    "Zielinski",
+]
 
 
 @dataclass(frozen=True)
@@ -48,11 +102,22 @@ class DemoInstitution:
 
 
 DEMO_INSTITUTIONS = (
-    DemoInstitution("hilltop-academy", "Hilltop Academy", InstitutionKind.school,
-                    "Hilltop, Bristol", (60, 140, 80), "hilltop.example"),
-    DemoInstitution("riverside-hospital", "Riverside General Hospital",
-                    InstitutionKind.hospital, "Riverside, Leeds", (120, 90, 70),
-                    "riverside.example"),
+    DemoInstitution(
+        "hilltop-academy",
+        "Hilltop Academy",
+        InstitutionKind.school,
+        "Hilltop, Bristol",
+        (60, 140, 80),
+        "hilltop.example",
+    ),
+    DemoInstitution(
+        "riverside-hospital",
+        "Riverside General Hospital",
+        InstitutionKind.hospital,
+        "Riverside, Leeds",
+        (120, 90, 70),
+        "riverside.example",
+    ),
 )
 
 
@@ -60,14 +125,18 @@ def _people(spec: DemoInstitution, rng: random.Random, count: int, key: str) -> 
     people = []
     for index in range(count):
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
-        age = rng.randint(19, 80) if key != "users" or spec.kind != "school" else rng.randint(11, 18)
+        pupil = key == "users" and spec.kind == InstitutionKind.school
+        age = rng.randint(11, 18) if pupil else rng.randint(19, 80)
         has_email = rng.random() > 0.1  # one in ten has no address and gets letters
         people.append(
             Person(
                 given_name=given,
                 family_name=family,
-                email=(f"{given}.{family}.{key}{index}@{spec.domain}".lower().replace("'", "")
-                       if has_email else None),
+                email=(
+                    f"{given}.{family}.{key}{index}@{spec.domain}".lower().replace("'", "")
+                    if has_email
+                    else None
+                ),
                 date_of_birth=date(2026, 6, 1) - timedelta(days=365 * age + rng.randint(0, 364)),
                 postcode=f"{spec.area[:2].upper()}{rng.randint(1, 9)} {rng.randint(1, 9)}AB",
             )
@@ -79,10 +148,12 @@ def _seed_institution(spec: DemoInstitution) -> tuple[Institution, bool]:
     institution = get_institution(spec.slug)
     created = institution is None
     if institution is None:
-        institution = create_institution(CLI, slug=spec.slug, name=spec.name, kind=spec.kind,
-                                         area=spec.area)
+        institution = create_institution(
+            CLI, slug=spec.slug, name=spec.name, kind=spec.kind, area=spec.area
+        )
     has_members = db.session.scalar(
-        select(func.count()).select_from(Membership)
+        select(func.count())
+        .select_from(Membership)
         .where(Membership.institution_id == institution.id)
     )
     if has_members:
@@ -104,8 +175,13 @@ def _seed_member(institutions: list[Institution]) -> None:
     existing = db.session.scalars(select(Person).where(Person.email == MEMBER)).first()
     if existing is not None:
         return
-    person = Person(given_name="Alex", family_name="Morgan", email=MEMBER,
-                    date_of_birth=date(1985, 3, 14), postcode="BS1 4AB")
+    person = Person(
+        given_name="Alex",
+        family_name="Morgan",
+        email=MEMBER,
+        date_of_birth=date(1985, 3, 14),
+        postcode="BS1 4AB",
+    )
     db.session.add(person)
     db.session.flush()
     for institution in institutions:
@@ -146,13 +222,20 @@ def demo_command(links: bool) -> None:
     """Seed a demo school and hospital (idempotent) and print sign-in links."""
     changed = seed_demo()
     db.session.commit()
-    click.echo("demo: seeded Hilltop Academy and Riverside General Hospital" if changed
-               else "demo: already seeded; nothing added")
+    click.echo(
+        "demo: seeded Hilltop Academy and Riverside General Hospital"
+        if changed
+        else "demo: already seeded; nothing added"
+    )
     if not links:
         return
     click.echo("\nSign-in links (each works once, for 15 minutes; run `make links` for more):")
-    for label, email in (("secretary", SECRETARY), ("returning officer", RETURNING_OFFICER),
-                         ("member", MEMBER), ("platform admin", ADMIN)):
+    for label, email in (
+        ("secretary", SECRETARY),
+        ("returning officer", RETURNING_OFFICER),
+        ("member", MEMBER),
+        ("platform admin", ADMIN),
+    ):
         url = issue_sign_in_link(CLI, email)
         click.echo(f"  {label:<18} {email:<32} {url}")
     db.session.commit()

@@ -75,8 +75,9 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return {"error": type(error).__name__, "message": error.message}, error.status
         return (
-            render_template("errors/error.html", title=error.title, message=error.message,
-                            status=error.status),
+            render_template(
+                "errors/error.html", title=error.title, message=error.message, status=error.status
+            ),
             error.status,
         )
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
-
-import enum
 
 from sqlalchemy import DateTime, Enum
 from sqlalchemy.engine import Dialect

@@ -67,8 +67,9 @@ def pg_admin_url() -> str | None:
 
 def make_pg_database(admin_url: str, name: str) -> str:
     """Create (afresh) the database ``name`` on the server of ``admin_url``; return its URL."""
-    engine = create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"),
-                           isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -77,8 +78,9 @@ def make_pg_database(admin_url: str, name: str) -> str:
 
 
 def drop_pg_database(admin_url: str, name: str) -> None:
-    engine = create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"),
-                           isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
@@ -190,8 +192,11 @@ def make_institution(**overrides: Any) -> Institution:
 
 
 def make_user(email: str | None = None, *, admin: bool = False, name: str = "") -> User:
-    user = User(email=(email or f"user-{uuid.uuid4().hex[:8]}@example.org").lower(),
-                display_name=name, is_platform_admin=admin)
+    user = User(
+        email=(email or f"user-{uuid.uuid4().hex[:8]}@example.org").lower(),
+        display_name=name,
+        is_platform_admin=admin,
+    )
     db.session.add(user)
     db.session.commit()
     return user
@@ -204,8 +209,9 @@ def grant(user: User, institution: Institution, role: Role) -> None:
     db.session.commit()
 
 
-def make_member(institution: Institution, key: str = "workers", email: str | None = None,
-                **person: Any) -> Membership:
+def make_member(
+    institution: Institution, key: str = "workers", email: str | None = None, **person: Any
+) -> Membership:
     """Enrol a new person in ``institution``'s ``key`` constituency and commit."""
     constituency = get_constituency(institution, key)
     assert constituency is not None

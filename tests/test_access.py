@@ -86,7 +86,7 @@ def _scenario() -> dict[str, Any]:
     """Two institutions and one visitor of each kind; return what the URLs need."""
     target = make_institution(slug="target-school", name="Target School")
     other = make_institution(slug="other-school", name="Other School")
-    emails = {role: f"{role.replace('_', '.')}@example.org" for role in ROLES if role != "anonymous"}
+    emails = {r: f"{r.replace('_', '.')}@example.org" for r in ROLES if r != "anonymous"}
     make_member(target, email=emails["member"])
     make_member(other, email=emails["member_other"])
     make_user(emails["admin"], admin=True)
@@ -133,14 +133,16 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("endpoint", "method", "role", "status"), CASES,
-                         ids=[f"{e}-{m}-{r}" for e, m, r, _ in CASES])
-def test_access(app: Flask, client: FlaskClient, login_as, endpoint: str, method: str,
-                role: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("endpoint", "method", "role", "status"), CASES, ids=[f"{e}-{m}-{r}" for e, m, r, _ in CASES]
+)
+def test_access(
+    app: Flask, client: FlaskClient, login_as, endpoint: str, method: str, role: str, status: int
+) -> None:
     """A visitor of this kind gets exactly the expected status from this route."""
-    if endpoint == "static" and not (app.static_folder and
-                                     (__import__("pathlib").Path(app.static_folder)
-                                      / "app.css").exists()):
+    if endpoint == "static" and not (
+        app.static_folder and (__import__("pathlib").Path(app.static_folder) / "app.css").exists()
+    ):
         pytest.fail("assembly/static/app.css is missing: run `make assets`")
     scenario = _scenario()
     if role != "anonymous":
@@ -149,7 +151,9 @@ def test_access(app: Flask, client: FlaskClient, login_as, endpoint: str, method
     with client.open(url, method=method, data={}) as response:
         body = response.get_data(as_text=True)
     assert response.status_code == status, (url, body[:500])
-    if status == 302 and role == "anonymous" and endpoint not in {
-        "auth.sign_in_link", "auth.sign_out"
-    }:
+    if (
+        status == 302
+        and role == "anonymous"
+        and endpoint not in {"auth.sign_in_link", "auth.sign_out"}
+    ):
         assert re.search(r"/sign-in\?next=", response.headers["Location"])

@@ -103,11 +103,13 @@ def test_postgresql_urls_use_psycopg3() -> None:
     assert normalise_database_url("postgresql://u:p@h/d").startswith("postgresql+psycopg://")
 
 
-def test_environment_variables_override_the_instance_file(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variables_override_the_instance_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ASSEMBLY_* variables win over instance/assembly.cfg, which wins over the defaults."""
-    (tmp_path / "assembly.cfg").write_text('BASE_URL = "https://from-file.example"\n'
-                                           'MAIL_FROM = "file@example.org"\n')
+    (tmp_path / "assembly.cfg").write_text(
+        'BASE_URL = "https://from-file.example"\nMAIL_FROM = "file@example.org"\n'
+    )
     monkeypatch.setenv("ASSEMBLY_MAIL_FROM", "env@example.org")
     app = create_app({"ENV": "testing", "INSTANCE_PATH": str(tmp_path)})
     assert app.config["BASE_URL"] == "https://from-file.example"
@@ -127,14 +129,23 @@ def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     environment.update({"ASSEMBLY_INSTANCE_PATH": str(tmp_path), **env})
     return subprocess.run(
         [sys.executable, "-m", "assembly.cli", *args],
-        capture_output=True, text=True, env=environment, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
     )
 
 
 def test_cli_missing_secret_in_production_is_one_line_and_non_zero(tmp_path: Path) -> None:
     """`assembly` in production without a secret prints one line, no traceback, and exits 2."""
-    result = _cli(tmp_path, "audit", "verify", ASSEMBLY_ENV="production",
-                  ASSEMBLY_DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3")
+    result = _cli(
+        tmp_path,
+        "audit",
+        "verify",
+        ASSEMBLY_ENV="production",
+        ASSEMBLY_DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "ASSEMBLY_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
@@ -142,8 +153,9 @@ def test_cli_missing_secret_in_production_is_one_line_and_non_zero(tmp_path: Pat
 
 def test_cli_bad_database_url_is_one_line_and_non_zero(tmp_path: Path) -> None:
     """An unparseable ASSEMBLY_DATABASE_URL gives a one-line error and exit 2."""
-    result = _cli(tmp_path, "audit", "verify", ASSEMBLY_ENV="development",
-                  ASSEMBLY_DATABASE_URL="nonsense://")
+    result = _cli(
+        tmp_path, "audit", "verify", ASSEMBLY_ENV="development", ASSEMBLY_DATABASE_URL="nonsense://"
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "ASSEMBLY_DATABASE_URL" in result.stderr
@@ -154,8 +166,9 @@ def test_cli_unreachable_database_is_one_line_and_non_zero(tmp_path: Path) -> No
     from tests.conftest import free_port
 
     url = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/assembly"
-    result = _cli(tmp_path, "audit", "verify", ASSEMBLY_ENV="development",
-                  ASSEMBLY_DATABASE_URL=url)
+    result = _cli(
+        tmp_path, "audit", "verify", ASSEMBLY_ENV="development", ASSEMBLY_DATABASE_URL=url
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "cannot use the database" in result.stderr

@@ -63,10 +63,14 @@ def test_downgrade_one_step_and_upgrade_again(empty_app: Flask) -> None:
 def test_audit_events_refuse_update_and_delete_after_migration(empty_app: Flask) -> None:
     """The migrated audit table has the append-only trigger."""
     upgrade()
-    db.session.execute(text(
-        "INSERT INTO audit_events (seq, occurred_at, actor_label, action, subject_type,"
-        " subject_id, data, prev_hash, hash) VALUES (1, CURRENT_TIMESTAMP, 'x', 'x', '', '',"
-        " '{}', :p, :h)"), {"p": "0" * 64, "h": "1" * 64})
+    db.session.execute(
+        text(
+            "INSERT INTO audit_events (seq, occurred_at, actor_label, action, subject_type,"
+            " subject_id, data, prev_hash, hash) VALUES (1, CURRENT_TIMESTAMP, 'x', 'x', '', '',"
+            " '{}', :p, :h)"
+        ),
+        {"p": "0" * 64, "h": "1" * 64},
+    )
     db.session.commit()
     with pytest.raises(DatabaseError, match="append-only"):
         db.session.execute(text("UPDATE audit_events SET action = 'changed'"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -111,23 +111,35 @@ class ChainReport:
         return self.broken_seq is None
 
 
-def _events() -> Iterator[AuditEvent]:
-    statement = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
-    yield from db.session.scalars(statement)
-
-
 def verify_chain() -> ChainReport:
     """Recompute every event's hash in order; report the first event that does not match."""
+    statement = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
+    result = db.session.scalars(statement)
+    try:
+        return _walk(result)
+    finally:
+        result.close()
+
+
+def _walk(events: Iterable[AuditEvent]) -> ChainReport:
     expected_prev = GENESIS_HASH
     checked = 0
-    for audit_event in _events():
+    for audit_event in events:
         expected_seq = checked + 1
         if audit_event.seq != expected_seq:
-            return ChainReport(checked, expected_prev, expected_seq,
-                               f"event {expected_seq} is missing (next is {audit_event.seq})")
+            return ChainReport(
+                checked,
+                expected_prev,
+                expected_seq,
+                f"event {expected_seq} is missing (next is {audit_event.seq})",
+            )
         if audit_event.prev_hash != expected_prev:
-            return ChainReport(checked, expected_prev, audit_event.seq,
-                               "its previous-hash does not match the event before it")
+            return ChainReport(
+                checked,
+                expected_prev,
+                audit_event.seq,
+                "its previous-hash does not match the event before it",
+            )
         recomputed = event_hash(
             seq=audit_event.seq,
             occurred_at=audit_event.occurred_at,
@@ -141,15 +153,23 @@ def verify_chain() -> ChainReport:
             prev_hash=audit_event.prev_hash,
         )
         if recomputed != audit_event.hash:
-            return ChainReport(checked, expected_prev, audit_event.seq,
-                               "its contents do not match its hash (the event was changed)")
+            return ChainReport(
+                checked,
+                expected_prev,
+                audit_event.seq,
+                "its contents do not match its hash (the event was changed)",
+            )
         expected_prev = audit_event.hash
         checked += 1
     head_seq, head_hash = db.session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
     ).one()
     if head_seq != checked or head_hash != expected_prev:
-        return ChainReport(checked, expected_prev, checked + 1 if head_seq > checked else checked,
-                           f"the head records {head_seq} events but {checked} are present"
-                           " (events were removed from the end)")
+        return ChainReport(
+            checked,
+            expected_prev,
+            checked + 1 if head_seq > checked else checked,
+            f"the head records {head_seq} events but {checked} are present"
+            " (events were removed from the end)",
+        )
     return ChainReport(checked, expected_prev)

@@ -22,5 +22,4 @@ PAGE_SIZE = 50
 def log(institution: Institution) -> str:
     page = db.paginate(list_events(institution), per_page=PAGE_SIZE, error_out=False)
     details = {e.id: json.loads(e.data) for e in page.items}
-    return render_template("audit/log.html", institution=institution, page=page,
-                           details=details)
+    return render_template("audit/log.html", institution=institution, page=page, details=details)

@@ -17,9 +17,12 @@ users_cli = AppGroup("users", help="Manage users and their roles.")
 
 @users_cli.command("grant")
 @click.argument("email")
-@click.option("--role", required=True,
-              type=click.Choice([*(r.value for r in Role), "admin"]),
-              help="secretary, returning_officer, teller, or admin (platform admin).")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([*(r.value for r in Role), "admin"]),
+    help="secretary, returning_officer, teller, or admin (platform admin).",
+)
 @click.option("--institution", "slug", help="The institution's short name (not for admin).")
 @click.option("--name", default="", help="The person's full name.")
 def grant(email: str, role: str, slug: str | None, name: str) -> None:

@@ -20,8 +20,10 @@ class SignInForm(FlaskForm):
         filters=[_strip],
         validators=[
             DataRequired("Enter your email address"),
-            Email("Enter an email address in the correct format, like name@example.com",
-                  check_deliverability=False),
+            Email(
+                "Enter an email address in the correct format, like name@example.com",
+                check_deliverability=False,
+            ),
             Length(max=254, message="Email address must be 254 characters or fewer"),
         ],
     )
@@ -38,12 +40,16 @@ class GrantRoleForm(FlaskForm):
         filters=[_strip],
         validators=[
             DataRequired("Enter their email address"),
-            Email("Enter an email address in the correct format, like name@example.com",
-                  check_deliverability=False),
+            Email(
+                "Enter an email address in the correct format, like name@example.com",
+                check_deliverability=False,
+            ),
             Length(max=254, message="Email address must be 254 characters or fewer"),
         ],
     )
-    display_name = StringField("Full name (optional)",
-                               validators=[Optional(), Length(max=200)])
-    role = SelectField("Role", choices=[SelectChoice(r.value, r.label) for r in Role],
-                       validators=[DataRequired("Choose a role")])
+    display_name = StringField("Full name (optional)", validators=[Optional(), Length(max=200)])
+    role = SelectField(
+        "Role",
+        choices=[SelectChoice(r.value, r.label) for r in Role],
+        validators=[DataRequired("Choose a role")],
+    )

@@ -24,8 +24,11 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"secretary": "Secretary", "returning_officer": "Returning officer",
-                "teller": "Teller"}[self.value]
+        return {
+            "secretary": "Secretary",
+            "returning_officer": "Returning officer",
+            "teller": "Teller",
+        }[self.value]
 
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined]

@@ -79,16 +79,18 @@ def request_sign_in(
     minutes = config["SIGN_IN_TOKEN_MINUTES"]
     token, claims = make_token(config["SECRET_KEY"], email, now, minutes)
     db.session.add(
-        SignInToken(id=claims.token_id, email_digest=digest, issued_at=now,
-                    expires_at=claims.expires_at)
+        SignInToken(
+            id=claims.token_id, email_digest=digest, issued_at=now, expires_at=claims.expires_at
+        )
     )
     return queue_notice(
         "sign_in",
         email,
         "Your sign-in link",
         "sign_in",
-        link=external_url("auth.sign_in_link", token=token,
-                          **({"next": next_path} if next_path else {})),
+        link=external_url(
+            "auth.sign_in_link", token=token, **({"next": next_path} if next_path else {})
+        ),
         minutes=minutes,
     )
 
@@ -141,8 +143,9 @@ def ensure_user(actor: Actor, email: str, display_name: str = "") -> User:
     return user
 
 
-def grant_role(actor: Actor, institution: Institution, email: str, role: Role,
-               display_name: str = "") -> RoleGrant:
+def grant_role(
+    actor: Actor, institution: Institution, email: str, role: Role, display_name: str = ""
+) -> RoleGrant:
     """Give the user with ``email`` a role in ``institution`` and tell them by email.
 
     :raises NotEligible: the actor may not grant this role here.
@@ -164,12 +167,18 @@ def grant_role(actor: Actor, institution: Institution, email: str, role: Role,
     ).first()
     if current is not None:
         raise Conflict(f"{email} is already {role.label.lower()} of {institution.name}.")
-    grant = RoleGrant(user_id=user.id, institution_id=institution.id, role=role,
-                      granted_by_id=actor.id)
+    grant = RoleGrant(
+        user_id=user.id, institution_id=institution.id, role=role, granted_by_id=actor.id
+    )
     db.session.add(grant)
     db.session.flush()
-    record_event(actor, "role.granted", institution=institution, subject=grant,
-                 data={"email": email, "role": role.value})
+    record_event(
+        actor,
+        "role.granted",
+        institution=institution,
+        subject=grant,
+        data={"email": email, "role": role.value},
+    )
     queue_notice(
         "role_granted",
         email,
@@ -189,8 +198,13 @@ def revoke_role(actor: Actor, grant: RoleGrant, *, now: datetime | None = None) 
     if grant.revoked_at is not None:
         raise Conflict("This role has already been removed.")
     grant.revoked_at = now or utcnow()
-    record_event(actor, "role.revoked", institution=grant.institution, subject=grant,
-                 data={"email": grant.user.email, "role": grant.role.value})
+    record_event(
+        actor,
+        "role.revoked",
+        institution=grant.institution,
+        subject=grant,
+        data={"email": grant.user.email, "role": grant.role.value},
+    )
     db.session.flush()
 
 
@@ -206,8 +220,12 @@ def issue_sign_in_link(actor: Actor, email: str, *, now: datetime | None = None)
         raise NotEligible(f"{email} has no account and no current membership")
     token, claims = make_token(config["SECRET_KEY"], email, now, config["SIGN_IN_TOKEN_MINUTES"])
     db.session.add(
-        SignInToken(id=claims.token_id, email_digest=email_digest(config["SECRET_KEY"], email),
-                    issued_at=now, expires_at=claims.expires_at)
+        SignInToken(
+            id=claims.token_id,
+            email_digest=email_digest(config["SECRET_KEY"], email),
+            issued_at=now,
+            expires_at=claims.expires_at,
+        )
     )
     record_event(actor, "sign_in_link.issued", data={"email": email}, now=now)
     return external_url("auth.sign_in_link", token=token)

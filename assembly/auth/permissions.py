@@ -106,8 +106,9 @@ def institution_view(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..
             ).first()
             if institution is None:
                 abort(404)
-            if not current_user.is_platform_admin and not (roles_in(current_user, institution)
-                                                           & set(roles)):
+            if not current_user.is_platform_admin and not (
+                roles_in(current_user, institution) & set(roles)
+            ):
                 abort(403)
             return view(*args, institution=institution, **kwargs)
 

@@ -42,6 +42,7 @@ def list_grants(institution: Institution) -> list[RoleGrant]:
 
 def get_grant(institution: Institution, grant_id: int) -> RoleGrant | None:
     return db.session.scalars(
-        select(RoleGrant).where(RoleGrant.id == grant_id,
-                                RoleGrant.institution_id == institution.id)
+        select(RoleGrant).where(
+            RoleGrant.id == grant_id, RoleGrant.institution_id == institution.id
+        )
     ).first()

@@ -36,7 +36,9 @@ def email_digest(secret_key: str, email: str) -> str:
     return hmac.new(_key(secret_key), email.encode(), hashlib.sha256).hexdigest()
 
 
-def make_token(secret_key: str, email: str, now: datetime, minutes: int) -> tuple[str, SignInClaims]:
+def make_token(
+    secret_key: str, email: str, now: datetime, minutes: int
+) -> tuple[str, SignInClaims]:
     """Return a new sign-in JWT for ``email`` and its claims."""
     claims = SignInClaims(
         token_id=secrets.token_urlsafe(32),

@@ -128,8 +128,13 @@ def roles(institution: Institution) -> str | Response:
         form.role.choices = [SelectChoice(Role.teller.value, Role.teller.label)]
     if form.validate_on_submit():
         try:
-            grant_role(_actor(), institution, form.email.data or "", Role(form.role.data),
-                       display_name=form.display_name.data or "")
+            grant_role(
+                _actor(),
+                institution,
+                form.email.data or "",
+                Role(form.role.data),
+                display_name=form.display_name.data or "",
+            )
         except DomainError as error:
             db.session.rollback()
             form.email.errors = [*form.email.errors, error.message]
@@ -137,9 +142,14 @@ def roles(institution: Institution) -> str | Response:
             db.session.commit()
             flash(f"{form.email.data} is now {Role(form.role.data).label.lower()}.")
             return redirect(url_for("auth.roles", slug=institution.slug))
-    return render_template("auth/roles.html", institution=institution, form=form,
-                           grants=list_grants(institution), confirm=ConfirmForm(),
-                           actor=current_user)
+    return render_template(
+        "auth/roles.html",
+        institution=institution,
+        form=form,
+        grants=list_grants(institution),
+        confirm=ConfirmForm(),
+        actor=current_user,
+    )
 
 
 @bp.route("/institutions/<slug>/roles/<int:grant_id>/revoke", methods=["GET", "POST"])
@@ -156,5 +166,4 @@ def role_revoke(institution: Institution, grant_id: int) -> str | Response:
         db.session.commit()
         flash(f"{grant.user.email} is no longer {grant.role.label.lower()}.")
         return redirect(url_for("auth.roles", slug=institution.slug))
-    return render_template("auth/role_revoke.html", institution=institution, grant=grant,
-                           form=form)
+    return render_template("auth/role_revoke.html", institution=institution, grant=grant, form=form)

@@ -24,14 +24,22 @@ institutions_cli = AppGroup("institutions", help="Create and list institutions."
 def create(slug: str, name: str, kind: str, area: str, leader_title: str) -> None:
     """Create institution SLUG with its three default constituencies."""
     try:
-        institution = create_institution(CLI, slug=slug, name=name, kind=InstitutionKind(kind),
-                                         area=area, leader_title=leader_title)
+        institution = create_institution(
+            CLI,
+            slug=slug,
+            name=name,
+            kind=InstitutionKind(kind),
+            area=area,
+            leader_title=leader_title,
+        )
     except DomainError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
-    click.echo(f"created {institution.slug}: {institution.name} ({institution.kind.value}), "
-               "constituencies workers, users, community (1/3 each)")
+    click.echo(
+        f"created {institution.slug}: {institution.name} ({institution.kind.value}), "
+        "constituencies workers, users, community (1/3 each)"
+    )
 
 
 @institutions_cli.command("list")

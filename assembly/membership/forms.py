@@ -11,16 +11,19 @@ from assembly.membership.models import InstitutionKind
 
 
 class InstitutionForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Enter the institution's name"),
-                                           Length(max=200)])
+    name = StringField(
+        "Name", validators=[DataRequired("Enter the institution's name"), Length(max=200)]
+    )
     slug = StringField(
         "Short name for web addresses",
         description="Lower-case letters, digits and hyphens, for example hilltop-academy",
         validators=[
             DataRequired("Enter a short name"),
             Length(max=63, message="The short name must be 63 characters or fewer"),
-            Regexp(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
-                   message="Use only lower-case letters, digits and hyphens, not at either end"),
+            Regexp(
+                r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+                message="Use only lower-case letters, digits and hyphens, not at either end",
+            ),
         ],
     )
     kind = RadioField(
@@ -38,17 +41,19 @@ class InstitutionForm(FlaskForm):
 
 
 class InstitutionDetailsForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Enter the institution's name"),
-                                           Length(max=200)])
+    name = StringField(
+        "Name", validators=[DataRequired("Enter the institution's name"), Length(max=200)]
+    )
     area = StringField("Area it serves", validators=[Length(max=200)])
-    leader_title = StringField("Leader's title",
-                               validators=[DataRequired("Enter the leader's title"),
-                                           Length(max=100)])
+    leader_title = StringField(
+        "Leader's title", validators=[DataRequired("Enter the leader's title"), Length(max=100)]
+    )
 
 
 class ConstituencyForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Enter the constituency's name"),
-                                           Length(max=100)])
+    name = StringField(
+        "Name", validators=[DataRequired("Enter the constituency's name"), Length(max=100)]
+    )
     weight = StringField(
         "Board-seat weight",
         description="A fraction like 1/3, a decimal like 0.25, or a whole number. Each"
@@ -57,15 +62,19 @@ class ConstituencyForm(FlaskForm):
     )
     minimum_age = IntegerField(
         "Minimum age",
-        validators=[InputRequired("Enter the minimum age (0 for none)"),
-                    NumberRange(0, 120, "The minimum age must be between 0 and 120")],
+        validators=[
+            InputRequired("Enter the minimum age (0 for none)"),
+            NumberRange(0, 120, "The minimum age must be between 0 and 120"),
+        ],
     )
     precedence = IntegerField(
         "Precedence",
         description="A person listed in several constituencies is placed in the one with the"
         " lowest number.",
-        validators=[InputRequired("Enter the precedence"),
-                    NumberRange(1, 1000, "The precedence must be from 1 to 1000")],
+        validators=[
+            InputRequired("Enter the precedence"),
+            NumberRange(1, 1000, "The precedence must be from 1 to 1000"),
+        ],
     )
 
 
@@ -73,8 +82,13 @@ class NewConstituencyForm(ConstituencyForm):
     key = StringField(
         "Key",
         description="A stable identifier, for example nurses or teaching_staff",
-        validators=[DataRequired("Enter a key"), Length(max=40),
-                    Regexp(r"^[a-z][a-z0-9_-]*$",
-                           message="Start with a letter; use lower-case letters, digits,"
-                           " hyphens and underscores")],
+        validators=[
+            DataRequired("Enter a key"),
+            Length(max=40),
+            Regexp(
+                r"^[a-z][a-z0-9_-]*$",
+                message="Start with a letter; use lower-case letters, digits,"
+                " hyphens and underscores",
+            ),
+        ],
     )

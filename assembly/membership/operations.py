@@ -95,8 +95,11 @@ def create_institution(
     db.session.flush()
     for key, constituency_name, weight, precedence in DEFAULT_CONSTITUENCIES:
         constituency = Constituency(
-            institution_id=institution.id, key=key, name=constituency_name,
-            precedence=precedence, minimum_age=0,
+            institution_id=institution.id,
+            key=key,
+            name=constituency_name,
+            precedence=precedence,
+            minimum_age=0,
         )
         constituency.weight = weight
         db.session.add(constituency)
@@ -118,8 +121,9 @@ def create_institution(
     return institution
 
 
-def update_institution(actor: Actor, institution: Institution, *, name: str, area: str,
-                       leader_title: str) -> None:
+def update_institution(
+    actor: Actor, institution: Institution, *, name: str, area: str, leader_title: str
+) -> None:
     """Change an institution's name, area and leader title."""
     if not can_manage(actor, institution):
         raise NotEligible("Only the institution's secretary can change its details.")
@@ -128,15 +132,23 @@ def update_institution(actor: Actor, institution: Institution, *, name: str, are
         raise RuleViolation("Enter the institution's name")
     if not leader_title:
         raise RuleViolation("Enter the leader's title, for example Headteacher")
-    before = {"name": institution.name, "area": institution.area,
-              "leader_title": institution.leader_title}
+    before = {
+        "name": institution.name,
+        "area": institution.area,
+        "leader_title": institution.leader_title,
+    }
     after = {"name": name, "area": area, "leader_title": leader_title}
     if before == after:
         return
     institution.name, institution.area, institution.leader_title = name, area, leader_title
     db.session.flush()
-    record_event(actor, "institution.updated", institution=institution, subject=institution,
-                 data={"before": before, "after": after})
+    record_event(
+        actor,
+        "institution.updated",
+        institution=institution,
+        subject=institution,
+        data={"before": before, "after": after},
+    )
 
 
 def _constituency_fields(constituency: Constituency) -> dict[str, object]:
@@ -158,8 +170,9 @@ def _check_constituency_values(name: str, minimum_age: int, precedence: int) -> 
         raise RuleViolation("The precedence must be a whole number from 1 to 1000")
 
 
-def _check_precedence_free(institution: Institution, precedence: int,
-                           ignore: Constituency | None = None) -> None:
+def _check_precedence_free(
+    institution: Institution, precedence: int, ignore: Constituency | None = None
+) -> None:
     for other in institution.constituencies:
         if other is not ignore and other.precedence == precedence:
             raise Conflict(
@@ -194,8 +207,13 @@ def update_constituency(
     if before == after:
         return
     db.session.flush()
-    record_event(actor, "constituency.updated", institution=institution, subject=constituency,
-                 data={"before": before, "after": after})
+    record_event(
+        actor,
+        "constituency.updated",
+        institution=institution,
+        subject=constituency,
+        data={"before": before, "after": after},
+    )
 
 
 def add_constituency(
@@ -221,14 +239,24 @@ def add_constituency(
         raise Conflict(f"{institution.name} already has a constituency with the key {key!r}")
     _check_constituency_values(name, minimum_age, precedence)
     _check_precedence_free(institution, precedence)
-    constituency = Constituency(institution_id=institution.id, key=key, name=name.strip(),
-                                minimum_age=minimum_age, precedence=precedence)
+    constituency = Constituency(
+        institution_id=institution.id,
+        key=key,
+        name=name.strip(),
+        minimum_age=minimum_age,
+        precedence=precedence,
+    )
     constituency.weight = weight
     db.session.add(constituency)
     db.session.flush()
     db.session.refresh(institution, ["constituencies"])
-    record_event(actor, "constituency.added", institution=institution, subject=constituency,
-                 data=_constituency_fields(constituency))
+    record_event(
+        actor,
+        "constituency.added",
+        institution=institution,
+        subject=constituency,
+        data=_constituency_fields(constituency),
+    )
     return constituency
 
 
@@ -250,7 +278,9 @@ def enrol_person(
         raise NotEligible("Only the institution's secretary can enrol members.")
     if person.id is not None:
         current = db.session.scalar(
-            select(func.count()).select_from(Membership).where(
+            select(func.count())
+            .select_from(Membership)
+            .where(
                 Membership.institution_id == institution.id,
                 Membership.person_id == person.id,
                 Membership.left_on.is_(None),
@@ -271,7 +301,11 @@ def enrol_person(
     db.session.add(membership)
     db.session.flush()
     if audit:
-        record_event(actor, "membership.started", institution=institution, subject=membership,
-                     data={"person_id": person.id, "constituency": constituency.key,
-                           "source": source})
+        record_event(
+            actor,
+            "membership.started",
+            institution=institution,
+            subject=membership,
+            data={"person_id": person.id, "constituency": constituency.key, "source": source},
+        )
     return membership

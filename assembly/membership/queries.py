@@ -41,8 +41,11 @@ def summarise_constituencies(institution: Institution) -> list[ConstituencySumma
     counts = dict(
         db.session.execute(
             select(Membership.constituency_id, func.count())
-            .where(Membership.institution_id == institution.id, Membership.left_on.is_(None),
-                   Membership.opted_out_on.is_(None))
+            .where(
+                Membership.institution_id == institution.id,
+                Membership.left_on.is_(None),
+                Membership.opted_out_on.is_(None),
+            )
             .group_by(Membership.constituency_id)
         ).all()
     )
@@ -62,7 +65,8 @@ def list_memberships_for_email(email: str) -> list[Membership]:
             .join(Person)
             .where(Person.email == email)
             .options(joinedload(Membership.institution), joinedload(Membership.constituency))
-            .order_by(Membership.left_on.is_not(None), Membership.joined_on.desc(),
-                      Membership.id.desc())
+            .order_by(
+                Membership.left_on.is_not(None), Membership.joined_on.desc(), Membership.id.desc()
+            )
         )
     )

@@ -27,13 +27,13 @@ from assembly.membership.operations import (
     update_constituency,
     update_institution,
 )
-from assembly.records.canonical import rational
 from assembly.membership.queries import (
     get_constituency,
     list_institutions,
     list_memberships_for_email,
     summarise_constituencies,
 )
+from assembly.records.canonical import rational
 
 bp = Blueprint("membership", __name__)
 
@@ -118,9 +118,13 @@ def institution_edit(institution: Institution) -> str | Response:
     form = InstitutionDetailsForm(obj=institution)
     if form.validate_on_submit():
         try:
-            update_institution(_actor(), institution, name=form.name.data or "",
-                               area=form.area.data or "",
-                               leader_title=form.leader_title.data or "")
+            update_institution(
+                _actor(),
+                institution,
+                name=form.name.data or "",
+                area=form.area.data or "",
+                leader_title=form.leader_title.data or "",
+            )
         except DomainError as error:
             db.session.rollback()
             _form_error(form, "name", error)
@@ -128,8 +132,7 @@ def institution_edit(institution: Institution) -> str | Response:
             db.session.commit()
             flash("Institution details saved.")
             return redirect(url_for("membership.dashboard", slug=institution.slug))
-    return render_template("membership/institution_edit.html", form=form,
-                           institution=institution)
+    return render_template("membership/institution_edit.html", form=form, institution=institution)
 
 
 @bp.route("/institutions/<slug>/constituencies/<key>/edit", methods=["GET", "POST"])
@@ -138,12 +141,14 @@ def constituency_edit(institution: Institution, key: str) -> str | Response:
     constituency = get_constituency(institution, key)
     if constituency is None:
         abort(404)
-    form = ConstituencyForm(data={
-        "name": constituency.name,
-        "weight": rational(constituency.weight),
-        "minimum_age": constituency.minimum_age,
-        "precedence": constituency.precedence,
-    })
+    form = ConstituencyForm(
+        data={
+            "name": constituency.name,
+            "weight": rational(constituency.weight),
+            "minimum_age": constituency.minimum_age,
+            "precedence": constituency.precedence,
+        }
+    )
     if form.validate_on_submit():
         try:
             update_constituency(
@@ -156,23 +161,31 @@ def constituency_edit(institution: Institution, key: str) -> str | Response:
             )
         except DomainError as error:
             db.session.rollback()
-            field = "weight" if "weight" in error.message else (
-                "precedence" if "precedence" in error.message else "name")
+            field = (
+                "weight"
+                if "weight" in error.message
+                else ("precedence" if "precedence" in error.message else "name")
+            )
             _form_error(form, field, error)
         else:
             db.session.commit()
             flash(f"{constituency.name} saved.")
             return redirect(url_for("membership.dashboard", slug=institution.slug))
-    return render_template("membership/constituency_edit.html", form=form,
-                           institution=institution, constituency=constituency)
+    return render_template(
+        "membership/constituency_edit.html",
+        form=form,
+        institution=institution,
+        constituency=constituency,
+    )
 
 
 @bp.route("/institutions/<slug>/constituencies/new", methods=["GET", "POST"])
 @institution_view(Role.secretary)
 def constituency_new(institution: Institution) -> str | Response:
     next_precedence = max((c.precedence for c in institution.constituencies), default=0) + 1
-    form = NewConstituencyForm(data={"weight": "1/3", "minimum_age": 0,
-                                     "precedence": next_precedence})
+    form = NewConstituencyForm(
+        data={"weight": "1/3", "minimum_age": 0, "precedence": next_precedence}
+    )
     if form.validate_on_submit():
         try:
             constituency = add_constituency(
@@ -186,12 +199,10 @@ def constituency_new(institution: Institution) -> str | Response:
             )
         except DomainError as error:
             db.session.rollback()
-            field = next((f for f in ("weight", "precedence", "key") if f in error.message),
-                         "name")
+            field = next((f for f in ("weight", "precedence", "key") if f in error.message), "name")
             _form_error(form, field, error)
         else:
             db.session.commit()
             flash(f"{constituency.name} added.")
             return redirect(url_for("membership.dashboard", slug=institution.slug))
-    return render_template("membership/constituency_new.html", form=form,
-                           institution=institution)
+    return render_template("membership/constituency_new.html", form=form, institution=institution)

@@ -17,9 +17,13 @@ def send(limit: int) -> None:
     """Deliver the queued notices that are due (SMTP, or .eml files in development)."""
     config = current_app.config
     report = deliver_due(config, limit=limit)
-    where = (f"SMTP {config['SMTP_HOST']}:{config['SMTP_PORT']}"
-             if config["MAIL_BACKEND"] == "smtp" else config["OUTBOX_DIR"])
-    click.echo(f"notices: {report.sent} sent, {report.retrying} to retry, "
-               f"{report.failed} failed ({where})")
+    where = (
+        f"SMTP {config['SMTP_HOST']}:{config['SMTP_PORT']}"
+        if config["MAIL_BACKEND"] == "smtp"
+        else config["OUTBOX_DIR"]
+    )
+    click.echo(
+        f"notices: {report.sent} sent, {report.retrying} to retry, {report.failed} failed ({where})"
+    )
     if report.failed:
         raise SystemExit(1)

@@ -72,8 +72,9 @@ class SmtpTransport:
         timeout = self.config["SMTP_TIMEOUT"]
         connection: smtplib.SMTP
         if self.config["SMTP_SSL"]:
-            connection = smtplib.SMTP_SSL(host, port, timeout=timeout,
-                                          context=ssl.create_default_context())
+            connection = smtplib.SMTP_SSL(
+                host, port, timeout=timeout, context=ssl.create_default_context()
+            )
         else:
             connection = smtplib.SMTP(host, port, timeout=timeout)
             if self.config["SMTP_STARTTLS"]:
@@ -186,8 +187,12 @@ def deliver_due(
                 else:
                     row.next_attempt_at = now + retry_delay(row.attempts)
                     report.retrying += 1
-                log.warning("notice %s not delivered (attempt %s): %s",
-                            row.id, row.attempts, type(error).__name__)
+                log.warning(
+                    "notice %s not delivered (attempt %s): %s",
+                    row.id,
+                    row.attempts,
+                    type(error).__name__,
+                )
                 if isinstance(transport, SmtpTransport):
                     transport.close()
             else:

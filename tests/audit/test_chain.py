@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 
 import pytest
 from flask import Flask
@@ -55,7 +56,7 @@ def test_events_form_an_unbroken_chain(app: Flask) -> None:
     events = _events()
     assert [e.seq for e in events] == [1, 2, 3]
     assert events[0].prev_hash == GENESIS_HASH
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in pairwise(events))
     report = verify_chain()
     assert report.ok and report.checked == 3 and report.head_hash == events[-1].hash
 
@@ -76,8 +77,9 @@ def test_an_edited_event_is_detected_by_the_cli(app: Flask, runner: FlaskCliRunn
     _three_events()
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
     with guard_removed():
-        db.session.execute(text("UPDATE audit_events SET data = :d WHERE seq = 2"),
-                           {"d": '{"n":20}'})
+        db.session.execute(
+            text("UPDATE audit_events SET data = :d WHERE seq = 2"), {"d": '{"n":20}'}
+        )
         db.session.commit()
         result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
@@ -89,8 +91,7 @@ def test_a_rehashed_edit_breaks_the_next_link(app: Flask) -> None:
     """Rewriting an event and its own hash is still caught: the next event points elsewhere."""
     _three_events()
     with guard_removed():
-        db.session.execute(text("UPDATE audit_events SET hash = :h WHERE seq = 2"),
-                           {"h": "f" * 64})
+        db.session.execute(text("UPDATE audit_events SET hash = :h WHERE seq = 2"), {"h": "f" * 64})
         db.session.commit()
         report = verify_chain()
     assert not report.ok and report.broken_seq == 2
@@ -122,6 +123,9 @@ def test_events_record_who_did_what(app: Flask) -> None:
     institution = make_institution(slug="record-school", name="Record School")
     [event] = _events()
     assert (event.actor_label, event.action, event.institution_id) == (
-        "system", "institution.created", institution.id)
+        "system",
+        "institution.created",
+        institution.id,
+    )
     assert event.subject_type == "institution" and event.subject_id == str(institution.id)
     assert '"slug":"record-school"' in event.data

@@ -62,17 +62,22 @@ def test_a_member_without_an_account_can_sign_in(app: Flask, client: FlaskClient
     assert "Hill School" in page
 
 
-def test_unknown_addresses_get_the_same_answer_and_no_email(app: Flask,
-                                                           client: FlaskClient) -> None:
+def test_unknown_addresses_get_the_same_answer_and_no_email(
+    app: Flask, client: FlaskClient
+) -> None:
     """An unknown address is answered exactly as a known one, and nothing is sent."""
     make_user("known@example.org")
     known = _ask(client, "known@example.org")
     unknown = _ask(client, "stranger@example.org")
     assert (known.status_code, known.headers["Location"]) == (
-        unknown.status_code, unknown.headers["Location"])
+        unknown.status_code,
+        unknown.headers["Location"],
+    )
     assert [m.to_address for m in _outbox()] == ["known@example.org"]
-    assert client.get(known.headers["Location"]).get_data() == client.get(
-        unknown.headers["Location"]).get_data()
+    assert (
+        client.get(known.headers["Location"]).get_data()
+        == client.get(unknown.headers["Location"]).get_data()
+    )
 
 
 def test_a_link_works_only_once(app: Flask, client: FlaskClient) -> None:
@@ -138,8 +143,9 @@ def test_a_token_signed_with_another_key_is_refused(app: Flask) -> None:
         redeem_sign_in(token)
 
 
-def test_per_address_limit_stops_sending_but_answers_the_same(app: Flask,
-                                                             client: FlaskClient) -> None:
+def test_per_address_limit_stops_sending_but_answers_the_same(
+    app: Flask, client: FlaskClient
+) -> None:
     """After three links in 15 minutes an address gets no more email, and the page is unchanged."""
     make_user("flooded@example.org")
     responses = [_ask(client, "flooded@example.org") for _ in range(5)]
@@ -153,12 +159,14 @@ def test_per_client_limit_answers_429(make_app) -> None:  # type: ignore[no-unty
     """One client asking too often is told to wait (HTTP 429)."""
     app = make_app(SIGN_IN_PER_CLIENT="3 per 15 minutes")
     client = app.test_client()
-    statuses = [client.post("/sign-in", data={"email": f"x{i}@example.org"}).status_code
-                for i in range(4)]
+    statuses = [
+        client.post("/sign-in", data={"email": f"x{i}@example.org"}).status_code for i in range(4)
+    ]
     assert statuses == [302, 302, 302, 429]
     other_client = app.test_client()
-    response = other_client.post("/sign-in", data={"email": "y@example.org"},
-                                 environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    response = other_client.post(
+        "/sign-in", data={"email": "y@example.org"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
     assert response.status_code == 302
 
 
@@ -208,6 +216,7 @@ def test_forms_refuse_posts_without_a_csrf_token(make_app) -> None:  # type: ign
     page = client.get("/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
     assert token
-    response = client.post("/sign-in", data={"email": "a@example.org",
-                                             "csrf_token": token.group(1)})
+    response = client.post(
+        "/sign-in", data={"email": "a@example.org", "csrf_token": token.group(1)}
+    )
     assert response.status_code == 302

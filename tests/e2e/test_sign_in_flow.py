@@ -18,7 +18,8 @@ from tests.e2e.conftest import assert_accessible
 def _latest_link(to: str) -> str:
     db.session.expire_all()
     message = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.to_address == to)
+        select(OutboxMessage)
+        .where(OutboxMessage.to_address == to)
         .order_by(OutboxMessage.id.desc())
     ).first()
     assert message is not None, f"no email to {to} in the outbox"
@@ -27,8 +28,7 @@ def _latest_link(to: str) -> str:
     return found.group(0)
 
 
-def test_secretary_signs_in_from_the_outbox_and_sees_the_dashboard(app: Flask,
-                                                                   page: Any) -> None:
+def test_secretary_signs_in_from_the_outbox_and_sees_the_dashboard(app: Flask, page: Any) -> None:
     """Sign-in page → email in the outbox → link → confirm → home → institution dashboard."""
     institution = make_institution(slug="browser-school", name="Browser School")
     grant(make_user("secretary@example.org", name="Sam Secretary"), institution, Role.secretary)

@@ -1,4 +1,4 @@
-"""Institutions and constituencies: creation with three thirds, edits, refusals that change nothing."""
+"""Institutions and constituencies: created with three thirds, edited, refusals change nothing."""
 
 from __future__ import annotations
 
@@ -36,15 +36,22 @@ def test_new_institution_has_three_constituencies_of_one_third(app: Flask) -> No
     assert institution.leader_title == "Headteacher"
 
 
-def test_admin_creates_an_institution_through_the_page(app: Flask, client: FlaskClient,
-                                                        login_as) -> None:
+def test_admin_creates_an_institution_through_the_page(
+    app: Flask, client: FlaskClient, login_as
+) -> None:
     """The admin's form creates the institution, audits it and opens its dashboard."""
     make_user("admin@example.org", admin=True)
     login_as("admin@example.org")
-    response = client.post("/admin/institutions/new", data={
-        "name": "Riverside Hospital", "slug": "riverside", "kind": "hospital",
-        "area": "Leeds", "leader_title": "",
-    })
+    response = client.post(
+        "/admin/institutions/new",
+        data={
+            "name": "Riverside Hospital",
+            "slug": "riverside",
+            "kind": "hospital",
+            "area": "Leeds",
+            "leader_title": "",
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/institutions/riverside"
     page = client.get("/institutions/riverside").get_data(as_text=True)
     assert "Riverside Hospital" in page and "Chief Executive" in page and "1/3" in page
@@ -90,8 +97,9 @@ def test_only_admins_create_institutions(app: Flask) -> None:
         create_institution(user, slug="mine", name="Mine", kind="other")
 
 
-@pytest.mark.parametrize(("raw", "value"), [("1/3", Fraction(1, 3)), ("0.25", Fraction(1, 4)),
-                                            (" 2 ", Fraction(2))])
+@pytest.mark.parametrize(
+    ("raw", "value"), [("1/3", Fraction(1, 3)), ("0.25", Fraction(1, 4)), (" 2 ", Fraction(2))]
+)
 def test_weights_are_read_exactly(raw: str, value: Fraction) -> None:
     """Weights typed as fractions, decimals or whole numbers become exact rationals."""
     assert parse_weight(raw) == value
@@ -110,8 +118,10 @@ def test_secretary_changes_a_constituency(app: Flask, client: FlaskClient, login
     secretary = make_user("sec@example.org")
     grant(secretary, institution, Role.secretary)
     login_as("sec@example.org")
-    response = client.post("/institutions/edit-me/constituencies/workers/edit", data={
-        "name": "Staff", "weight": "1/2", "minimum_age": "16", "precedence": "1"})
+    response = client.post(
+        "/institutions/edit-me/constituencies/workers/edit",
+        data={"name": "Staff", "weight": "1/2", "minimum_age": "16", "precedence": "1"},
+    )
     assert response.status_code == 302
     workers = get_constituency(institution, "workers")
     assert workers is not None
@@ -123,16 +133,19 @@ def test_secretary_changes_a_constituency(app: Flask, client: FlaskClient, login
     assert '"weight":"1/2"' in event.data and '"weight":"1/3"' in event.data
 
 
-def test_a_clashing_precedence_is_refused_and_nothing_changes(app: Flask, client: FlaskClient,
-                                                              login_as) -> None:
+def test_a_clashing_precedence_is_refused_and_nothing_changes(
+    app: Flask, client: FlaskClient, login_as
+) -> None:
     """Two constituencies cannot share a precedence; the form says so and nothing is saved."""
     institution = make_institution(slug="clash")
     secretary = make_user("sec@example.org")
     grant(secretary, institution, Role.secretary)
     login_as("sec@example.org")
     events = _count(AuditEvent)
-    response = client.post("/institutions/clash/constituencies/workers/edit", data={
-        "name": "Renamed", "weight": "1/3", "minimum_age": "0", "precedence": "2"})
+    response = client.post(
+        "/institutions/clash/constituencies/workers/edit",
+        data={"name": "Renamed", "weight": "1/3", "minimum_age": "0", "precedence": "2"},
+    )
     assert response.status_code == 200
     assert "already has precedence 2" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -146,33 +159,44 @@ def test_secretary_adds_a_custom_constituency(app: Flask, client: FlaskClient, l
     institution = make_institution(slug="custom")
     grant(make_user("sec@example.org"), institution, Role.secretary)
     login_as("sec@example.org")
-    response = client.post("/institutions/custom/constituencies/new", data={
-        "key": "nurses", "name": "Nurses", "weight": "1/6", "minimum_age": "18",
-        "precedence": "4"})
+    response = client.post(
+        "/institutions/custom/constituencies/new",
+        data={
+            "key": "nurses",
+            "name": "Nurses",
+            "weight": "1/6",
+            "minimum_age": "18",
+            "precedence": "4",
+        },
+    )
     assert response.status_code == 302
     nurses = get_constituency(institution, "nurses")
     assert nurses is not None and nurses.weight == Fraction(1, 6)
 
 
-def test_secretary_grants_tellers_but_not_secretaries(app: Flask, client: FlaskClient,
-                                                      login_as) -> None:
+def test_secretary_grants_tellers_but_not_secretaries(
+    app: Flask, client: FlaskClient, login_as
+) -> None:
     """A secretary appoints tellers; only the platform admin appoints secretaries."""
     institution = make_institution(slug="roles-school")
     grant(make_user("sec@example.org"), institution, Role.secretary)
     login_as("sec@example.org")
-    response = client.post("/institutions/roles-school/roles",
-                           data={"email": "teller@example.org", "role": "teller"})
+    response = client.post(
+        "/institutions/roles-school/roles", data={"email": "teller@example.org", "role": "teller"}
+    )
     assert response.status_code == 302
-    response = client.post("/institutions/roles-school/roles",
-                           data={"email": "boss@example.org", "role": "secretary"})
+    response = client.post(
+        "/institutions/roles-school/roles", data={"email": "boss@example.org", "role": "secretary"}
+    )
     assert response.status_code == 200
     assert "Not a valid choice" in response.get_data(as_text=True)
     page = client.get("/institutions/roles-school/roles").get_data(as_text=True)
     assert "teller@example.org" in page and "boss@example.org" not in page
 
 
-def test_revoking_a_role_asks_first_and_keeps_history(app: Flask, client: FlaskClient,
-                                                      login_as) -> None:
+def test_revoking_a_role_asks_first_and_keeps_history(
+    app: Flask, client: FlaskClient, login_as
+) -> None:
     """Removing a role shows a confirmation page; confirming ends the grant without deleting it."""
     from assembly.auth.models import RoleGrant
 
@@ -189,8 +213,7 @@ def test_revoking_a_role_asks_first_and_keeps_history(app: Flask, client: FlaskC
     assert _count(RoleGrant) == 2
 
 
-def test_my_memberships_lists_current_and_past(app: Flask, client: FlaskClient,
-                                               login_as) -> None:
+def test_my_memberships_lists_current_and_past(app: Flask, client: FlaskClient, login_as) -> None:
     """A member sees every institution they belong to, and the constituency."""
     school = make_institution(slug="a-school", name="A School")
     hospital = make_institution(slug="a-hospital", name="A Hospital", kind="hospital")
@@ -204,28 +227,40 @@ def test_my_memberships_lists_current_and_past(app: Flask, client: FlaskClient,
 
 def test_cli_creates_institutions(app: Flask, runner: FlaskCliRunner) -> None:
     """`assembly institutions create` creates the institution and refuses a duplicate clearly."""
-    result = runner.invoke(args=["institutions", "create", "cli-school", "--name", "CLI School",
-                                 "--kind", "school"])
+    result = runner.invoke(
+        args=["institutions", "create", "cli-school", "--name", "CLI School", "--kind", "school"]
+    )
     assert result.exit_code == 0, result.output
     assert get_institution("cli-school") is not None
-    again = runner.invoke(args=["institutions", "create", "cli-school", "--name", "Again",
-                                "--kind", "school"])
+    again = runner.invoke(
+        args=["institutions", "create", "cli-school", "--name", "Again", "--kind", "school"]
+    )
     assert again.exit_code == 1 and "already exists" in again.output
 
 
 def test_cli_grants_roles(app: Flask, runner: FlaskCliRunner) -> None:
     """`assembly users grant EMAIL --role secretary --institution SLUG` grants the role."""
-    from assembly.auth.permissions import roles_in
     from assembly.auth.operations import get_user_by_email
+    from assembly.auth.permissions import roles_in
 
     institution = make_institution(slug="grant-school")
-    result = runner.invoke(args=["users", "grant", "Sec@Example.org", "--role", "secretary",
-                                 "--institution", "grant-school"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "grant",
+            "Sec@Example.org",
+            "--role",
+            "secretary",
+            "--institution",
+            "grant-school",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = get_user_by_email("sec@example.org")
     assert user is not None and roles_in(user, institution) == {Role.secretary}
-    missing = runner.invoke(args=["users", "grant", "x@example.org", "--role", "secretary",
-                                  "--institution", "nowhere"])
+    missing = runner.invoke(
+        args=["users", "grant", "x@example.org", "--role", "secretary", "--institution", "nowhere"]
+    )
     assert missing.exit_code == 1 and "no institution" in missing.output
 
 

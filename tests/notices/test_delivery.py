@@ -28,7 +28,7 @@ class Collect:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 
@@ -48,8 +48,15 @@ def _smtp_config(app: Flask, port: int) -> dict[str, object]:
 
 def _queue(app: Flask, to: str = "reader@example.org") -> OutboxMessage:
     institution = make_institution(name="Mail School")
-    message = queue_notice("sign_in", to, "Your sign-in link", "sign_in",
-                           institution=institution, link="http://localhost/x", minutes=15)
+    message = queue_notice(
+        "sign_in",
+        to,
+        "Your sign-in link",
+        "sign_in",
+        institution=institution,
+        link="http://localhost/x",
+        minutes=15,
+    )
     db.session.commit()
     return message
 
@@ -65,14 +72,15 @@ def test_delivers_through_smtp(app: Flask, smtp: tuple[Controller, Collect]) -> 
     assert received["Subject"] == "Your sign-in link"
     assert received["X-Assembly-Outbox-Id"] == str(message.id)
     assert "http://localhost/x" in received.get_body(("plain",)).get_content()
-    assert "<a href=\"http://localhost/x\"" in received.get_body(("html",)).get_content()
+    assert '<a href="http://localhost/x"' in received.get_body(("html",)).get_content()
     db.session.refresh(message)
     assert message.status == OutboxStatus.sent and message.attempts == 1
     assert deliver_due(_smtp_config(app, controller.port)).sent == 0  # never sent twice
 
 
-def test_retries_with_back_off_when_the_relay_is_down(app: Flask,
-                                                      smtp: tuple[Controller, Collect]) -> None:
+def test_retries_with_back_off_when_the_relay_is_down(
+    app: Flask, smtp: tuple[Controller, Collect]
+) -> None:
     """A refused connection schedules a retry; the message goes once the relay is back."""
     controller, handler = smtp
     message = _queue(app)
@@ -99,8 +107,9 @@ def test_back_off_doubles_and_is_capped() -> None:
 
 def test_gives_up_after_the_maximum_attempts(app: Flask, runner: FlaskCliRunner) -> None:
     """After the last allowed attempt the message is marked failed and the command exits 1."""
-    app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(),
-                      NOTICE_MAX_ATTEMPTS=2)
+    app.config.update(
+        MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), NOTICE_MAX_ATTEMPTS=2
+    )
     message = _queue(app)
     message.next_attempt_at = utcnow() - timedelta(minutes=20)
     db.session.commit()
@@ -126,7 +135,14 @@ def test_file_backend_writes_eml_files(app: Flask, runner: FlaskCliRunner) -> No
 def test_a_rolled_back_change_sends_nothing(app: Flask) -> None:
     """A notice queued in a transaction that is rolled back never reaches the outbox."""
     institution = make_institution()
-    queue_notice("sign_in", "x@example.org", "Subject", "sign_in", institution=institution,
-                 link="http://localhost/y", minutes=15)
+    queue_notice(
+        "sign_in",
+        "x@example.org",
+        "Subject",
+        "sign_in",
+        institution=institution,
+        link="http://localhost/y",
+        minutes=15,
+    )
     db.session.rollback()
     assert db.session.scalars(select(OutboxMessage)).all() == []

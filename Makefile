@@ -1,0 +1,64 @@
+# The two commands: `make run` and `make test`. Everything else is a step they use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_WORKERS ?= auto
+# Local runs are development; production settings come from the environment (deploy/).
+DEV := ASSEMBLY_ENV=development
+
+.PHONY: run test test-fast lint typecheck assets links migrate demo bench clean help
+
+help:
+	@echo "make run        set up, migrate, seed the demo, serve http://127.0.0.1:5000"
+	@echo "make test       set up and run the whole suite (ASSEMBLY_TEST_DATABASE_URL for PostgreSQL)"
+	@echo "make lint       ruff and mypy"
+	@echo "make links      print fresh sign-in links for the demo users"
+	@echo "make bench      run the benchmarks and print their figures"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assembly/static/app.css: node_modules/.installed assets/scss/app.scss
+	npm run --silent build
+
+assets: assembly/static/app.css
+
+migrate: $(VENV)/.installed-dev
+	$(DEV) $(BIN)/assembly db upgrade
+
+links: $(VENV)/.installed-dev
+	@$(DEV) $(BIN)/assembly demo
+
+run: $(VENV)/.installed-dev assets migrate
+	@$(DEV) $(BIN)/assembly demo
+	@echo ""
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C to stop). Emails are written to instance/outbox/."
+	@$(DEV) $(BIN)/assembly run --host 127.0.0.1 --port 5000 --with-threads
+
+test: $(VENV)/.installed-dev assets lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/pytest -x -q --ignore=tests/e2e
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check assembly tests benchmarks
+	$(BIN)/ruff format --check --quiet assembly tests benchmarks
+	$(BIN)/mypy assembly
+	$(BIN)/mypy --strict --follow-imports=silent assembly/records assembly/clock.py
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) node_modules assembly/static/app.css .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,43 @@
+"""The pure core imports only the standard library and ``cryptography``, so that anyone can
+recount and verify a record without Flask or a database."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "assembly"
+#: Modules that must stay pure; later issues add counting/ and the verifier here.
+PURE = sorted(
+    [*PACKAGE.glob("counting/**/*.py"), PACKAGE / "records" / "__init__.py",
+     PACKAGE / "records" / "canonical.py", PACKAGE / "clock.py"]
+)
+ALLOWED_THIRD_PARTY = {"cryptography"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", PURE, ids=[str(p.relative_to(PACKAGE)) for p in PURE])
+def test_pure_modules_import_only_the_standard_library(path: Path) -> None:
+    """A pure module imports the standard library, cryptography, or other pure modules."""
+    pure_modules = {
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+        for p in PURE
+    }
+    for name in _imports(path):
+        top = name.split(".")[0]
+        allowed = (top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY
+                   or name in pure_modules or top == "__future__")
+        assert allowed, f"{path.name} imports {name}, which is not pure"
