@@ -12,8 +12,12 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "assembly"
 #: Modules that must stay pure; later issues add counting/ and the verifier here.
 PURE = sorted(
-    [*PACKAGE.glob("counting/**/*.py"), PACKAGE / "records" / "__init__.py",
-     PACKAGE / "records" / "canonical.py", PACKAGE / "clock.py"]
+    [
+        *PACKAGE.glob("counting/**/*.py"),
+        PACKAGE / "records" / "__init__.py",
+        PACKAGE / "records" / "canonical.py",
+        PACKAGE / "clock.py",
+    ]
 )
 ALLOWED_THIRD_PARTY = {"cryptography"}
 
@@ -38,6 +42,10 @@ def test_pure_modules_import_only_the_standard_library(path: Path) -> None:
     }
     for name in _imports(path):
         top = name.split(".")[0]
-        allowed = (top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY
-                   or name in pure_modules or top == "__future__")
+        allowed = (
+            top in sys.stdlib_module_names
+            or top in ALLOWED_THIRD_PARTY
+            or name in pure_modules
+            or top == "__future__"
+        )
         assert allowed, f"{path.name} imports {name}, which is not pure"

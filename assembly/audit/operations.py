@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from assembly.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from assembly.auth.actors import Actor, actor_label
@@ -16,6 +16,17 @@ from assembly.extensions import db
 from assembly.records.canonical import canonical_bytes, canonical_text, sha256_hex
 
 HEAD_ID = 1
+
+# Built once: appending is on the path of every change, so it runs as plain Core statements.
+_HEAD = AuditHead.__table__
+_ADVANCE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(hash=bindparam("new_hash"))
+_INSERT_EVENT = insert(AuditEvent.__table__)
 
 
 def _timestamp(moment: datetime) -> str:
@@ -62,21 +73,18 @@ def record_event(
     subject: Any = None,
     data: dict[str, Any] | None = None,
     now: datetime | None = None,
-) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction.
+) -> str:
+    """Append one event to the chain, in the caller's transaction; return its hash.
 
     The head row is updated first, which takes its lock (a row lock on PostgreSQL, the write
-    lock on SQLite), so concurrent appends queue rather than fork the chain.
+    lock on SQLite), so concurrent appends queue rather than fork the chain. Core statements,
+    not the ORM, because every change in the application passes through here.
     """
-    db.session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq + 1)
-    )
-    seq, prev_hash = db.session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
-    ).one()
-    occurred_at = (now or utcnow()).astimezone(UTC)
     if subject is not None and getattr(subject, "id", None) is None:
         db.session.flush()
+    connection = db.session.connection()
+    seq, prev_hash = connection.execute(_ADVANCE_HEAD).one()
+    occurred_at = (now or utcnow()).astimezone(UTC)
     fields: dict[str, Any] = {
         "seq": seq,
         "occurred_at": occurred_at,
@@ -90,11 +98,9 @@ def record_event(
         "prev_hash": prev_hash,
     }
     digest = event_hash(**fields)
-    audit_event = AuditEvent(**fields, hash=digest)
-    db.session.add(audit_event)
-    db.session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(hash=digest))
-    db.session.flush()
-    return audit_event
+    connection.execute(_INSERT_EVENT, {**fields, "hash": digest})
+    connection.execute(_SET_HEAD_HASH, {"new_hash": digest})
+    return digest
 
 
 @dataclass(frozen=True)
