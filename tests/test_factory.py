@@ -173,3 +173,32 @@ def test_cli_unreachable_database_is_one_line_and_non_zero(tmp_path: Path) -> No
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "cannot use the database" in result.stderr
     assert "secret" not in result.stderr  # the password never reaches the terminal
+
+
+def test_production_session_cookie_flags(database_url: str, tmp_path: Path) -> None:
+    """Signing in on a production app sets a Secure, HttpOnly, SameSite=Lax session cookie."""
+    from assembly.auth.actors import CLI
+    from assembly.auth.operations import issue_sign_in_link
+    from tests.conftest import make_user
+
+    app = create_app(
+        _production(
+            tmp_path,
+            DATABASE_URL=database_url,
+            BASE_URL="https://assembly.test",
+            WTF_CSRF_ENABLED=False,
+        )
+    )
+    with app.app_context():
+        make_user("cookie@example.org")
+        link = issue_sign_in_link(CLI, "cookie@example.org")
+        db.session.commit()
+        client = app.test_client()
+        response = client.post(
+            link.removeprefix("https://assembly.test"), base_url="https://assembly.test"
+        )
+        assert response.status_code == 302
+        cookie = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        db.session.remove()
+        db.engine.dispose()

@@ -129,3 +129,21 @@ def test_events_record_who_did_what(app: Flask) -> None:
     )
     assert event.subject_type == "institution" and event.subject_id == str(institution.id)
     assert '"slug":"record-school"' in event.data
+
+
+def test_the_audit_page_is_paginated_newest_first(app: Flask, client, login_as) -> None:  # type: ignore[no-untyped-def]
+    """The institution's audit log shows 50 events a page, newest first, with page links."""
+    from assembly.auth.models import Role
+    from tests.conftest import grant, make_user
+
+    institution = make_institution(slug="busy-school")
+    for number in range(60):
+        record_event(SYSTEM, "test.step", institution=institution, data={"n": number})
+    db.session.commit()
+    grant(make_user("sec@example.org"), institution, Role.secretary)
+    login_as("sec@example.org")
+    first = client.get("/institutions/busy-school/audit").get_data(as_text=True)
+    assert first.index("role.granted") < first.index("n: 59") < first.index("n: 58")
+    assert 'rel="next"' in first and "n: 5<" not in first
+    second = client.get("/institutions/busy-school/audit?page=2").get_data(as_text=True)
+    assert "institution.created" in second and 'rel="prev"' in second
