@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 
 from flask import Flask, Response, has_request_context, request
@@ -49,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from_file = scope
     app.config.update(resolve(app.instance_path, from_file, os.environ, config))
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    logging.getLogger("werkzeug").addFilter(_redact_sign_in_tokens)
 
     if app.config["ENV"] == "production":
         # nginx in front sets X-Forwarded-For and -Proto (deploy/nginx.conf).
@@ -63,6 +65,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     _register_commands(app)
     return app
+
+
+_TOKEN_PATH = re.compile(r"/sign-in/link/[^\s?\"]+")
+
+
+def _redact_sign_in_tokens(record: logging.LogRecord) -> bool:
+    """Keep sign-in tokens (credentials) out of the development server's request log."""
+    if record.args and isinstance(record.args, tuple):
+        record.args = tuple(
+            _TOKEN_PATH.sub("/sign-in/link/[redacted]", a) if isinstance(a, str) else a
+            for a in record.args
+        )
+    return True
 
 
 @event.listens_for(Engine, "connect")
