@@ -56,7 +56,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check assembly tests benchmarks
 	$(BIN)/ruff format --check --quiet assembly tests benchmarks
 	$(BIN)/mypy assembly
-	$(BIN)/mypy --strict --follow-imports=silent assembly/records assembly/clock.py
+	$(BIN)/mypy --strict --follow-imports=silent assembly/records assembly/counting assembly/clock.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py

@@ -31,6 +31,17 @@ def cli() -> None:
     """Run and manage assembly (settings: ASSEMBLY_* environment variables)."""
 
 
+def _add_standalone_commands() -> None:
+    # Commands that need no app, no database and no settings: added to the group itself, so
+    # FlaskGroup never loads the app for them.
+    from assembly.count_cli import count_command
+
+    cli.add_command(count_command)
+
+
+_add_standalone_commands()
+
+
 def main(argv: list[str] | None = None) -> int:
     from assembly.config import ConfigError
 

@@ -1,0 +1,75 @@
+"""The counting core: pure Python (standard library only), exact, and repeatable by anyone.
+
+Words: a **profile** is the validated ballots in aggregated form; a **count** turns it into a
+**result** that keeps every stage; a **lot** is a draw from a seed fixed before the count.
+Methods: Scottish STV (SSI 2007/42), IRV, first-past-the-post / block vote, confirmation;
+apportionment of seats to constituencies, and constituency weighting.
+"""
+
+from __future__ import annotations
+
+from assembly.counting.apportionment import Apportionment, ApportionmentError, apportion
+from assembly.counting.ballots import BallotError, Candidate, Profile, build_profile
+from assembly.counting.formats import (
+    BallotFile,
+    read_ballot_file,
+    read_blt,
+    read_preflib,
+    write_blt,
+)
+from assembly.counting.irv import count_irv
+from assembly.counting.lots import Draw, LotNeeded, Lots, draw
+from assembly.counting.plurality import ConfirmationResult, count_confirmation, count_plurality
+from assembly.counting.results import CountResult, Stage, TieBreak
+from assembly.counting.stv import count_stv, droop_quota
+from assembly.counting.weighting import WeightedProfile, weight_constituencies
+
+__all__ = [
+    "METHODS",
+    "Apportionment",
+    "ApportionmentError",
+    "BallotError",
+    "BallotFile",
+    "Candidate",
+    "ConfirmationResult",
+    "CountResult",
+    "Draw",
+    "LotNeeded",
+    "Lots",
+    "Profile",
+    "Stage",
+    "TieBreak",
+    "WeightedProfile",
+    "apportion",
+    "build_profile",
+    "count",
+    "count_confirmation",
+    "count_irv",
+    "count_plurality",
+    "count_stv",
+    "draw",
+    "droop_quota",
+    "read_ballot_file",
+    "read_blt",
+    "read_preflib",
+    "weight_constituencies",
+    "write_blt",
+]
+
+METHODS = ("stv", "irv", "fptp")
+
+
+def count(profile: Profile, method: str, seats: int, *, seed: str | None = None) -> CountResult:
+    """Count ``profile`` by ``method`` (stv, irv or fptp) for ``seats`` seats.
+
+    :raises BallotError: an unknown method, or seats that the method cannot fill.
+    """
+    if method == "stv":
+        return count_stv(profile, seats, seed=seed)
+    if method == "irv":
+        if seats != 1:
+            raise BallotError("IRV elects exactly one candidate; use --method stv for more seats")
+        return count_irv(profile, seed=seed)
+    if method == "fptp":
+        return count_plurality(profile, seats, seed=seed)
+    raise BallotError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")

@@ -1,0 +1,265 @@
+"""Single transferable vote under the Scottish rules: the Scottish Local Government Elections
+Order 2007 (SSI 2007/42), Schedule 1, rules 45 to 52.
+
+Values are integers in units of 0.00001 of a vote (``SCALE``), so every division is exact
+integer arithmetic and every truncation is the one the rules prescribe. The steps, with the
+rule each follows (see docs/counting.md for the full text):
+
+- r.45: the quota is the number of valid papers divided by one more than the number of seats,
+  plus one, any fraction disregarded.
+- r.46: first preferences are counted; a candidate whose votes reach the quota is elected.
+- r.48: a surplus is transferred by passing on *all* the elected candidate's papers, each at
+  a transfer value of (its value × surplus ÷ the candidate's total), truncated to five decimal
+  places; the candidate keeps exactly the quota.
+- r.49: the largest surplus goes first; equal surpluses are ordered by the most recent
+  preceding stage at which the candidates' votes differed, then by lot.
+- r.50: when no surplus is left, the candidate with the fewest votes is excluded and all their
+  papers pass on at the value at which they were received, in one stage; equal lowest
+  candidates are decided by the most recent preceding stage at which they differed, then by
+  lot.
+- r.52: when the continuing candidates are as many as the vacancies, they are elected, and no
+  further transfer is made.
+
+Every stage records each candidate's total, the value transferred, the non-transferable value
+(exhausted papers and the fractions lost to truncation) and every tie-break.
+"""
+
+from __future__ import annotations
+
+from assembly.counting.ballots import BallotError, Profile
+from assembly.counting.lots import Lots
+from assembly.counting.results import CountResult, Stage, TieBreak
+from assembly.counting.ties import break_tie
+
+__all__ = ["RULES", "RULES_VERSION", "SCALE", "count_stv", "droop_quota"]
+
+SCALE = 100_000
+RULES = "scottish-2007"
+RULES_VERSION = "1"
+
+#: A parcel of papers held by a candidate: (ranking, position of the holder in it, value of
+#: each paper in units, number of papers).
+Parcel = tuple[tuple[int, ...], int, int, int]
+
+
+def droop_quota(valid: int, seats: int) -> int:
+    """r.45: valid papers ÷ (seats + 1), plus one, any fraction disregarded."""
+    return valid // (seats + 1) + 1
+
+
+class _ScottishCount:
+    def __init__(self, profile: Profile, seats: int, lots: Lots) -> None:
+        if seats < 1:
+            raise BallotError("the number of seats must be at least 1")
+        if not profile.is_integral:
+            raise BallotError("STV counts whole ballot papers; weighted ballots are for IRV")
+        self.profile = profile
+        self.seats = seats
+        self.lots = lots
+        self.ids = [c.id for c in profile.candidates]
+        self.n = len(self.ids)
+        self.valid = int(profile.valid)
+        self.quota = droop_quota(self.valid, seats)
+        self.quota_units = self.quota * SCALE
+        self.totals = [0] * self.n
+        self.piles: list[list[Parcel]] = [[] for _ in range(self.n)]
+        self.continuing = [i not in profile.withdrawn for i in range(self.n)]
+        self.elected: list[int] = []
+        self.excluded: list[int] = []
+        #: Elected candidates whose surplus has not been transferred yet.
+        self.pending: list[int] = []
+        self.history: list[list[int]] = []
+        self.non_transferable = 0
+        self.lost = 0
+        self.stages: list[Stage] = []
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _next_continuing(self, ranking: tuple[int, ...], position: int) -> tuple[int, int]:
+        continuing = self.continuing
+        for k in range(position + 1, len(ranking)):
+            if continuing[ranking[k]]:
+                return ranking[k], k
+        return -1, -1
+
+    def _break(self, tied: list[int], *, highest: bool, purpose: str, ties: list[TieBreak]) -> int:
+        chosen, record = break_tie(
+            tied, self.history, highest=highest, purpose=purpose, lots=self.lots, ids=self.ids
+        )
+        ties.append(record)
+        return chosen
+
+    def _order(self, group: list[int], purpose: str, ties: list[TieBreak]) -> list[int]:
+        """Order candidates by current votes, highest first, breaking ties by the rules."""
+        ordered: list[int] = []
+        remaining = sorted(group, key=lambda c: -self.totals[c])
+        while remaining:
+            top = self.totals[remaining[0]]
+            tied = [c for c in remaining if self.totals[c] == top]
+            first = (
+                tied[0]
+                if len(tied) == 1
+                else self._break(tied, highest=True, purpose=purpose, ties=ties)
+            )
+            ordered.append(first)
+            remaining.remove(first)
+        return ordered
+
+    # -- stages -------------------------------------------------------------------------------
+
+    def _finish_stage(
+        self,
+        action: str,
+        candidate: int | None,
+        before: list[int],
+        ties: list[TieBreak],
+        *,
+        surplus: int | None = None,
+        from_total: int | None = None,
+        excluded: tuple[str, ...] = (),
+    ) -> None:
+        """Record the totals, elect whoever reached the quota (r.46, r.48), apply r.52."""
+        self.history.append(list(self.totals))
+        notes: list[str] = []
+        elected_now: list[int] = []
+        vacancies = self.seats - len(self.elected)
+        reached = [
+            c for c in range(self.n) if self.continuing[c] and self.totals[c] >= self.quota_units
+        ]
+        for c in self._order(reached, "order of election", ties)[:vacancies]:
+            self.continuing[c] = False
+            self.elected.append(c)
+            elected_now.append(c)
+            notes.append(f"{self.ids[c]} reached the quota")
+            if self.totals[c] > self.quota_units:
+                self.pending.append(c)
+        vacancies = self.seats - len(self.elected)
+        continuing = [c for c in range(self.n) if self.continuing[c]]
+        if vacancies and len(continuing) <= vacancies:
+            # r.52: as many continuing candidates as vacancies: all are elected.
+            for c in self._order(continuing, "order of election", ties):
+                self.continuing[c] = False
+                self.elected.append(c)
+                elected_now.append(c)
+                notes.append(f"{self.ids[c]} elected: continuing candidates equal vacancies (r.52)")
+        self.stages.append(
+            Stage(
+                number=len(self.stages) + 1,
+                action=action,
+                candidate=self.ids[candidate] if candidate is not None else None,
+                totals=tuple(self.totals),
+                changes=tuple(a - b for a, b in zip(self.totals, before, strict=True)),
+                non_transferable=self.non_transferable,
+                lost_to_rounding=self.lost,
+                surplus=surplus,
+                transferred_from_total=from_total,
+                elected=tuple(self.ids[c] for c in elected_now),
+                excluded=excluded,
+                tie_breaks=tuple(ties),
+                notes=tuple(notes),
+            )
+        )
+
+    def first_preferences(self) -> None:
+        """r.46: sort the papers by first preference."""
+        for ranking, count in self.profile.rankings:
+            first = ranking[0]
+            self.piles[first].append((ranking, 0, SCALE, int(count)))
+            self.totals[first] += SCALE * int(count)
+        self._finish_stage("first-preferences", None, [0] * self.n, [])
+
+    def transfer_surplus(self) -> None:
+        """r.48–49: pass on all papers of the candidate with the largest surplus."""
+        ties: list[TieBreak] = []
+        surpluses = {c: self.totals[c] - self.quota_units for c in self.pending}
+        largest = max(surpluses.values())
+        tied = [c for c in self.pending if surpluses[c] == largest]
+        chosen = (
+            tied[0]
+            if len(tied) == 1
+            else self._break(tied, highest=True, purpose="order of surpluses", ties=ties)
+        )
+        self.pending.remove(chosen)
+        before = list(self.totals)
+        total = self.totals[chosen]
+        surplus = total - self.quota_units
+        moved = exhausted = 0
+        for ranking, position, value, count in self.piles[chosen]:
+            # r.48(3): value × surplus ÷ total, truncated to five decimal places.
+            new_value = value * surplus // total
+            if new_value == 0:
+                continue
+            target, at = self._next_continuing(ranking, position)
+            amount = new_value * count
+            if target < 0:
+                exhausted += amount
+            else:
+                self.piles[target].append((ranking, at, new_value, count))
+                self.totals[target] += amount
+                moved += amount
+        self.piles[chosen] = []
+        self.totals[chosen] = self.quota_units
+        self.non_transferable += surplus - moved
+        self.lost += surplus - moved - exhausted
+        self._finish_stage("surplus", chosen, before, ties, surplus=surplus, from_total=total)
+
+    def exclude_lowest(self) -> None:
+        """r.50: exclude the lowest continuing candidate; papers pass on at their value."""
+        ties: list[TieBreak] = []
+        continuing = [c for c in range(self.n) if self.continuing[c]]
+        lowest = min(self.totals[c] for c in continuing)
+        tied = [c for c in continuing if self.totals[c] == lowest]
+        chosen = (
+            tied[0]
+            if len(tied) == 1
+            else self._break(tied, highest=False, purpose="exclusion", ties=ties)
+        )
+        before = list(self.totals)
+        self.continuing[chosen] = False
+        self.excluded.append(chosen)
+        for ranking, position, value, count in self.piles[chosen]:
+            target, at = self._next_continuing(ranking, position)
+            amount = value * count
+            if target < 0:
+                self.non_transferable += amount
+            else:
+                self.piles[target].append((ranking, at, value, count))
+                self.totals[target] += amount
+        self.piles[chosen] = []
+        self.totals[chosen] = 0
+        self._finish_stage("exclusion", chosen, before, ties, excluded=(self.ids[chosen],))
+
+    def run(self) -> CountResult:
+        self.first_preferences()
+        while len(self.elected) < self.seats and any(self.continuing):
+            if self.pending:
+                self.transfer_surplus()
+            else:
+                self.exclude_lowest()
+        return CountResult(
+            method="stv",
+            rules=RULES,
+            rules_version=RULES_VERSION,
+            candidates=self.profile.candidates,
+            seats=self.seats,
+            valid=self.valid,
+            blank=self.profile.blank,
+            quota=self.quota * SCALE,
+            scale=SCALE,
+            stages=tuple(self.stages),
+            elected=tuple(self.ids[c] for c in self.elected),
+            excluded=tuple(self.ids[c] for c in self.excluded),
+            unfilled=self.seats - len(self.elected),
+            lots=self.lots.to_dict(),
+            withdrawn=tuple(self.ids[c] for c in sorted(self.profile.withdrawn)),
+        )
+
+
+def count_stv(profile: Profile, seats: int, *, seed: str | None = None) -> CountResult:
+    """Count ``profile`` for ``seats`` seats by the Scottish STV rules.
+
+    :param seed: hex seed fixed before the count, used only if a tie must be decided by lot.
+    :raises BallotError: the profile cannot be counted (no seats, weighted ballots).
+    :raises LotNeeded: a tie needs a lot and no seed was given.
+    """
+    return _ScottishCount(profile, seats, Lots.from_hex(seed)).run()

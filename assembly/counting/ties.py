@@ -1,0 +1,60 @@
+"""Breaking ties between candidates: by the most recent preceding stage, then by lot.
+
+SSI 2007/42 Sch. 1 r.49(2) (equal surpluses) and r.50(3) (equal lowest candidates): regard is
+had to the most recent preceding stage at which the tied candidates had unequal votes; if
+they were equal at every stage, the returning officer decides by lot.
+
+With three or more tied candidates, the stage that separates some of them may leave several
+still level; the search then goes on backwards among those still level, and a lot decides
+only between candidates who were equal at every earlier stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assembly.counting.lots import Lots
+from assembly.counting.results import Number, TieBreak
+
+__all__ = ["break_tie"]
+
+
+def break_tie(
+    tied: Sequence[int],
+    history: Sequence[Sequence[Number]],
+    *,
+    highest: bool,
+    purpose: str,
+    lots: Lots,
+    ids: Sequence[str],
+) -> tuple[int, TieBreak]:
+    """Choose one of ``tied`` (candidate indexes): the highest or the lowest.
+
+    ``history`` holds everyone's totals at the end of each stage so far, the current stage
+    last (where the candidates are tied); only the stages before it are consulted.
+    """
+    group = list(tied)
+    decided_at: int | None = None
+    for stage_index in range(len(history) - 2, -1, -1):
+        totals = history[stage_index]
+        values = {c: totals[c] for c in group}
+        if len(set(values.values())) == 1:
+            continue
+        best = max(values.values()) if highest else min(values.values())
+        group = [c for c in group if values[c] == best]
+        decided_at = stage_index + 1
+        if len(group) == 1:
+            break
+    if len(group) == 1:
+        chosen = group[0]
+        stage = decided_at
+    else:
+        chosen_id = lots.choose(purpose, [ids[c] for c in group])
+        chosen = next(c for c in group if ids[c] == chosen_id)
+        stage = None
+    return chosen, TieBreak(
+        purpose=purpose,
+        candidates=tuple(ids[c] for c in tied),
+        chosen=ids[chosen],
+        stage=stage,
+    )
