@@ -33,6 +33,22 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+COUNTING = sorted(PACKAGE.glob("counting/**/*.py"))
+
+
+def test_the_counting_core_imports_only_the_standard_library() -> None:
+    """assembly/counting uses nothing outside the standard library (not even cryptography)."""
+    assert len(COUNTING) >= 10
+    for path in COUNTING:
+        for name in _imports(path):
+            top = name.split(".")[0]
+            assert (
+                top in sys.stdlib_module_names
+                or top == "__future__"
+                or (name.startswith("assembly.counting"))
+            ), f"{path.name} imports {name}"
+
+
 @pytest.mark.parametrize("path", PURE, ids=[str(p.relative_to(PACKAGE)) for p in PURE])
 def test_pure_modules_import_only_the_standard_library(path: Path) -> None:
     """A pure module imports the standard library, cryptography, or other pure modules."""

@@ -1,0 +1,81 @@
+"""`assembly count FILE`: runs with no database and no settings, prints a result sheet or JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.counting.test_golden import DATA
+
+RENFREWSHIRE = DATA / "scotland/blt/2017/renfrewshire_2017_ward3.blt"
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    # A bare environment: no ASSEMBLY_* settings, as straight after install.
+    environment = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "assembly.cli", "count", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_prints_a_stage_table(tmp_path: Path) -> None:
+    """The default output is a result sheet: quota, a column per stage, who was elected."""
+    result = _run(str(RENFREWSHIRE), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "quota 1202.00000" in result.stdout
+    assert "Stage 9" in result.stdout and "surplus 8" in result.stdout
+    assert (
+        "Elected, in order: JIM SHARKEY (Lab); Neill GRAHAM (C); "
+        "Jennifer Marion ADAM-MCGREGOR (SNP)"
+    ) in result.stdout
+    assert not (tmp_path / "instance").exists()  # no app, no instance folder
+
+
+def test_json_output_is_canonical_and_complete(tmp_path: Path) -> None:
+    """--json prints canonical JSON with the elected names in order, quota and every stage."""
+    result = _run(str(RENFREWSHIRE), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["elected"] == [
+        "JIM SHARKEY (Lab)",
+        "Neill GRAHAM (C)",
+        "Jennifer Marion ADAM-MCGREGOR (SNP)",
+    ]
+    assert (data["quota"], data["scale"], len(data["stages"])) == (120200000, 100000, 9)
+    assert data["rules"] == "scottish-2007" and data["rules_version"] == "1"
+    assert result.stdout.strip() == json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def test_methods_and_seats_can_be_chosen(tmp_path: Path) -> None:
+    """--method irv and --method fptp --seats N count the same file by other rules."""
+    irv = json.loads(_run(str(RENFREWSHIRE), "--method", "irv", "--seats", "1", "--json").stdout)
+    fptp = json.loads(_run(str(RENFREWSHIRE), "--method", "fptp", "--seats", "3", "--json").stdout)
+    assert irv["method"] == "irv" and len(irv["elected"]) == 1
+    assert fptp["method"] == "block" and len(fptp["elected"]) == 3
+
+
+def test_unusable_input_exits_2_with_one_line(tmp_path: Path) -> None:
+    """A missing file, a broken file or a bad seed: one line on stderr and exit status 2."""
+    broken = tmp_path / "broken.blt"
+    broken.write_text("3 1\n1 1 4 0\n0\nA\nB\nC\n")
+    for args in (
+        [str(tmp_path / "missing.blt")],
+        [str(broken)],
+        [str(RENFREWSHIRE), "--seed", "xyz"],
+        [str(RENFREWSHIRE), "--method", "irv", "--seats", "2"],
+    ):
+        result = _run(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("assembly count: ")
+        assert "Traceback" not in result.stderr
