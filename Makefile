@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= auto
 # Local runs are development; production settings come from the environment (deploy/).
 DEV := ASSEMBLY_ENV=development
 
-.PHONY: run test test-fast lint typecheck assets links migrate demo bench clean help
+.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count clean help
 
 help:
 	@echo "make run        set up, migrate, seed the demo, serve http://127.0.0.1:5000"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make links      print fresh sign-in links for the demo users"
 	@echo "make bench      run the benchmarks and print their figures"
+	@echo "make bench-count  count 10k/100k/1M ballots beside pyrankvote, pref_voting, votekit"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,8 +59,18 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy assembly
 	$(BIN)/mypy --strict --follow-imports=silent assembly/records assembly/counting assembly/clock.py
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev bench-count
 	$(BIN)/python benchmarks/run.py
 
+# The STV packages we measure ourselves against, in a venv of their own.
+PEERS := pyrankvote pref_voting votekit dividebatur
+.venv-bench/.installed:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet $(PEERS) || .venv-bench/bin/pip install --quiet pyrankvote
+	touch $@
+
+bench-count: $(VENV)/.installed-dev .venv-bench/.installed
+	$(BIN)/python benchmarks/bench_count.py --peers-python .venv-bench/bin/python
+
 clean:
-	rm -rf $(VENV) node_modules assembly/static/app.css .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-bench node_modules assembly/static/app.css .pytest_cache .ruff_cache .mypy_cache

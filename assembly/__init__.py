@@ -1,193 +1,29 @@
-"""assembly: membership institutions, their board elections, assemblies and signed records."""
+"""assembly: membership institutions, their board elections, assemblies and signed records.
+
+Importing ``assembly`` (or its pure core, ``assembly.counting``) loads no web framework: the
+application factory is imported on first use, so anyone can recount with the standard
+library alone.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
-import re
-from typing import Any
-
-from flask import Flask, Response, has_request_context, request
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from assembly import clock
-from assembly.config import ConfigError, resolve
-from assembly.extensions import csrf, db, limiter, login_manager, migrate
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["ConfigError", "__version__", "create_app"]
 __version__ = "0.1.0"
 
-PACKAGE_ROOT = os.path.dirname(os.path.abspath(__file__))
-PROJECT_ROOT = os.path.dirname(PACKAGE_ROOT)
+if TYPE_CHECKING:
+    from assembly.app import create_app
+    from assembly.config import ConfigError
 
 
-def _instance_path() -> str:
-    return os.environ.get("ASSEMBLY_INSTANCE_PATH") or os.path.join(PROJECT_ROOT, "instance")
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from assembly.app import create_app
 
+        return create_app
+    if name == "ConfigError":
+        from assembly.config import ConfigError
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Create the application: settings, extensions, blueprints, error pages and commands.
-
-    :raises ConfigError: the settings cannot run the application (one-line reason).
-    """
-    instance_path = (config or {}).get("INSTANCE_PATH") or _instance_path()
-    app = Flask(
-        __name__,
-        instance_path=os.path.abspath(instance_path),
-        instance_relative_config=True,
-        template_folder=os.path.join(PROJECT_ROOT, "templates"),
-        static_folder=os.path.join(PACKAGE_ROOT, "static"),
-    )
-    os.makedirs(app.instance_path, exist_ok=True)
-    from_file: dict[str, Any] = {}
-    cfg_path = os.path.join(app.instance_path, "assembly.cfg")
-    if os.path.exists(cfg_path):
-        scope: dict[str, Any] = {}
-        with open(cfg_path, encoding="utf-8") as handle:
-            exec(compile(handle.read(), cfg_path, "exec"), scope)  # noqa: S102 - operator's file
-        from_file = scope
-    app.config.update(resolve(app.instance_path, from_file, os.environ, config))
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
-    logging.getLogger("werkzeug").addFilter(_redact_sign_in_tokens)
-
-    if app.config["ENV"] == "production":
-        # nginx in front sets X-Forwarded-For and -Proto (deploy/nginx.conf).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
-
-    _init_extensions(app)
-    _register_blueprints(app)
-    _register_template_helpers(app)
-    _register_security_headers(app)
-    from assembly.errors import register_error_handlers
-
-    register_error_handlers(app)
-    _register_commands(app)
-    return app
-
-
-_TOKEN_PATH = re.compile(r"/sign-in/link/[^\s?\"]+")
-
-
-def _redact_sign_in_tokens(record: logging.LogRecord) -> bool:
-    """Keep sign-in tokens (credentials) out of the development server's request log."""
-    if record.args and isinstance(record.args, tuple):
-        record.args = tuple(
-            _TOKEN_PATH.sub("/sign-in/link/[redacted]", a) if isinstance(a, str) else a
-            for a in record.args
-        )
-    return True
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """Turn on WAL, foreign keys and a busy timeout on every SQLite connection."""
-    module = type(dbapi_connection).__module__
-    if "sqlite" not in module:
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _init_extensions(app: Flask) -> None:
-    from assembly.auth.models import User
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
-    csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_ENABLED", True)
-    limiter.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.sign_in"
-    login_manager.login_message = "Sign in to see this page."
-    login_manager.session_protection = "strong"
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and not user.is_disabled else None
-
-    # Import every model so that metadata (and so migrations) sees them all.
-    import assembly.audit.models
-    import assembly.membership.models
-    import assembly.notices.models  # noqa: F401
-
-
-def _register_blueprints(app: Flask) -> None:
-    from assembly.audit.views import bp as audit_bp
-    from assembly.auth.views import bp as auth_bp
-    from assembly.membership.views import bp as membership_bp
-    from assembly.ops import bp as ops_bp
-
-    app.register_blueprint(membership_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(audit_bp)
-    app.register_blueprint(ops_bp)
-
-
-def _register_template_helpers(app: Flask) -> None:
-    from flask_login import current_user
-
-    from assembly.auth.forms import ConfirmForm
-
-    app.jinja_env.filters["london"] = clock.london
-    app.jinja_env.filters["long_date"] = clock.long_date
-
-    @app.template_filter("fraction")
-    def fraction(value: Any) -> str:
-        return (
-            f"{value.numerator}/{value.denominator}"
-            if value.denominator != 1
-            else str(value.numerator)
-        )
-
-    @app.template_filter("percent")
-    def percent(value: Any) -> str:
-        # Display only; the stored value stays an exact fraction.
-        return f"{float(value) * 100:.1f}%"
-
-    @app.context_processor
-    def inject() -> dict[str, Any]:
-        signed_in = has_request_context() and current_user.is_authenticated
-        return {"version": __version__, "sign_out_form": ConfirmForm() if signed_in else None}
-
-
-def _register_security_headers(app: Flask) -> None:
-    production = app.config["ENV"] == "production"
-
-    @app.after_request
-    def headers(response: Response) -> Response:
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; "
-            "object-src 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if production:
-            response.headers.setdefault(
-                "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
-            )
-        if request.path.startswith("/sign-in/link/"):
-            # The token is in the path: never let it leak through caches or referrers.
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["Referrer-Policy"] = "no-referrer"
-        return response
-
-
-def _register_commands(app: Flask) -> None:
-    from assembly.audit.cli import audit_cli
-    from assembly.auth.cli import users_cli
-    from assembly.demo import demo_command
-    from assembly.membership.cli import institutions_cli
-    from assembly.notices.cli import notices_cli
-
-    for command in (audit_cli, users_cli, institutions_cli, notices_cli, demo_command):
-        app.cli.add_command(command)
+        return ConfigError
+    raise AttributeError(f"module 'assembly' has no attribute {name!r}")

@@ -141,7 +141,7 @@ def write_blt(profile: Profile, seats: int, title: str = "") -> str:
     out.write(f"{len(profile.candidates)} {seats}\n")
     if profile.withdrawn:
         out.write(" ".join(f"-{i + 1}" for i in sorted(profile.withdrawn)) + "\n")
-    for ranking, weight in profile.rankings:
+    for ranking, weight in sorted(profile.rankings):
         out.write(" ".join([str(int(weight)), *(str(i + 1) for i in ranking), "0"]) + "\n")
     if profile.blank:
         out.write(f"{int(profile.blank)} 0\n")

@@ -1,0 +1,257 @@
+"""Counting speed: our Scottish STV against the STV packages on PyPI, side by side.
+
+``make bench-count`` runs it. Synthetic profiles of 10k, 100k and 1M ballots (10 candidates,
+3 seats) are generated once from a seeded Plackett–Luce model with truncation: a pool of
+50,000 distinct rankings, from which each ballot is drawn with Zipf-like frequencies, so the
+profile has the heavy head and long tail of real preference profiles. Every library counts the
+same raw rankings, each in its own subprocess, timed from the list of raw rankings to the
+result (its own input conversion included; best of up to three runs), with its peak memory.
+
+Peers (installed into ``.venv-bench`` by the make target, where they install):
+pyrankvote, pref_voting (``stv_scottish``), votekit (``STV``), dividebatur (Australian Senate
+rules; it needs AEC-format files, so it is reported but not run on these profiles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / "results"
+CANDIDATES = 10
+SEATS = 3
+SIZES = (10_000, 100_000, 1_000_000)
+POOL = 50_000
+TIME_LIMIT = 300
+
+
+def generate(size: int, seed: int = 2026) -> list[tuple[int, ...]]:
+    """Return ``size`` raw rankings of 10 candidates (deterministic for a seed)."""
+    rng = random.Random(seed)
+    strength = [1.0 / (k + 1) ** 0.8 for k in range(CANDIDATES)]
+    pool = []
+    for _ in range(POOL):
+        remaining = list(range(CANDIDATES))
+        weights = list(strength)
+        length = min(CANDIDATES, 1 + int(rng.expovariate(1 / 3)))
+        ranking = []
+        for _ in range(length):
+            pick = rng.choices(range(len(remaining)), weights)[0]
+            ranking.append(remaining.pop(pick))
+            weights.pop(pick)
+        pool.append(tuple(ranking))
+    frequency = [1.0 / (k + 1) ** 1.1 for k in range(POOL)]
+    return rng.choices(pool, frequency, k=size)
+
+
+def generate_independent(size: int, seed: int = 2027) -> list[tuple[int, ...]]:
+    """Return ``size`` rankings drawn each on its own, uniformly: the worst case for
+    aggregation (a million ballots give about 210,000 distinct rankings)."""
+    rng = random.Random(seed)
+    raw = []
+    for _ in range(size):
+        order = list(range(CANDIDATES))
+        rng.shuffle(order)
+        raw.append(tuple(order[: 1 + int(rng.expovariate(1 / 3))]))
+    return raw
+
+
+def load(size: int, kind: str = "pooled") -> list[tuple[int, ...]]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"profile-{kind}-{size}.pickle"
+    if not path.exists():
+        make = generate if kind == "pooled" else generate_independent
+        path.write_bytes(pickle.dumps(make(size)))
+    return pickle.loads(path.read_bytes())
+
+
+# -- one library, one size (run in a child process) ----------------------------------------------
+
+
+def run_ours(raw: list[tuple[int, ...]]) -> list[str]:
+    from assembly.counting import Candidate, build_profile, count_stv
+
+    candidates = [Candidate(str(i), f"C{i}") for i in range(CANDIDATES)]
+    result = count_stv(build_profile(candidates, raw), SEATS, seed="00")
+    return sorted(result.elected)
+
+
+def run_pyrankvote(raw: list[tuple[int, ...]]) -> list[str]:
+    import pyrankvote
+    from pyrankvote import Ballot, Candidate
+
+    candidates = [Candidate(f"C{i}") for i in range(CANDIDATES)]
+    ballots = [Ballot(ranked_candidates=[candidates[i] for i in ranking]) for ranking in raw]
+    result = pyrankvote.single_transferable_vote(candidates, ballots, number_of_seats=SEATS)
+    return sorted(c.name.removeprefix("C") for c in result.get_winners())
+
+
+def run_pref_voting(raw: list[tuple[int, ...]]) -> list[str]:
+    from pref_voting.profiles_with_ties import ProfileWithTies
+    from pref_voting.proportional_methods import stv_scottish
+
+    counts = Counter(raw)
+    rankings = [{c: position for position, c in enumerate(r)} for r in counts]
+    profile = ProfileWithTies(
+        rankings, rcounts=list(counts.values()), candidates=list(range(CANDIDATES))
+    )
+    winners = stv_scottish(profile, num_seats=SEATS)
+    first = winners[0] if winners and isinstance(winners[0], (list, tuple)) else winners
+    return sorted(str(c) for c in first)
+
+
+def run_votekit(raw: list[tuple[int, ...]]) -> list[str]:
+    from votekit.ballot import RankBallot
+    from votekit.elections import STV
+    from votekit.pref_profile import RankProfile
+
+    counts = Counter(raw)
+    names = [f"C{i}" for i in range(CANDIDATES)]
+    ballots = [RankBallot(ranking=[{names[c]} for c in r], weight=w) for r, w in counts.items()]
+    profile = RankProfile(ballots=ballots, candidates=names)
+    election = STV(profile, n_seats=SEATS)
+    winners = [c for group in election.get_elected() for c in group]
+    return sorted(c.removeprefix("C") for c in winners)
+
+
+RUNNERS = {
+    "assembly": run_ours,
+    "pyrankvote": run_pyrankvote,
+    "pref_voting": run_pref_voting,
+    "votekit": run_votekit,
+}
+
+
+#: Modules each runner imports, loaded before the clock starts.
+IMPORTS = {
+    "assembly": ["assembly.counting"],
+    "pyrankvote": ["pyrankvote"],
+    "pref_voting": ["pref_voting.profiles_with_ties", "pref_voting.proportional_methods"],
+    "votekit": ["votekit.ballot", "votekit.elections", "votekit.pref_profile"],
+}
+
+
+def child(library: str, size: int, kind: str) -> None:
+    import importlib
+
+    sys.path.insert(0, str(ROOT))
+    for module in IMPORTS[library]:
+        importlib.import_module(module)
+    raw = load(size, kind)
+    # Reset the peak-RSS mark (Linux): the mark a child inherits from its parent says nothing.
+    Path("/proc/self/clear_refs").write_text("5")
+    baseline = _rss_kib("VmRSS")
+    # Best of up to three runs (fewer for slow libraries), as timeit does: the minimum is the
+    # least disturbed by whatever else the machine is doing.
+    times = []
+    elected: list[str] = []
+    while len(times) < 3 and sum(times) < 10:
+        start = time.perf_counter()
+        elected = RUNNERS[library](raw)
+        times.append(time.perf_counter() - start)
+    seconds = min(times)
+    peak = _rss_kib("VmHWM")
+    result = {"seconds": seconds, "peak_mib": peak / 1024, "extra_mib": (peak - baseline) / 1024}
+    print(json.dumps({**result, "elected": elected}))
+
+
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+# -- the parent: every library at every size ------------------------------------------------------
+
+
+def measure(python: str, library: str, size: int, kind: str) -> dict[str, object]:
+    try:
+        done = subprocess.run(
+            [python, __file__, "--child", library, str(size), kind],
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT,
+            check=False,
+            cwd=ROOT,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"over {TIME_LIMIT} s"}
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"error": last[:120]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--child", nargs=3, metavar=("LIBRARY", "SIZE", "KIND"))
+    parser.add_argument(
+        "--peers-python",
+        default=sys.executable,
+        help="the Python that has the peer packages installed",
+    )
+    parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.child[2])
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    scenarios = [("pooled", size) for size in sizes]
+    if 1_000_000 in sizes:
+        scenarios.append(("independent", 1_000_000))
+    for kind, size in scenarios:
+        load(size, kind)
+    print(
+        f"STV, {CANDIDATES} candidates, {SEATS} seats, synthetic profiles (pool {POOL:,});"
+        " time from raw rankings to result, one process each"
+    )
+    print(
+        f"{'profile':<12} {'ballots':>10} {'library':<12} {'seconds':>9} {'peak MiB':>9} "
+        f"{'ratio':>7}  elected"
+    )
+    slow: set[str] = set()
+    for kind, size in scenarios:
+        rows = {}
+        for library in RUNNERS:
+            if library in slow:
+                rows[library] = {"error": "skipped: over 60 s at the previous size"}
+                continue
+            python = sys.executable if library == "assembly" else args.peers_python
+            rows[library] = measure(python, library, size, kind)
+            seconds = rows[library].get("seconds")
+            if (isinstance(seconds, float) and seconds * 10 > 600) or (
+                "error" in rows[library] and "over" in str(rows[library]["error"])
+            ):
+                slow.add(library)
+        ours = rows["assembly"].get("seconds")
+        for library, row in rows.items():
+            if "error" in row:
+                print(
+                    f"{kind:<12} {size:>10,} {library:<12} {'—':>9} {'—':>9} {'—':>7}  "
+                    f"{row['error']}"
+                )
+                continue
+            ratio = row["seconds"] / ours if isinstance(ours, float) else float("nan")
+            print(
+                f"{kind:<12} {size:>10,} {library:<12} {row['seconds']:>9.3f} "
+                f"{row['peak_mib']:>9.0f} "
+                f"{ratio:>6.1f}x  {','.join(row['elected'])}"
+            )
+    print(
+        "pooled: 50,000 distinct rankings drawn with Zipf-like frequencies; independent: each"
+        " ballot drawn on its own (worst case for aggregation)"
+    )
+    print("dividebatur: not run (it counts AEC Senate data files, not ranked profiles)")
+
+
+if __name__ == "__main__":
+    main()
