@@ -12,11 +12,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from assembly import clock
+from assembly import __version__, clock
 from assembly.config import ConfigError, resolve
 from assembly.extensions import csrf, db, limiter, login_manager, migrate
-
-from assembly import __version__
 
 __all__ = ["ConfigError", "create_app"]
 

@@ -103,10 +103,16 @@ def _check_weight(weight: Weight, where: str) -> Weight:
 def _check_ranking(ranking: Sequence[int], candidates: tuple[Candidate, ...], where: str) -> None:
     seen: set[int] = set()
     for index in ranking:
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(candidates):
+        if (
+            isinstance(index, bool)
+            or not isinstance(index, int)
+            or not 0 <= index < len(candidates)
+        ):
             raise BallotError(f"{where}: unknown candidate {index!r}")
         if index in seen:
-            raise BallotError(f"{where}: candidate {candidates[index].name!r} is ranked more than once")
+            raise BallotError(
+                f"{where}: candidate {candidates[index].name!r} is ranked more than once"
+            )
         seen.add(index)
 
 

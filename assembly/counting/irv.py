@@ -5,7 +5,7 @@ stage a candidate with more than half of the continuing votes (the votes of pape
 still show a preference for a continuing candidate) is elected; otherwise the candidate with
 the fewest votes is excluded and their papers pass on at the value at which they were
 received. Ties for exclusion are decided as under the Scottish rules (SSI 2007/42 Sch. 1
-r.50(3)): the most recent preceding stage at which the candidates differed, then by lot.
+r.51(2)): the most recent preceding stage at which the candidates differed, then by lot.
 
 Papers may carry exact fractional weights (constituency weighting), so every value is an
 ``int`` or a ``Fraction`` and nothing is ever rounded.

@@ -5,18 +5,19 @@ Values are integers in units of 0.00001 of a vote (``SCALE``), so every division
 integer arithmetic and every truncation is the one the rules prescribe. The steps, with the
 rule each follows (see docs/counting.md for the full text):
 
-- r.45: the quota is the number of valid papers divided by one more than the number of seats,
-  plus one, any fraction disregarded.
-- r.46: first preferences are counted; a candidate whose votes reach the quota is elected.
+- r.45: first preferences are counted; each paper is worth one vote.
+- r.46: the quota is the number of valid papers divided by one more than the number of seats,
+  ignoring any decimal places, plus one.
+- r.47: a candidate whose votes equal or exceed the quota at any stage is elected.
 - r.48: a surplus is transferred by passing on *all* the elected candidate's papers, each at
-  a transfer value of (its value × surplus ÷ the candidate's total), truncated to five decimal
-  places; the candidate keeps exactly the quota.
-- r.49: the largest surplus goes first; equal surpluses are ordered by the most recent
-  preceding stage at which the candidates' votes differed, then by lot.
-- r.50: when no surplus is left, the candidate with the fewest votes is excluded and all their
-  papers pass on at the value at which they were received, in one stage; equal lowest
-  candidates are decided by the most recent preceding stage at which they differed, then by
-  lot.
+  a transfer value of (its value × surplus ÷ the candidate's total), calculated to five decimal
+  places with any remainder ignored; the candidate keeps exactly the quota.
+- r.49: the highest surplus goes first; equal surpluses are ordered by the most recent
+  preceding stage at which the candidates' votes differed (49(2)), then by lot (49(3)).
+- r.50: when no papers remain to be transferred, the candidate with the fewest votes is
+  excluded and all their papers pass on at the value at which they were received, in one stage.
+- r.51: equal lowest candidates are decided by the most recent preceding stage at which they
+  differed (51(2)(a)), then by lot (51(2)(b)).
 - r.52: when the continuing candidates are as many as the vacancies, they are elected, and no
   further transfer is made.
 
@@ -43,7 +44,7 @@ Parcel = tuple[tuple[int, ...], int, int, int]
 
 
 def droop_quota(valid: int, seats: int) -> int:
-    """r.45: valid papers ÷ (seats + 1), plus one, any fraction disregarded."""
+    """r.46: valid papers ÷ (seats + 1), ignoring decimal places, plus one."""
     return valid // (seats + 1) + 1
 
 
@@ -118,7 +119,7 @@ class _ScottishCount:
         from_total: int | None = None,
         excluded: tuple[str, ...] = (),
     ) -> None:
-        """Record the totals, elect whoever reached the quota (r.46, r.48), apply r.52."""
+        """Record the totals, elect whoever reached the quota (r.47), apply r.52."""
         self.history.append(list(self.totals))
         notes: list[str] = []
         elected_now: list[int] = []
@@ -161,7 +162,7 @@ class _ScottishCount:
         )
 
     def first_preferences(self) -> None:
-        """r.46: sort the papers by first preference."""
+        """r.45: sort the papers by first preference."""
         for ranking, count in self.profile.rankings:
             first = ranking[0]
             self.piles[first].append((ranking, 0, SCALE, int(count)))
@@ -169,7 +170,7 @@ class _ScottishCount:
         self._finish_stage("first-preferences", None, [0] * self.n, [])
 
     def transfer_surplus(self) -> None:
-        """r.48–49: pass on all papers of the candidate with the largest surplus."""
+        """r.48–49: pass on all papers of the candidate with the highest surplus."""
         ties: list[TieBreak] = []
         surpluses = {c: self.totals[c] - self.quota_units for c in self.pending}
         largest = max(surpluses.values())
@@ -204,7 +205,7 @@ class _ScottishCount:
         self._finish_stage("surplus", chosen, before, ties, surplus=surplus, from_total=total)
 
     def exclude_lowest(self) -> None:
-        """r.50: exclude the lowest continuing candidate; papers pass on at their value."""
+        """r.50–51: exclude the lowest continuing candidate; papers pass on at their value."""
         ties: list[TieBreak] = []
         continuing = [c for c in range(self.n) if self.continuing[c]]
         lowest = min(self.totals[c] for c in continuing)

@@ -1,7 +1,7 @@
 """Breaking ties between candidates: by the most recent preceding stage, then by lot.
 
-SSI 2007/42 Sch. 1 r.49(2) (equal surpluses) and r.50(3) (equal lowest candidates): regard is
-had to the most recent preceding stage at which the tied candidates had unequal votes; if
+SSI 2007/42 Sch. 1 r.49(2)–(3) (equal surpluses) and r.51(2) (equal lowest candidates): regard
+is had to the most recent preceding stage at which the tied candidates had unequal votes; if
 they were equal at every stage, the returning officer decides by lot.
 
 With three or more tied candidates, the stage that separates some of them may leave several
