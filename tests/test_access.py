@@ -50,6 +50,8 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "membership.institution_edit": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
     "membership.constituency_edit": {"GET": SECRETARY, "POST": SECRETARY},
     "membership.constituency_new": {"GET": SECRETARY, "POST": SECRETARY},
+    # The signed link is the credential: whoever holds it may end that one membership.
+    "membership.opt_out": {"GET": ALL_200, "POST": ALL_200},
     "auth.sign_in": {
         "GET": {**dict.fromkeys(ROLES, 302), "anonymous": 200},
         "POST": {**dict.fromkeys(ROLES, 302), "anonymous": 200},
@@ -111,6 +113,15 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             values["key"] = "workers"
         elif argument == "grant_id":
             values["grant_id"] = scenario["teller_grant_id"]
+        elif argument == "token" and endpoint == "membership.opt_out":
+            from assembly.membership.models import Membership
+            from assembly.membership.notices import opt_out_token
+
+            membership = (
+                db.session.query(Membership).filter_by(institution_id=scenario["target"].id).first()
+            )
+            assert membership is not None
+            values["token"] = opt_out_token(membership.id)
         elif argument == "token":
             link = issue_sign_in_link(CLI, token_email)
             db.session.commit()

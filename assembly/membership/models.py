@@ -7,12 +7,14 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -91,6 +93,8 @@ class Constituency(db.Model):  # type: ignore[name-defined]
     minimum_age: Mapped[int] = mapped_column(Integer, default=0)
     #: A person listed in several constituencies belongs to the one with the lowest number.
     precedence: Mapped[int] = mapped_column(Integer)
+    #: Postcode districts (``BS1 BS2 …``) a member must live in; empty for no restriction.
+    postcode_districts: Mapped[str] = mapped_column(Text, default="")
 
     institution: Mapped[Institution] = relationship(back_populates="constituencies")
 
@@ -168,3 +172,83 @@ class Membership(db.Model):  # type: ignore[name-defined]
     @property
     def is_current(self) -> bool:
         return self.left_on is None and self.opted_out_on is None
+
+
+class RosterKind(enum.StrEnum):
+    hr = "hr"
+    pupil_register = "pupil_register"
+    patient_register = "patient_register"
+    community_signup = "community_signup"
+    other = "other"
+
+
+class RosterSource(db.Model):  # type: ignore[name-defined]
+    """A feed of people for one constituency: an HR list, a patient register, a sign-up."""
+
+    __tablename__ = "roster_sources"
+    __table_args__ = (UniqueConstraint("institution_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituencies.id"), index=True)
+    #: Stable short name within the institution, used in URLs and as memberships' ``source``.
+    key: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[RosterKind] = mapped_column(enum_column(RosterKind, "roster_kind"))
+    #: JSON object: roster field → the column header this source uses for it.
+    column_mapping: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    institution: Mapped[Institution] = relationship()
+    constituency: Mapped[Constituency] = relationship()
+
+
+class SourceRecord(db.Model):  # type: ignore[name-defined]
+    """A person as one source knows them: the same source and external id is the same person."""
+
+    __tablename__ = "source_records"
+    __table_args__ = (UniqueConstraint("source_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("roster_sources.id"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    #: Whether the person was in the source's latest roster (a leaver is not).
+    is_present: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ImportStatus(enum.StrEnum):
+    previewed = "previewed"
+    applied = "applied"
+    refused = "refused"
+
+
+class ImportRun(db.Model):  # type: ignore[name-defined]
+    """One roster import: its diff, its problems, and whether it was applied."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("roster_sources.id"), index=True)
+    #: ``snapshot`` (absent people are leavers) or ``delta`` (explicit joins and leaves).
+    mode: Mapped[str] = mapped_column(String(10))
+    status: Mapped[ImportStatus] = mapped_column(enum_column(ImportStatus, "import_status"))
+    actor_label: Mapped[str] = mapped_column(String(254))
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    #: SHA-256 of the uploaded bytes: the same file imported twice is recognised.
+    file_sha256: Mapped[str] = mapped_column(String(64), default="")
+    #: An idempotency key given by an API client.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    #: JSON object of counts: new, changed, leaving, unchanged, rejected, …
+    counts: Mapped[str] = mapped_column(Text, default="{}")
+    #: JSON object: the first rows of each kind, for the preview and the run's page.
+    samples: Mapped[str] = mapped_column(Text, default="{}")
+    #: JSON list of every rejected row: line, external_id, reason.
+    problems: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The import date: leavers' memberships end on it, joiners' start on it.
+    effective_on: Mapped[date] = mapped_column(Date)
+
+    source: Mapped[RosterSource] = relationship()

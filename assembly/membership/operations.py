@@ -12,17 +12,22 @@ from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.auth.permissions import can_manage
 from assembly.clock import today
-from assembly.errors import Conflict, NotEligible, RuleViolation
+from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
+from assembly.membership.imports import ImportPlan, apply_plan, plan_import
 from assembly.membership.models import (
     DEFAULT_CONSTITUENCIES,
     DEFAULT_LEADER_TITLES,
     Constituency,
+    ImportRun,
     Institution,
     InstitutionKind,
     Membership,
     Person,
+    RosterKind,
+    RosterSource,
 )
+from assembly.membership.rosters import decode_roster, parse_csv
 from assembly.records.canonical import rational
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -309,3 +314,90 @@ def enrol_person(
             data={"person_id": person.id, "constituency": constituency.key, "source": source},
         )
     return membership
+
+
+def opt_out(actor: Actor, membership: Membership, *, on: date | None = None) -> None:
+    """End a membership at the member's wish; later imports will not enrol them again.
+
+    :raises InvalidTransition: the membership has already ended.
+    """
+    if not membership.is_current:
+        raise InvalidTransition("This membership has already ended.")
+    day = on or today()
+    membership.opted_out_on = day
+    membership.left_on = day
+    db.session.flush()
+    record_event(
+        actor,
+        "membership.opted_out",
+        institution=membership.institution,
+        subject=membership,
+        data={"person_id": membership.person_id},
+    )
+
+
+#: The kind of roster each default constituency is usually fed by.
+_DEFAULT_KINDS = {"workers": "hr", "users": "other", "community": "community_signup"}
+
+
+def ensure_csv_source(actor: Actor, constituency: Constituency) -> RosterSource:
+    """Return the constituency's CSV-upload roster source, making it on first use."""
+    institution = constituency.institution
+    key = f"{constituency.key}-csv"
+    source = db.session.scalars(
+        select(RosterSource).where(
+            RosterSource.institution_id == institution.id, RosterSource.key == key
+        )
+    ).first()
+    if source is None:
+        if not can_manage(actor, institution):
+            raise NotEligible("Only the institution's secretary can import rosters.")
+        kind = _DEFAULT_KINDS.get(constituency.key, "other")
+        if constituency.key == "users":
+            kind = "pupil_register" if institution.kind == "school" else "patient_register"
+        source = RosterSource(
+            institution_id=institution.id,
+            constituency_id=constituency.id,
+            key=key,
+            name=f"{constituency.name} (CSV upload)",
+            kind=RosterKind(kind),
+        )
+        db.session.add(source)
+        db.session.flush()
+        record_event(
+            actor,
+            "roster_source.created",
+            institution=institution,
+            subject=source,
+            data={"key": key, "constituency": constituency.key},
+        )
+    return source
+
+
+def import_roster(
+    actor: Actor,
+    source: RosterSource,
+    data: bytes,
+    *,
+    mode: str = "snapshot",
+    file_name: str = "",
+    effective_on: date | None = None,
+    dry_run: bool = False,
+) -> tuple[ImportPlan, ImportRun | None]:
+    """Read a roster file, plan the difference and (unless ``dry_run``) apply it.
+
+    :raises NotEligible: the actor is not the institution's secretary.
+    :raises RosterFileError: the file cannot be read at all (encoding, size, header).
+    :raises RosterError: rows are invalid; nothing is applied (the plan lists them all).
+    """
+    import hashlib
+    import json
+
+    if not can_manage(actor, source.institution):
+        raise NotEligible("Only the institution's secretary can import rosters.")
+    rows = parse_csv(decode_roster(data), json.loads(source.column_mapping or "{}"))
+    plan = plan_import(source, rows, mode=mode, effective_on=effective_on or today())
+    if dry_run or plan.is_refused:
+        return plan, None
+    run = apply_plan(actor, plan, file_name=file_name, file_sha256=hashlib.sha256(data).hexdigest())
+    return plan, run

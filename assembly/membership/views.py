@@ -206,3 +206,27 @@ def constituency_new(institution: Institution) -> str | Response:
             flash(f"{constituency.name} added.")
             return redirect(url_for("membership.dashboard", slug=institution.slug))
     return render_template("membership/constituency_new.html", form=form, institution=institution)
+
+
+@bp.route("/opt-out/<token>", methods=["GET", "POST"])
+def opt_out(token: str) -> str | Response | tuple[str, int]:
+    """A member stops being a member, from the signed link in their welcome notice."""
+    from assembly.auth.actors import SystemActor
+    from assembly.auth.forms import ConfirmForm
+    from assembly.membership.models import Membership
+    from assembly.membership.notices import read_opt_out_token
+    from assembly.membership.operations import opt_out as end_membership
+
+    membership_id = read_opt_out_token(token)
+    membership = db.session.get(Membership, membership_id) if membership_id else None
+    if membership is None:
+        abort(404)
+    form = ConfirmForm()
+    if membership.is_current and form.validate_on_submit():
+        actor = _actor() if current_user.is_authenticated else SystemActor("member (opt-out link)")
+        end_membership(actor, membership)
+        db.session.commit()
+        return render_template("membership/opted_out.html", membership=membership)
+    if not membership.is_current:
+        return render_template("membership/opted_out.html", membership=membership)
+    return render_template("membership/opt_out.html", membership=membership, form=form)

@@ -7,11 +7,12 @@ message twice and never loses one.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import smtplib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -19,6 +20,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
+from flask import render_template
 from sqlalchemy import select
 
 from assembly.clock import utcnow
@@ -109,6 +111,30 @@ def make_transport(config: dict[str, Any]) -> Transport:
     return SmtpTransport(config)
 
 
+#: Builders for notices queued in bulk with a template and a small JSON context: each takes
+#: the stored context and returns (subject, full template context), or None if the notice no
+#: longer applies (the member left, say). Features register theirs at import.
+CONTEXT_BUILDERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]] | None]] = {}
+
+
+def render_pending(outbox_message: OutboxMessage) -> bool:
+    """Render a bulk-queued notice's subject and bodies; return False if it no longer applies."""
+    if not outbox_message.template or outbox_message.body_text:
+        return True
+    builder = CONTEXT_BUILDERS.get(outbox_message.template)
+    if builder is None:
+        raise LookupError(f"no context builder for notice template {outbox_message.template!r}")
+    built = builder(json.loads(outbox_message.context or "{}"))
+    if built is None:
+        return False
+    subject, context = built
+    context = {"subject": subject, **context}
+    outbox_message.subject = subject
+    outbox_message.body_text = render_template(f"emails/{outbox_message.template}.txt", **context)
+    outbox_message.body_html = render_template(f"emails/{outbox_message.template}.html", **context)
+    return True
+
+
 def build_email(outbox_message: OutboxMessage, sender: str, now: datetime) -> EmailMessage:
     """Return the MIME message (plain text with an HTML alternative) for an outbox row."""
     email = EmailMessage()
@@ -173,6 +199,11 @@ def deliver_due(
             ).one_or_none()
             if row is None:
                 db.session.rollback()
+                continue
+            if not render_pending(row):
+                row.status = OutboxStatus.failed
+                row.last_error = "no longer applies"
+                db.session.commit()
                 continue
             if not row.message_id:
                 row.message_id = make_msgid(domain="assembly.invalid")

@@ -32,6 +32,10 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     subject: Mapped[str] = mapped_column(String(250))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    #: For notices queued in bulk: the template to render at delivery (``emails/<t>.txt``
+    #: and ``.html``) with ``context`` (JSON); the bodies stay empty until then.
+    template: Mapped[str | None] = mapped_column(String(60))
+    context: Mapped[str | None] = mapped_column(Text)
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.queued
     )

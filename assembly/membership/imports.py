@@ -1,0 +1,583 @@
+"""Roster imports: compare a roster with the members the institution has, then apply the
+difference in one transaction.
+
+``plan_import`` only reads: it matches each row to a person (same source and external id; or,
+across sources, the same email address and — when both have one — date of birth), checks
+eligibility and opt-outs, applies constituency precedence, and finds leavers. ``apply_plan``
+writes the whole difference with bulk statements (a hundred thousand rows in seconds), records
+the import run, one audit event, and one welcome notice per new member. It never commits.
+
+Rules:
+
+- The same source and external id is always the same person. Across sources, a single person
+  with the same normalised email (and the same date of birth when both rows have one) is the
+  same person; anything else that looks like a match is a *conflict*, reported, never guessed.
+- A person belongs to one constituency of an institution: the one with the lowest precedence
+  number among the sources that list them. A move ends one membership and starts another.
+- A person missing from a full snapshot leaves (their membership ends on the import date),
+  unless another source of the institution still lists them, in which case they move there.
+- Someone under the constituency's minimum age, or outside its postcode districts, is reported
+  as ineligible and not enrolled. Someone who opted out is never re-enrolled by an import.
+- Invalid rows (a bad email, a formula, a duplicate external id …) refuse the whole import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import bindparam, insert, select, update
+
+from assembly.audit.operations import record_event
+from assembly.auth.actors import Actor, actor_label
+from assembly.errors import RosterError
+from assembly.extensions import db
+from assembly.membership.models import (
+    Constituency,
+    ImportRun,
+    ImportStatus,
+    Membership,
+    Person,
+    RosterSource,
+    SourceRecord,
+)
+from assembly.membership.rosters import RosterRow, RowProblem
+from assembly.notices.models import OutboxMessage
+
+__all__ = ["ImportPlan", "apply_plan", "plan_import"]
+
+SAMPLE_SIZE = 20
+#: Rows per IN (...) query: well under SQLite's limit of bound parameters.
+CHUNK = 900
+
+PERSON_FIELDS = ("given_name", "family_name", "email", "date_of_birth", "postcode")
+
+
+def _chunks(items: Sequence[object], size: int = CHUNK) -> Iterable[Sequence[object]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+@dataclass
+class ImportPlan:
+    """The difference between a roster and the institution's members, and what is wrong."""
+
+    source: RosterSource
+    mode: str
+    effective_on: date
+    rows_total: int
+    #: Rows that make a new person.
+    new_people: list[RosterRow] = field(default_factory=list)
+    #: (row, person id): rows newly tied to an existing person of another source.
+    links: list[tuple[RosterRow, int]] = field(default_factory=list)
+    #: (person id, new field values) for people whose details changed.
+    updates: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    #: Person ids (or rows, for new people) who start a membership in this constituency.
+    joins: list[int] = field(default_factory=list)
+    #: (membership id, person id): current memberships in another constituency to end and
+    #: restart here (this constituency has precedence).
+    moves: list[tuple[int, int]] = field(default_factory=list)
+    #: (membership id, person id, constituency id to move to or None): people who leave.
+    leaves: list[tuple[int, int, int | None]] = field(default_factory=list)
+    #: Source records to mark present again, and absent (leavers).
+    present_again: list[int] = field(default_factory=list)
+    absent: list[int] = field(default_factory=list)
+    unchanged: int = 0
+    #: Rows for people held in a constituency with higher precedence: recorded, not moved.
+    held_elsewhere: int = 0
+    invalid: list[RowProblem] = field(default_factory=list)
+    skipped: list[RowProblem] = field(default_factory=list)
+    samples: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+
+    @property
+    def is_refused(self) -> bool:
+        return bool(self.invalid)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(
+            self.new_people
+            or self.links
+            or self.updates
+            or self.joins
+            or self.moves
+            or self.leaves
+            or self.present_again
+            or self.absent
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows_total,
+            "new": len(self.new_people) + len(self.joins),
+            "changed": len(self.updates) + len(self.moves),
+            "leaving": len(self.leaves),
+            "unchanged": self.unchanged,
+            "held_elsewhere": self.held_elsewhere,
+            "skipped": len(self.skipped),
+            "rejected": len(self.invalid),
+        }
+
+    def _sample(self, kind: str, row: RosterRow | None, **extra: object) -> None:
+        bucket = self.samples.setdefault(kind, [])
+        if len(bucket) < SAMPLE_SIZE:
+            item: dict[str, object] = {}
+            if row is not None:
+                item = {
+                    "line": row.line,
+                    "external_id": row.external_id,
+                    "name": f"{row.given_name} {row.family_name}",
+                }
+            item.update(extra)
+            bucket.append(item)
+
+
+def _person_values(row: RosterRow) -> dict[str, object]:
+    return {
+        "given_name": row.given_name,
+        "family_name": row.family_name,
+        "email": row.email,
+        "date_of_birth": row.date_of_birth,
+        "postcode": row.postcode,
+    }
+
+
+def _eligibility(
+    row: RosterRow, constituency: Constituency, districts: frozenset[str], day: date
+) -> str | None:
+    if (
+        constituency.minimum_age
+        and row.date_of_birth is not None
+        and _age_on(row.date_of_birth, day) < constituency.minimum_age
+    ):
+        return f"under {constituency.minimum_age}, the minimum age for {constituency.name}"
+    if districts:
+        if row.postcode_district is None:
+            return f"no postcode: {constituency.name} is for residents of its area"
+        if row.postcode_district not in districts:
+            return f"postcode district {row.postcode_district} is outside the area"
+    return None
+
+
+def plan_import(
+    source: RosterSource,
+    rows: Sequence[RosterRow | RowProblem],
+    *,
+    mode: str,
+    effective_on: date,
+    leaving_ids: Iterable[str] = (),
+) -> ImportPlan:
+    """Work out what importing ``rows`` into ``source`` would change. Reads only.
+
+    :param mode: ``snapshot`` (absent people leave) or ``delta`` (only ``leaving_ids`` leave).
+    :param leaving_ids: for a delta, the external ids of people who left.
+    """
+    if mode not in {"snapshot", "delta"}:
+        raise RosterError("The import mode must be snapshot or delta.")
+    plan = ImportPlan(source, mode, effective_on, rows_total=len(rows))
+    plan.invalid = [r for r in rows if isinstance(r, RowProblem)]
+    valid = [r for r in rows if isinstance(r, RosterRow)]
+    if plan.invalid:
+        for problem in plan.invalid[:SAMPLE_SIZE]:
+            plan.samples.setdefault("rejected", []).append(
+                {"line": problem.line, "external_id": problem.external_id, "reason": problem.reason}
+            )
+        return plan
+
+    institution_id = source.institution_id
+    constituency = db.session.get(Constituency, source.constituency_id)
+    assert constituency is not None
+    constituencies = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Constituency).where(Constituency.institution_id == institution_id)
+        )
+    }
+    districts = frozenset(constituency.postcode_districts.upper().replace(",", " ").split())
+
+    # What this source already knows: external id → (record id, person id, present).
+    known = {
+        external_id: (record_id, person_id, present)
+        for record_id, external_id, person_id, present in db.session.execute(
+            select(
+                SourceRecord.id,
+                SourceRecord.external_id,
+                SourceRecord.person_id,
+                SourceRecord.is_present,
+            ).where(SourceRecord.source_id == source.id)
+        )
+    }
+    # Everyone with a membership of the institution: current membership, and opt-outs.
+    current: dict[int, tuple[int, int]] = {}
+    opted_out: set[int] = set()
+    for membership_id, person_id, constituency_id, left_on, opted_out_on in db.session.execute(
+        select(
+            Membership.id,
+            Membership.person_id,
+            Membership.constituency_id,
+            Membership.left_on,
+            Membership.opted_out_on,
+        )
+        .where(Membership.institution_id == institution_id)
+        .order_by(Membership.id)
+    ):
+        if left_on is None:
+            current[person_id] = (membership_id, constituency_id)
+        if opted_out_on is not None:
+            opted_out.add(person_id)
+        elif left_on is None:
+            opted_out.discard(person_id)  # opted back in: a newer, current membership
+
+    people: dict[int, tuple[object, ...]] = {}
+    known_ids = [person_id for _, person_id, _ in known.values()]
+    for chunk in _chunks(known_ids):
+        for pid, *stored in db.session.execute(
+            select(
+                Person.id,
+                Person.given_name,
+                Person.family_name,
+                Person.email,
+                Person.date_of_birth,
+                Person.postcode,
+            ).where(Person.id.in_(chunk))
+        ):
+            people[pid] = tuple(stored)
+
+    # Rows this source has not seen: look for the same person by email in other sources.
+    unseen_emails = sorted({r.email for r in valid if r.external_id not in known and r.email})
+    by_email: dict[str, list[tuple[int, date | None]]] = {}
+    for chunk in _chunks(unseen_emails):
+        for pid, email, born in db.session.execute(
+            select(Person.id, Person.email, Person.date_of_birth).where(Person.email.in_(chunk))
+        ):
+            by_email.setdefault(str(email), []).append((pid, born))
+    linked_elsewhere = (
+        set(
+            db.session.scalars(
+                select(SourceRecord.person_id).where(SourceRecord.source_id == source.id)
+            )
+        )
+        if by_email
+        else set()
+    )
+
+    seen_persons: set[int] = set()
+    for row in valid:
+        reason = _eligibility(row, constituency, districts, effective_on)
+        if reason is not None:
+            plan.skipped.append(RowProblem(row.line, row.external_id, f"ineligible: {reason}"))
+            plan._sample("skipped", row, reason=f"ineligible: {reason}")
+            continue
+        record = known.get(row.external_id)
+        if record is not None:
+            record_id, person_id, present = record
+            if not present:
+                plan.present_again.append(record_id)
+            wanted = _person_values(row)
+            if people.get(person_id) != tuple(wanted[f] for f in PERSON_FIELDS):
+                plan.updates.append((person_id, wanted))
+                plan._sample("changed", row)
+        else:
+            matches = by_email.get(row.email or "", [])
+            if len(matches) > 1:
+                plan.skipped.append(
+                    RowProblem(
+                        row.line,
+                        row.external_id,
+                        f"conflict: {len(matches)} people already have the email {row.email}",
+                    )
+                )
+                plan._sample("skipped", row, reason="conflict: several people share the email")
+                continue
+            if matches:
+                person_id, born = matches[0]
+                if born and row.date_of_birth and born != row.date_of_birth:
+                    plan.skipped.append(
+                        RowProblem(
+                            row.line,
+                            row.external_id,
+                            f"conflict: {row.email} belongs to someone with another date of birth",
+                        )
+                    )
+                    plan._sample("skipped", row, reason="conflict: date of birth differs")
+                    continue
+                if person_id in linked_elsewhere:
+                    plan.skipped.append(
+                        RowProblem(
+                            row.line,
+                            row.external_id,
+                            f"conflict: {row.email} is already listed in this source under "
+                            "another external id",
+                        )
+                    )
+                    plan._sample("skipped", row, reason="conflict: listed twice in this source")
+                    continue
+                plan.links.append((row, person_id))
+            else:
+                person_id = -1
+        if person_id in seen_persons:
+            plan.skipped.append(
+                RowProblem(row.line, row.external_id, "conflict: the same person is on two rows")
+            )
+            continue
+        if person_id >= 0:
+            seen_persons.add(person_id)
+        if person_id in opted_out:
+            plan.skipped.append(
+                RowProblem(row.line, row.external_id, "opted out: not enrolled again")
+            )
+            plan._sample("skipped", row, reason="opted out")
+            continue
+        if person_id < 0:
+            plan.new_people.append(row)
+            plan._sample("new", row)
+            continue
+        membership = current.get(person_id)
+        if membership is None:
+            plan.joins.append(person_id)
+            plan._sample("new", row)
+        elif membership[1] == constituency.id:
+            if not (plan.updates and plan.updates[-1][0] == person_id):
+                plan.unchanged += 1
+                plan._sample("unchanged", row)
+        elif constituencies[membership[1]].precedence > constituency.precedence:
+            plan.moves.append((membership[0], person_id))
+            plan._sample("changed", row, reason=f"moves from {constituencies[membership[1]].name}")
+        else:
+            plan.held_elsewhere += 1
+            plan._sample(
+                "held_elsewhere", row, reason=f"stays in {constituencies[membership[1]].name}"
+            )
+
+    _plan_leavers(plan, known, current, constituency, valid, leaving_ids)
+    return plan
+
+
+def _plan_leavers(
+    plan: ImportPlan,
+    known: dict[str, tuple[int, int, bool]],
+    current: dict[int, tuple[int, int]],
+    constituency: Constituency,
+    valid: list[RosterRow],
+    leaving_ids: Iterable[str],
+) -> None:
+    if plan.mode == "snapshot":
+        listed = {row.external_id for row in valid}
+        gone = [(eid, rec) for eid, rec in known.items() if eid not in listed and rec[2]]
+    else:
+        gone = [(eid, known[eid]) for eid in leaving_ids if eid in known and known[eid][2]]
+    if not gone:
+        return
+    gone_people = [person_id for _, (_, person_id, _) in gone]
+    # Where else is each leaver still listed? They move to the best such constituency.
+    elsewhere: dict[int, int] = {}
+    for chunk in _chunks(gone_people):
+        for person_id, constituency_id, precedence in db.session.execute(
+            select(SourceRecord.person_id, RosterSource.constituency_id, Constituency.precedence)
+            .join(RosterSource, SourceRecord.source_id == RosterSource.id)
+            .join(Constituency, RosterSource.constituency_id == Constituency.id)
+            .where(
+                SourceRecord.person_id.in_(chunk),
+                SourceRecord.is_present.is_(True),
+                RosterSource.institution_id == plan.source.institution_id,
+                RosterSource.id != plan.source.id,
+            )
+        ):
+            best = elsewhere.get(person_id)
+            if best is None or precedence < best:
+                elsewhere[person_id] = constituency_id
+    for external_id, (record_id, person_id, _) in gone:
+        plan.absent.append(record_id)
+        membership = current.get(person_id)
+        if membership is None or membership[1] != constituency.id:
+            continue
+        plan.leaves.append((membership[0], person_id, elsewhere.get(person_id)))
+        plan._sample(
+            "leaving",
+            None,
+            external_id=external_id,
+            reason="moves to another constituency" if person_id in elsewhere else "membership ends",
+        )
+
+
+def apply_plan(
+    actor: Actor,
+    plan: ImportPlan,
+    *,
+    file_name: str = "",
+    file_sha256: str = "",
+    idempotency_key: str | None = None,
+) -> ImportRun:
+    """Write the plan in the caller's transaction and record the run.
+
+    :raises RosterError: the plan has invalid rows; nothing is written.
+    """
+    source = plan.source
+    run = ImportRun(
+        source_id=source.id,
+        mode=plan.mode,
+        actor_label=actor_label(actor),
+        file_name=file_name,
+        file_sha256=file_sha256,
+        idempotency_key=idempotency_key,
+        rows_total=plan.rows_total,
+        counts=json.dumps(plan.counts()),
+        samples=json.dumps(plan.samples),
+        effective_on=plan.effective_on,
+        problems=json.dumps(
+            [
+                {"line": p.line, "external_id": p.external_id, "reason": p.reason}
+                for p in (plan.invalid + plan.skipped)
+            ]
+        ),
+        status=ImportStatus.refused if plan.is_refused else ImportStatus.applied,
+    )
+    if plan.is_refused:
+        raise RosterError(
+            f"{len(plan.invalid)} row(s) cannot be imported, so nothing was imported. "
+            f"First: line {plan.invalid[0].line}: {plan.invalid[0].reason}"
+        )
+    from assembly.clock import utcnow
+
+    run.applied_at = utcnow()
+    db.session.add(run)
+    db.session.flush()
+    if not plan.has_changes:
+        return run  # the same roster again: nothing to do, nothing to announce
+
+    day = plan.effective_on
+    connection = db.session.connection()
+    people_table = Person.__table__
+    new_ids: list[int] = []
+    if plan.new_people:
+        now = utcnow()
+        new_ids = [
+            row.id
+            for row in connection.execute(
+                insert(people_table).returning(people_table.c.id, sort_by_parameter_order=True),
+                [{**_person_values(r), "created_at": now} for r in plan.new_people],
+            )
+        ]
+    records = [
+        {"source_id": source.id, "external_id": r.external_id, "person_id": pid, "is_present": True}
+        for r, pid in zip(plan.new_people, new_ids, strict=True)
+    ]
+    records += [
+        {"source_id": source.id, "external_id": r.external_id, "person_id": pid, "is_present": True}
+        for r, pid in plan.links
+    ]
+    if records:
+        connection.execute(insert(SourceRecord.__table__), records)
+    if plan.updates:
+        connection.execute(
+            update(people_table)
+            .where(people_table.c.id == bindparam("person_id"))
+            .values({f: bindparam(f) for f in PERSON_FIELDS}),
+            [{"person_id": pid, **values} for pid, values in plan.updates],
+        )
+    records_table = SourceRecord.__table__
+    if plan.present_again:
+        connection.execute(
+            update(records_table)
+            .where(records_table.c.id == bindparam("rid"))
+            .values(is_present=True),
+            [{"rid": rid} for rid in plan.present_again],
+        )
+    if plan.absent:
+        connection.execute(
+            update(records_table)
+            .where(records_table.c.id == bindparam("rid"))
+            .values(is_present=False),
+            [{"rid": rid} for rid in plan.absent],
+        )
+    memberships_table = Membership.__table__
+    ended = [m for m, _ in plan.moves] + [m for m, _, _ in plan.leaves]
+    if ended:
+        connection.execute(
+            update(memberships_table)
+            .where(memberships_table.c.id == bindparam("mid"))
+            .values(left_on=day),
+            [{"mid": mid} for mid in ended],
+        )
+    starts = [(pid, source.constituency_id, source.key) for pid in [*new_ids, *plan.joins]]
+    starts += [(pid, source.constituency_id, source.key) for _, pid in plan.moves]
+    starts += [(pid, to, "moved") for _, pid, to in plan.leaves if to is not None]
+    welcome_count = len(new_ids) + len(plan.joins)
+    membership_ids: list[int] = []
+    if starts:
+        membership_ids = [
+            row.id
+            for row in connection.execute(
+                insert(memberships_table).returning(
+                    memberships_table.c.id, sort_by_parameter_order=True
+                ),
+                [
+                    {
+                        "institution_id": source.institution_id,
+                        "person_id": pid,
+                        "constituency_id": cid,
+                        "joined_on": day,
+                        "source": key,
+                    }
+                    for pid, cid, key in starts
+                ],
+            )
+        ]
+    _queue_welcomes(plan, new_ids, membership_ids[:welcome_count])
+    record_event(
+        actor,
+        "roster.imported",
+        institution=source.institution,
+        subject=run,
+        data={
+            "source": source.key,
+            "mode": plan.mode,
+            "file_sha256": file_sha256,
+            "counts": plan.counts(),
+        },
+    )
+    return run
+
+
+def _queue_welcomes(plan: ImportPlan, new_ids: list[int], membership_ids: list[int]) -> None:
+    """One welcome notice per new member with an email address (rendered at delivery)."""
+    emails = {pid: row.email for row, pid in zip(plan.new_people, new_ids, strict=True)}
+    if plan.joins:
+        for chunk in _chunks(plan.joins):
+            emails.update(
+                db.session.execute(select(Person.id, Person.email).where(Person.id.in_(chunk)))
+                .tuples()
+                .all()
+            )
+    person_ids = [*new_ids, *plan.joins]
+    from assembly.clock import utcnow
+
+    now = utcnow()
+    messages = [
+        {
+            "institution_id": plan.source.institution_id,
+            "kind": "welcome",
+            "to_address": emails[pid],
+            "subject": "",
+            "body_text": "",
+            "body_html": "",
+            "template": "welcome",
+            "context": json.dumps({"membership_id": mid}),
+            "status": "queued",
+            "attempts": 0,
+            "message_id": "",
+            "last_error": "",
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for pid, mid in zip(person_ids, membership_ids, strict=True)
+        if emails.get(pid)
+    ]
+    if messages:
+        db.session.connection().execute(insert(OutboxMessage.__table__), messages)

@@ -1,0 +1,112 @@
+"""``assembly roster import``: import a roster CSV for one constituency."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from assembly.auth.actors import CLI
+from assembly.errors import DomainError, RosterError
+from assembly.extensions import db
+from assembly.membership.operations import ensure_csv_source, import_roster
+from assembly.membership.queries import get_constituency, get_institution
+from assembly.membership.rosters import RosterFileError
+
+roster_cli = AppGroup("roster", help="Import rosters of members.")
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"assembly roster: {message}", err=True)
+    sys.exit(code)
+
+
+@roster_cli.command("import")
+@click.option("--institution", "slug", required=True, help="The institution's short name.")
+@click.option("--constituency", "key", required=True, help="workers, users, community …")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option(
+    "--snapshot/--delta",
+    default=True,
+    help="A snapshot lists everyone (absent people leave); a delta only joins.",
+)
+@click.option(
+    "--date",
+    "effective",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The import date (default today): leavers leave and joiners join on it.",
+)
+def import_command(
+    slug: str, key: str, path: str, dry_run: bool, snapshot: bool, effective: object
+) -> None:
+    """Import FILE (CSV) as the roster of one constituency; print the difference."""
+    institution = get_institution(slug)
+    if institution is None:
+        _fail(f"no institution with the short name {slug!r}", 2)
+        return
+    constituency = get_constituency(institution, key)
+    if constituency is None:
+        _fail(f"{institution.name} has no constituency {key!r}", 2)
+        return
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        _fail(f"{path}: {error.strerror or error}", 2)
+        return
+    started = time.perf_counter()
+    click.echo(f"reading {path} ({len(data) / 1_048_576:.1f} MB) …", err=True)
+    try:
+        source = ensure_csv_source(CLI, constituency)
+        plan, run = import_roster(
+            CLI,
+            source,
+            data,
+            mode="snapshot" if snapshot else "delta",
+            file_name=Path(path).name,
+            effective_on=effective.date() if effective else date.today(),  # type: ignore[attr-defined]
+            dry_run=dry_run,
+        )
+    except RosterFileError as error:
+        db.session.rollback()
+        _fail(str(error), 2)
+        return
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error.message, 1)
+        return
+    counts = plan.counts()
+    summary = ", ".join(
+        f"{counts[k]:,} {k.replace('_', ' ')}"
+        for k in ("new", "changed", "leaving", "unchanged", "held_elsewhere", "skipped", "rejected")
+    )
+    if plan.is_refused:
+        db.session.rollback()
+        click.echo(f"refused: {summary}", err=True)
+        for problem in plan.invalid[:50]:
+            click.echo(
+                f"  line {problem.line}: {problem.external_id or '-'}: {problem.reason}", err=True
+            )
+        if len(plan.invalid) > 50:
+            click.echo(f"  … and {len(plan.invalid) - 50:,} more", err=True)
+        click.echo("nothing was imported", err=True)
+        sys.exit(1)
+    for problem in plan.skipped[:20]:
+        click.echo(
+            f"  skipped line {problem.line}: {problem.external_id}: {problem.reason}", err=True
+        )
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"dry run: {summary} (nothing changed)")
+        return
+    db.session.commit()
+    elapsed = time.perf_counter() - started
+    assert run is not None
+    click.echo(f"imported run {run.id}: {summary} in {elapsed:.1f} s")
+
+
+__all__ = ["RosterError", "roster_cli"]
