@@ -550,11 +550,10 @@ def _queue_welcomes(plan: ImportPlan, new_ids: list[int], membership_ids: list[i
     emails = {pid: row.email for row, pid in zip(plan.new_people, new_ids, strict=True)}
     if plan.joins:
         for chunk in _chunks(plan.joins):
-            emails.update(
-                db.session.execute(select(Person.id, Person.email).where(Person.id.in_(chunk)))
-                .tuples()
-                .all()
-            )
+            for person_id, email in db.session.execute(
+                select(Person.id, Person.email).where(Person.id.in_(chunk))
+            ):
+                emails[person_id] = email
     person_ids = [*new_ids, *plan.joins]
     from assembly.clock import utcnow
 
