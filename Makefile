@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= auto
 # Local runs are development; production settings come from the environment (deploy/).
 DEV := ASSEMBLY_ENV=development
 
-.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count clean help
+.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol clean help
 
 help:
 	@echo "make run        set up, migrate, seed the demo, serve http://127.0.0.1:5000"
@@ -16,6 +16,7 @@ help:
 	@echo "make links      print fresh sign-in links for the demo users"
 	@echo "make bench      run the benchmarks and print their figures"
 	@echo "make bench-count  count 10k/100k/1M ballots beside pyrankvote, pref_voting, votekit"
+	@echo "make bench-enrol  import 10k/100k/1M-row rosters, then again with 1% changed"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,8 +60,14 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy assembly
 	$(BIN)/mypy --strict --follow-imports=silent assembly/records assembly/counting assembly/clock.py
 
-bench: $(VENV)/.installed-dev bench-count
+bench: $(VENV)/.installed-dev bench-count bench-enrol
 	$(BIN)/python benchmarks/run.py
+
+# ASSEMBLY_BENCH_DATABASE_URL=postgresql://…/postgres measures on PostgreSQL as well.
+bench-enrol: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/bench_enrol.py
+	@if [ -n "$$ASSEMBLY_BENCH_DATABASE_URL" ]; then \
+	  $(BIN)/python benchmarks/bench_enrol.py --database-url "$$ASSEMBLY_BENCH_DATABASE_URL"; fi
 
 # The STV packages we measure ourselves against, in a venv of their own.
 PEERS := pyrankvote pref_voting votekit dividebatur

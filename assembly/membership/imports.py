@@ -27,6 +27,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
@@ -58,6 +59,33 @@ PERSON_FIELDS = ("given_name", "family_name", "email", "date_of_birth", "postcod
 def _chunks(items: Sequence[object], size: int = CHUNK) -> Iterable[Sequence[object]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+#: Rows per bulk statement: bounds the memory that parameter lists take.
+BATCH = 5_000
+
+
+def _bulk(connection: Any, statement: Any, params: Iterable[dict[str, object]]) -> list[int]:
+    """Execute ``statement`` for every parameter set, ``BATCH`` at a time.
+
+    Returns the ids the statement returns (for ``INSERT … RETURNING id``), in order.
+    """
+    ids: list[int] = []
+    batch: list[dict[str, object]] = []
+
+    def flush() -> None:
+        result = connection.execute(statement, batch)
+        if result.returns_rows:
+            ids.extend(row[0] for row in result)
+        batch.clear()
+
+    for item in params:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
+    return ids
 
 
 def _age_on(born: date, day: date) -> int:
@@ -454,81 +482,68 @@ def apply_plan(
     day = plan.effective_on
     connection = db.session.connection()
     people_table = Person.__table__
-    new_ids: list[int] = []
-    if plan.new_people:
-        now = utcnow()
-        new_ids = [
-            row.id
-            for row in connection.execute(
-                insert(people_table).returning(people_table.c.id, sort_by_parameter_order=True),
-                [{**_person_values(r), "created_at": now} for r in plan.new_people],
-            )
-        ]
-    records = [
-        {"source_id": source.id, "external_id": r.external_id, "person_id": pid, "is_present": True}
-        for r, pid in zip(plan.new_people, new_ids, strict=True)
-    ]
-    records += [
-        {"source_id": source.id, "external_id": r.external_id, "person_id": pid, "is_present": True}
-        for r, pid in plan.links
-    ]
-    if records:
-        connection.execute(insert(SourceRecord.__table__), records)
-    if plan.updates:
-        connection.execute(
-            update(people_table)
-            .where(people_table.c.id == bindparam("person_id"))
-            .values({f: bindparam(f) for f in PERSON_FIELDS}),
-            [{"person_id": pid, **values} for pid, values in plan.updates],
-        )
+    now = utcnow()
+    new_ids = _bulk(
+        connection,
+        insert(people_table).returning(people_table.c.id, sort_by_parameter_order=True),
+        ({**_person_values(r), "created_at": now} for r in plan.new_people),
+    )
     records_table = SourceRecord.__table__
-    if plan.present_again:
-        connection.execute(
+    _bulk(
+        connection,
+        insert(records_table),
+        (
+            {
+                "source_id": source.id,
+                "external_id": r.external_id,
+                "person_id": pid,
+                "is_present": True,
+            }
+            for r, pid in [*zip(plan.new_people, new_ids, strict=True), *plan.links]
+        ),
+    )
+    _bulk(
+        connection,
+        update(people_table)
+        .where(people_table.c.id == bindparam("person_id"))
+        .values({f: bindparam(f) for f in PERSON_FIELDS}),
+        ({"person_id": pid, **values} for pid, values in plan.updates),
+    )
+    for ids, present in ((plan.present_again, True), (plan.absent, False)):
+        _bulk(
+            connection,
             update(records_table)
             .where(records_table.c.id == bindparam("rid"))
-            .values(is_present=True),
-            [{"rid": rid} for rid in plan.present_again],
-        )
-    if plan.absent:
-        connection.execute(
-            update(records_table)
-            .where(records_table.c.id == bindparam("rid"))
-            .values(is_present=False),
-            [{"rid": rid} for rid in plan.absent],
+            .values(is_present=present),
+            ({"rid": rid} for rid in ids),
         )
     memberships_table = Membership.__table__
     ended = [m for m, _ in plan.moves] + [m for m, _, _ in plan.leaves]
-    if ended:
-        connection.execute(
-            update(memberships_table)
-            .where(memberships_table.c.id == bindparam("mid"))
-            .values(left_on=day),
-            [{"mid": mid} for mid in ended],
-        )
+    _bulk(
+        connection,
+        update(memberships_table)
+        .where(memberships_table.c.id == bindparam("mid"))
+        .values(left_on=day),
+        ({"mid": mid} for mid in ended),
+    )
     starts = [(pid, source.constituency_id, source.key) for pid in [*new_ids, *plan.joins]]
     starts += [(pid, source.constituency_id, source.key) for _, pid in plan.moves]
     starts += [(pid, to, "moved") for _, pid, to in plan.leaves if to is not None]
     welcome_count = len(new_ids) + len(plan.joins)
-    membership_ids: list[int] = []
-    if starts:
-        membership_ids = [
-            row.id
-            for row in connection.execute(
-                insert(memberships_table).returning(
-                    memberships_table.c.id, sort_by_parameter_order=True
-                ),
-                [
-                    {
-                        "institution_id": source.institution_id,
-                        "person_id": pid,
-                        "constituency_id": cid,
-                        "joined_on": day,
-                        "source": key,
-                    }
-                    for pid, cid, key in starts
-                ],
-            )
-        ]
+    membership_ids = _bulk(
+        connection,
+        insert(memberships_table).returning(memberships_table.c.id, sort_by_parameter_order=True),
+        (
+            {
+                "institution_id": source.institution_id,
+                "person_id": pid,
+                "constituency_id": cid,
+                "joined_on": day,
+                "source": key,
+            }
+            for pid, cid, key in starts
+        ),
+    )
     _queue_welcomes(plan, new_ids, membership_ids[:welcome_count])
     record_event(
         actor,
@@ -558,7 +573,7 @@ def _queue_welcomes(plan: ImportPlan, new_ids: list[int], membership_ids: list[i
     from assembly.clock import utcnow
 
     now = utcnow()
-    messages = [
+    messages: Iterable[dict[str, object]] = (
         {
             "institution_id": plan.source.institution_id,
             "kind": "welcome",
@@ -577,6 +592,5 @@ def _queue_welcomes(plan: ImportPlan, new_ids: list[int], membership_ids: list[i
         }
         for pid, mid in zip(person_ids, membership_ids, strict=True)
         if emails.get(pid)
-    ]
-    if messages:
-        db.session.connection().execute(insert(OutboxMessage.__table__), messages)
+    )
+    _bulk(db.session.connection(), insert(OutboxMessage.__table__), messages)
