@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor, actor_label
@@ -85,6 +85,45 @@ def _bulk(connection: Any, statement: Any, params: Iterable[dict[str, object]]) 
             flush()
     if batch:
         flush()
+    return ids
+
+
+def _insert(
+    connection: Any, table: Any, rows: Iterable[dict[str, object]], *, returning_ids: bool = False
+) -> list[int]:
+    """Insert many rows; return their new ids (in order) if asked.
+
+    On PostgreSQL this is ``COPY … FROM STDIN`` with ids taken from the table's sequence in
+    one query (a hundred thousand rows in well under a second); elsewhere it is batched
+    ``INSERT … RETURNING``. Either way it runs in the caller's transaction.
+    """
+    if connection.dialect.name != "postgresql":
+        statement = insert(table)
+        if returning_ids:
+            statement = statement.returning(table.c.id, sort_by_parameter_order=True)
+        return _bulk(connection, statement, rows)
+    batch = list(rows)
+    if not batch:
+        return []
+    ids: list[int] = []
+    if returning_ids:
+        sequence = connection.execute(
+            text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+        ).scalar_one()
+        ids = list(
+            connection.execute(
+                text("SELECT nextval(:sequence) FROM generate_series(1, :n)"),
+                {"sequence": sequence, "n": len(batch)},
+            ).scalars()
+        )
+        for row, new_id in zip(batch, ids, strict=True):
+            row["id"] = new_id
+    columns = list(batch[0])
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        for row in batch:
+            copy.write_row([row[c] for c in columns])
     return ids
 
 
@@ -483,15 +522,16 @@ def apply_plan(
     connection = db.session.connection()
     people_table = Person.__table__
     now = utcnow()
-    new_ids = _bulk(
+    new_ids = _insert(
         connection,
-        insert(people_table).returning(people_table.c.id, sort_by_parameter_order=True),
+        people_table,
         ({**_person_values(r), "created_at": now} for r in plan.new_people),
+        returning_ids=True,
     )
     records_table = SourceRecord.__table__
-    _bulk(
+    _insert(
         connection,
-        insert(records_table),
+        records_table,
         (
             {
                 "source_id": source.id,
@@ -530,19 +570,22 @@ def apply_plan(
     starts += [(pid, source.constituency_id, source.key) for _, pid in plan.moves]
     starts += [(pid, to, "moved") for _, pid, to in plan.leaves if to is not None]
     welcome_count = len(new_ids) + len(plan.joins)
-    membership_ids = _bulk(
+    membership_ids = _insert(
         connection,
-        insert(memberships_table).returning(memberships_table.c.id, sort_by_parameter_order=True),
+        memberships_table,
         (
             {
                 "institution_id": source.institution_id,
                 "person_id": pid,
                 "constituency_id": cid,
                 "joined_on": day,
+                "left_on": None,
+                "opted_out_on": None,
                 "source": key,
             }
             for pid, cid, key in starts
         ),
+        returning_ids=True,
     )
     _queue_welcomes(plan, new_ids, membership_ids[:welcome_count])
     record_event(
@@ -593,4 +636,4 @@ def _queue_welcomes(plan: ImportPlan, new_ids: list[int], membership_ids: list[i
         for pid, mid in zip(person_ids, membership_ids, strict=True)
         if emails.get(pid)
     )
-    _bulk(db.session.connection(), insert(OutboxMessage.__table__), messages)
+    _insert(db.session.connection(), OutboxMessage.__table__, messages)
