@@ -191,6 +191,11 @@ class ImportPlan:
             "rejected": len(self.invalid),
         }
 
+    def skip(self, row: RosterRow, reason: str) -> None:
+        """Report a row that is not applied (ineligible, conflict, opted out)."""
+        self.skipped.append(RowProblem(row.line, row.external_id, reason))
+        self._sample("skipped", row, reason=reason)
+
     def _sample(self, kind: str, row: RosterRow | None, **extra: object) -> None:
         bucket = self.samples.setdefault(kind, [])
         if len(bucket) < SAMPLE_SIZE:
@@ -338,8 +343,7 @@ def plan_import(
     for row in valid:
         reason = _eligibility(row, constituency, districts, effective_on)
         if reason is not None:
-            plan.skipped.append(RowProblem(row.line, row.external_id, f"ineligible: {reason}"))
-            plan._sample("skipped", row, reason=f"ineligible: {reason}")
+            plan.skip(row, f"ineligible: {reason}")
             continue
         record = known.get(row.external_id)
         if record is not None:
@@ -352,54 +356,33 @@ def plan_import(
                 plan._sample("changed", row)
         else:
             matches = by_email.get(row.email or "", [])
+            conflict = None
             if len(matches) > 1:
-                plan.skipped.append(
-                    RowProblem(
-                        row.line,
-                        row.external_id,
-                        f"conflict: {len(matches)} people already have the email {row.email}",
-                    )
-                )
-                plan._sample("skipped", row, reason="conflict: several people share the email")
+                conflict = f"{len(matches)} people already have the email {row.email}"
+            elif (
+                matches
+                and matches[0][1]
+                and row.date_of_birth
+                and (matches[0][1] != row.date_of_birth)
+            ):
+                conflict = f"{row.email} belongs to someone with another date of birth"
+            elif matches and matches[0][0] in linked_elsewhere:
+                conflict = f"{row.email} is already listed in this source under another id"
+            if conflict is not None:
+                plan.skip(row, f"conflict: {conflict}")
                 continue
             if matches:
-                person_id, born = matches[0]
-                if born and row.date_of_birth and born != row.date_of_birth:
-                    plan.skipped.append(
-                        RowProblem(
-                            row.line,
-                            row.external_id,
-                            f"conflict: {row.email} belongs to someone with another date of birth",
-                        )
-                    )
-                    plan._sample("skipped", row, reason="conflict: date of birth differs")
-                    continue
-                if person_id in linked_elsewhere:
-                    plan.skipped.append(
-                        RowProblem(
-                            row.line,
-                            row.external_id,
-                            f"conflict: {row.email} is already listed in this source under "
-                            "another external id",
-                        )
-                    )
-                    plan._sample("skipped", row, reason="conflict: listed twice in this source")
-                    continue
+                person_id = matches[0][0]
                 plan.links.append((row, person_id))
             else:
                 person_id = -1
         if person_id in seen_persons:
-            plan.skipped.append(
-                RowProblem(row.line, row.external_id, "conflict: the same person is on two rows")
-            )
+            plan.skip(row, "conflict: the same person is on two rows")
             continue
         if person_id >= 0:
             seen_persons.add(person_id)
         if person_id in opted_out:
-            plan.skipped.append(
-                RowProblem(row.line, row.external_id, "opted out: not enrolled again")
-            )
-            plan._sample("skipped", row, reason="opted out")
+            plan.skip(row, "opted out: not enrolled again")
             continue
         if person_id < 0:
             plan.new_people.append(row)
