@@ -28,8 +28,8 @@ FAMILY = ["Adeyemi", "Brown", "Campbell", "Davies", "Evans", "Fraser", "Green", 
 
 def roster_csv(size: int, *, changed: float = 0.0, gone: float = 0.0, seed: int = 1) -> bytes:
     """Return a roster of ``size`` rows; ``changed``/``gone`` shares differ from the base."""
-    rng = random.Random(seed)  # noqa: S311 - synthetic benchmark data
-    change_rng = random.Random(seed + 1)  # noqa: S311
+    rng = random.Random(seed)
+    change_rng = random.Random(seed + 1)
     lines = ["external_id,given_name,family_name,email,date_of_birth,postcode"]
     for number in range(size):
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
@@ -40,8 +40,10 @@ def roster_csv(size: int, *, changed: float = 0.0, gone: float = 0.0, seed: int 
             continue
         if roll < gone + changed:
             family, postcode = family + "-Changed", "LS1 1AA"
-        lines.append(f"E{number:07d},{given},{family},person{number}@example.org,"
-                     f"{born.isoformat()},{postcode}")
+        lines.append(
+            f"E{number:07d},{given},{family},person{number}@example.org,"
+            f"{born.isoformat()},{postcode}"
+        )
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -71,8 +73,15 @@ def child(size: int, database_url: str | None) -> None:
 
         scratch = f"assembly_enrol_{os.getpid()}"
         url = make_pg_database(database_url, scratch)
-    app = create_app({"ENV": "testing", "SECRET_KEY": "e" * 40, "INSTANCE_PATH": folder,
-                      "DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {
+            "ENV": "testing",
+            "SECRET_KEY": "e" * 40,
+            "INSTANCE_PATH": folder,
+            "DATABASE_URL": url,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     first, second = roster_csv(size), roster_csv(size, changed=0.01, gone=0.005)
     result: dict[str, object] = {"size": size, "mb": round(len(first) / 1_048_576, 1)}
     with app.app_context():
@@ -82,8 +91,10 @@ def child(size: int, database_url: str | None) -> None:
         db.session.commit()
         Path("/proc/self/clear_refs").write_text("5")
         baseline = _rss_kib("VmRSS")
-        for label, data, day in (("first", first, date(2026, 9, 1)),
-                                 ("again", second, date(2026, 10, 1))):
+        for label, data, day in (
+            ("first", first, date(2026, 9, 1)),
+            ("again", second, date(2026, 10, 1)),
+        ):
             start = time.perf_counter()
             plan, _ = import_roster(CLI, source, data, effective_on=day)
             db.session.commit()
@@ -122,9 +133,11 @@ def main() -> None:
             continue
         r = json.loads(done.stdout.strip().splitlines()[-1])
         again = r["again_counts"]
-        print(f"{size:>10,} {r['mb']:>8} {r['first_s']:>8} {r['again_s']:>8} "
-              f"{r['peak_extra_mib']:>10}  again: {again['changed']:,} changed, "
-              f"{again['leaving']:,} leaving, {again['unchanged']:,} unchanged")
+        print(
+            f"{size:>10,} {r['mb']:>8} {r['first_s']:>8} {r['again_s']:>8} "
+            f"{r['peak_extra_mib']:>10}  again: {again['changed']:,} changed, "
+            f"{again['leaving']:,} leaving, {again['unchanged']:,} unchanged"
+        )
 
 
 if __name__ == "__main__":
