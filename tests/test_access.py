@@ -50,6 +50,12 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "membership.institution_edit": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
     "membership.constituency_edit": {"GET": SECRETARY, "POST": SECRETARY},
     "membership.constituency_new": {"GET": SECRETARY, "POST": SECRETARY},
+    # An empty upload is refused with the form's errors (400); the preview's button applies it.
+    "membership.rosters": {"GET": SECRETARY, "POST": {**SECRETARY, "secretary": 400, "admin": 400}},
+    "membership.import_run": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
+    "membership.import_problems": {"GET": SECRETARY},
+    "membership.members": {"GET": SECRETARY},
+    "membership.members_csv": {"GET": SECRETARY},
     # The signed link is the credential: whoever holds it may end that one membership.
     "membership.opt_out": {"GET": ALL_200, "POST": ALL_200},
     "auth.sign_in": {
@@ -100,7 +106,29 @@ def _scenario() -> dict[str, Any]:
     ):
         grant(make_user(emails[role]), institution, granted)
     teller_grant = db.session.query(RoleGrant).filter_by(role=Role.teller).one()
-    return {"target": target, "emails": emails, "teller_grant_id": teller_grant.id}
+    from flask import current_app
+
+    from assembly.auth.actors import SYSTEM
+    from assembly.membership.operations import ensure_csv_source, preview_roster
+    from assembly.membership.queries import get_constituency
+
+    source = ensure_csv_source(SYSTEM, get_constituency(target, "community"))
+    _, run = preview_roster(
+        SYSTEM,
+        source,
+        b"external_id,given_name,family_name\nC1,Cy,Roe\n",
+        mode="snapshot",
+        file_name="r.csv",
+        upload_dir=f"{current_app.instance_path}/uploads",
+    )
+    assert run is not None
+    db.session.commit()
+    return {
+        "target": target,
+        "emails": emails,
+        "teller_grant_id": teller_grant.id,
+        "run_id": run.id,
+    }
 
 
 def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) -> str:
@@ -126,6 +154,8 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             link = issue_sign_in_link(CLI, token_email)
             db.session.commit()
             values["token"] = link.rsplit("/", 1)[1]
+        elif argument == "run_id":
+            values["run_id"] = scenario["run_id"]
         elif argument == "filename":
             values["filename"] = "app.css"
         else:  # pragma: no cover - a new argument needs a sample value here

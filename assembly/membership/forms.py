@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import IntegerField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
@@ -91,4 +92,41 @@ class NewConstituencyForm(ConstituencyForm):
                 " hyphens and underscores",
             ),
         ],
+    )
+
+
+class RosterUploadForm(FlaskForm):
+    constituency = SelectField("Constituency", validators=[DataRequired("Choose a constituency")])
+    mode = RadioField(
+        "What the file is",
+        choices=[
+            SelectChoice("snapshot", "Everyone in the constituency (people not listed leave)"),
+            SelectChoice("delta", "Only people joining (nobody leaves)"),
+        ],
+        default="snapshot",
+        validators=[DataRequired("Choose what the file is")],
+    )
+    roster = FileField(
+        "Roster file (CSV)",
+        description="Columns: external_id, given_name, family_name, email, date_of_birth "
+        "(like 2001-03-14), postcode. Other columns are ignored.",
+        validators=[FileRequired("Choose a CSV file to upload")],
+    )
+
+
+class MemberFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Name or email address", validators=[Length(max=100)])
+    constituency = SelectField("Constituency")
+    status = SelectField(
+        "Status",
+        choices=[
+            SelectChoice("current", "Current members"),
+            SelectChoice("left", "Left"),
+            SelectChoice("opted_out", "Opted out"),
+            SelectChoice("all", "All"),
+        ],
+        default="current",
     )

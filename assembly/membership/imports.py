@@ -47,7 +47,7 @@ from assembly.membership.models import (
 from assembly.membership.rosters import RosterRow, RowProblem
 from assembly.notices.models import OutboxMessage
 
-__all__ = ["ImportPlan", "apply_plan", "plan_import"]
+__all__ = ["ImportPlan", "apply_plan", "plan_import", "record_run"]
 
 SAMPLE_SIZE = 20
 #: Rows per IN (...) query: well under SQLite's limit of bound parameters.
@@ -456,38 +456,57 @@ def _plan_leavers(
         )
 
 
-def apply_plan(
+def record_run(
     actor: Actor,
     plan: ImportPlan,
+    status: ImportStatus,
     *,
+    run: ImportRun | None = None,
     file_name: str = "",
     file_sha256: str = "",
     idempotency_key: str | None = None,
 ) -> ImportRun:
-    """Write the plan in the caller's transaction and record the run.
+    """Make (or refresh) the import run that records ``plan``: its counts, samples, problems."""
+    if run is None:
+        run = ImportRun(
+            source_id=plan.source.id,
+            file_name=file_name,
+            file_sha256=file_sha256,
+            idempotency_key=idempotency_key,
+        )
+        db.session.add(run)
+    run.mode = plan.mode
+    run.status = status
+    run.actor_label = actor_label(actor)
+    run.rows_total = plan.rows_total
+    run.counts = json.dumps(plan.counts())
+    run.samples = json.dumps(plan.samples)
+    run.effective_on = plan.effective_on
+    run.problems = json.dumps(
+        [
+            {"line": p.line, "external_id": p.external_id, "reason": p.reason}
+            for p in (plan.invalid + plan.skipped)
+        ]
+    )
+    db.session.flush()
+    return run
+
+
+def apply_plan(
+    actor: Actor,
+    plan: ImportPlan,
+    *,
+    run: ImportRun | None = None,
+    file_name: str = "",
+    file_sha256: str = "",
+    idempotency_key: str | None = None,
+) -> ImportRun:
+    """Write the plan in the caller's transaction and record the run (or complete ``run``,
+    a previewed one).
 
     :raises RosterError: the plan has invalid rows; nothing is written.
     """
     source = plan.source
-    run = ImportRun(
-        source_id=source.id,
-        mode=plan.mode,
-        actor_label=actor_label(actor),
-        file_name=file_name,
-        file_sha256=file_sha256,
-        idempotency_key=idempotency_key,
-        rows_total=plan.rows_total,
-        counts=json.dumps(plan.counts()),
-        samples=json.dumps(plan.samples),
-        effective_on=plan.effective_on,
-        problems=json.dumps(
-            [
-                {"line": p.line, "external_id": p.external_id, "reason": p.reason}
-                for p in (plan.invalid + plan.skipped)
-            ]
-        ),
-        status=ImportStatus.refused if plan.is_refused else ImportStatus.applied,
-    )
     if plan.is_refused:
         raise RosterError(
             f"{len(plan.invalid)} row(s) cannot be imported, so nothing was imported. "
@@ -495,9 +514,16 @@ def apply_plan(
         )
     from assembly.clock import utcnow
 
+    run = record_run(
+        actor,
+        plan,
+        ImportStatus.applied,
+        run=run,
+        file_name=file_name,
+        file_sha256=file_sha256,
+        idempotency_key=idempotency_key,
+    )
     run.applied_at = utcnow()
-    db.session.add(run)
-    db.session.flush()
     if not plan.has_changes:
         return run  # the same roster again: nothing to do, nothing to announce
 

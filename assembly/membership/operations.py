@@ -12,14 +12,21 @@ from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.auth.permissions import can_manage
 from assembly.clock import today
-from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
+from assembly.errors import (
+    Conflict,
+    InvalidTransition,
+    NotEligible,
+    RosterError,
+    RuleViolation,
+)
 from assembly.extensions import db
-from assembly.membership.imports import ImportPlan, apply_plan, plan_import
+from assembly.membership.imports import ImportPlan, apply_plan, plan_import, record_run
 from assembly.membership.models import (
     DEFAULT_CONSTITUENCIES,
     DEFAULT_LEADER_TITLES,
     Constituency,
     ImportRun,
+    ImportStatus,
     Institution,
     InstitutionKind,
     Membership,
@@ -401,3 +408,69 @@ def import_roster(
         return plan, None
     run = apply_plan(actor, plan, file_name=file_name, file_sha256=hashlib.sha256(data).hexdigest())
     return plan, run
+
+
+def preview_roster(
+    actor: Actor,
+    source: RosterSource,
+    data: bytes,
+    *,
+    mode: str,
+    file_name: str,
+    upload_dir: str,
+    effective_on: date | None = None,
+) -> tuple[ImportPlan, ImportRun | None]:
+    """Plan an uploaded roster and keep it for confirmation; change no member.
+
+    A refused file (invalid rows) is not kept and nothing is recorded: the plan says why.
+
+    :raises NotEligible: the actor is not the institution's secretary.
+    :raises RosterFileError: the file cannot be read at all.
+    """
+    import hashlib
+    import json
+    import os
+
+    if not can_manage(actor, source.institution):
+        raise NotEligible("Only the institution's secretary can import rosters.")
+    rows = parse_csv(decode_roster(data), json.loads(source.column_mapping or "{}"))
+    plan = plan_import(source, rows, mode=mode, effective_on=effective_on or today())
+    if plan.is_refused:
+        return plan, None
+    run = record_run(
+        actor,
+        plan,
+        ImportStatus.previewed,
+        file_name=file_name,
+        file_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    os.makedirs(upload_dir, exist_ok=True)
+    with open(os.path.join(upload_dir, f"{run.id}.csv"), "wb") as handle:
+        handle.write(data)
+    return plan, run
+
+
+def confirm_roster(actor: Actor, run: ImportRun, *, upload_dir: str) -> ImportPlan:
+    """Apply a previewed roster upload, planned afresh against the members as they are now.
+
+    :raises InvalidTransition: the run is not a preview waiting for confirmation.
+    :raises RosterError: the kept file is gone, or its rows no longer import.
+    """
+    import json
+    import os
+
+    source = run.source
+    if not can_manage(actor, source.institution):
+        raise NotEligible("Only the institution's secretary can import rosters.")
+    if run.status != ImportStatus.previewed:
+        raise InvalidTransition("This import has already been applied or refused.")
+    path = os.path.join(upload_dir, f"{run.id}.csv")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        raise RosterError("The uploaded file is no longer kept. Upload it again.") from None
+    rows = parse_csv(decode_roster(data), json.loads(source.column_mapping or "{}"))
+    plan = plan_import(source, rows, mode=run.mode, effective_on=run.effective_on)
+    apply_plan(actor, plan, run=run)
+    return plan

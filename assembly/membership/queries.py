@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from assembly.extensions import db
 from assembly.membership.models import Constituency, Institution, Membership, Person
@@ -70,3 +70,74 @@ def list_memberships_for_email(email: str) -> list[Membership]:
             )
         )
     )
+
+
+MEMBER_STATUSES = ("current", "left", "opted_out", "all")
+
+
+def list_members(
+    institution: Institution,
+    *,
+    search: str = "",
+    constituency_id: int | None = None,
+    status: str = "current",
+):  # type: ignore[no-untyped-def]
+    """Return a select of memberships (each with its person loaded) for the members list.
+
+    :param search: part of a name, an email address or an external id.
+    """
+    statement = (
+        select(Membership)
+        .join(Person, Membership.person_id == Person.id)
+        .options(contains_eager(Membership.person))
+        .where(Membership.institution_id == institution.id)
+        .order_by(Person.family_name, Person.given_name, Membership.id)
+    )
+    if status == "current":
+        statement = statement.where(Membership.left_on.is_(None))
+    elif status == "left":
+        statement = statement.where(
+            Membership.left_on.is_not(None), Membership.opted_out_on.is_(None)
+        )
+    elif status == "opted_out":
+        statement = statement.where(Membership.opted_out_on.is_not(None))
+    if constituency_id is not None:
+        statement = statement.where(Membership.constituency_id == constituency_id)
+    text = search.strip().lower()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            func.lower(Person.given_name + " " + Person.family_name).like(pattern, escape="\\")
+            | Person.email.like(pattern, escape="\\")
+        )
+    return statement
+
+
+def list_import_runs(institution: Institution):  # type: ignore[no-untyped-def]
+    """Return a select of the institution's import runs, newest first."""
+    from assembly.membership.models import ImportRun, RosterSource
+
+    return (
+        select(ImportRun)
+        .join(RosterSource, ImportRun.source_id == RosterSource.id)
+        .where(RosterSource.institution_id == institution.id)
+        .order_by(ImportRun.id.desc())
+    )
+
+
+def get_import_run(institution: Institution, run_id: int):  # type: ignore[no-untyped-def]
+    from assembly.membership.models import ImportRun, RosterSource
+
+    return db.session.scalars(
+        select(ImportRun)
+        .join(RosterSource, ImportRun.source_id == RosterSource.id)
+        .where(ImportRun.id == run_id, RosterSource.institution_id == institution.id)
+    ).first()
+
+
+def csv_safe(value: object) -> str:
+    """Return a cell for a CSV export that no spreadsheet will run as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + text
+    return text

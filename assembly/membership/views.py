@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from assembly.audit.queries import list_events
 from assembly.auth.actors import Actor
@@ -30,6 +31,7 @@ from assembly.membership.operations import (
 from assembly.membership.queries import (
     get_constituency,
     list_institutions,
+    list_members,
     list_memberships_for_email,
     summarise_constituencies,
 )
@@ -74,7 +76,7 @@ def institutions() -> str:
 
 @bp.route("/admin/institutions/new", methods=["GET", "POST"])
 @admin_required
-def institution_new() -> str | Response:
+def institution_new() -> ResponseReturnValue:
     form = InstitutionForm()
     if form.validate_on_submit():
         try:
@@ -114,7 +116,7 @@ def dashboard(institution: Institution) -> str:
 
 @bp.route("/institutions/<slug>/edit", methods=["GET", "POST"])
 @institution_view(Role.secretary)
-def institution_edit(institution: Institution) -> str | Response:
+def institution_edit(institution: Institution) -> ResponseReturnValue:
     form = InstitutionDetailsForm(obj=institution)
     if form.validate_on_submit():
         try:
@@ -137,7 +139,7 @@ def institution_edit(institution: Institution) -> str | Response:
 
 @bp.route("/institutions/<slug>/constituencies/<key>/edit", methods=["GET", "POST"])
 @institution_view(Role.secretary)
-def constituency_edit(institution: Institution, key: str) -> str | Response:
+def constituency_edit(institution: Institution, key: str) -> ResponseReturnValue:
     constituency = get_constituency(institution, key)
     if constituency is None:
         abort(404)
@@ -181,7 +183,7 @@ def constituency_edit(institution: Institution, key: str) -> str | Response:
 
 @bp.route("/institutions/<slug>/constituencies/new", methods=["GET", "POST"])
 @institution_view(Role.secretary)
-def constituency_new(institution: Institution) -> str | Response:
+def constituency_new(institution: Institution) -> ResponseReturnValue:
     next_precedence = max((c.precedence for c in institution.constituencies), default=0) + 1
     form = NewConstituencyForm(
         data={"weight": "1/3", "minimum_age": 0, "precedence": next_precedence}
@@ -209,7 +211,7 @@ def constituency_new(institution: Institution) -> str | Response:
 
 
 @bp.route("/opt-out/<token>", methods=["GET", "POST"])
-def opt_out(token: str) -> str | Response | tuple[str, int]:
+def opt_out(token: str) -> ResponseReturnValue:
     """A member stops being a member, from the signed link in their welcome notice."""
     from assembly.auth.actors import SystemActor
     from assembly.auth.forms import ConfirmForm
@@ -230,3 +232,221 @@ def opt_out(token: str) -> str | Response | tuple[str, int]:
     if not membership.is_current:
         return render_template("membership/opted_out.html", membership=membership)
     return render_template("membership/opt_out.html", membership=membership, form=form)
+
+
+def _upload_dir() -> str:
+    import os
+
+    from flask import current_app
+
+    return os.path.join(current_app.instance_path, "uploads")
+
+
+@bp.route("/institutions/<slug>/rosters", methods=["GET", "POST"])
+@institution_view(Role.secretary)
+def rosters(institution: Institution) -> ResponseReturnValue:
+    """Upload a roster: the file is planned and shown as a preview to confirm."""
+    from assembly.membership.forms import RosterUploadForm
+    from assembly.membership.operations import ensure_csv_source, preview_roster
+    from assembly.membership.queries import list_import_runs
+    from assembly.membership.rosters import RosterFileError
+
+    form = RosterUploadForm()
+    form.constituency.choices = [SelectChoice(c.key, c.name) for c in institution.constituencies]
+    refused = None
+    if form.validate_on_submit():
+        constituency = get_constituency(institution, form.constituency.data or "")
+        assert constituency is not None  # the choices are the institution's constituencies
+        upload = form.roster.data
+        try:
+            source = ensure_csv_source(_actor(), constituency)
+            plan, run = preview_roster(
+                _actor(),
+                source,
+                upload.read(),
+                mode=form.mode.data or "snapshot",
+                file_name=(upload.filename or "roster.csv")[:255],
+                upload_dir=_upload_dir(),
+            )
+        except RosterFileError as error:
+            db.session.rollback()
+            form.roster.errors = [*form.roster.errors, str(error)]
+        else:
+            if run is None:
+                db.session.rollback()
+                refused = plan
+            else:
+                db.session.commit()
+                return redirect(
+                    url_for("membership.import_run", slug=institution.slug, run_id=run.id)
+                )
+    page = db.paginate(list_import_runs(institution), per_page=PAGE_SIZE, error_out=False)
+    status = 400 if refused is not None or form.errors else 200
+    return render_template(
+        "membership/rosters.html", institution=institution, form=form, page=page, refused=refused
+    ), status
+
+
+@bp.route("/institutions/<slug>/imports/<int:run_id>", methods=["GET", "POST"])
+@institution_view(Role.secretary)
+def import_run(institution: Institution, run_id: int) -> ResponseReturnValue:
+    """An import run: its preview (with the button that applies it) or its result."""
+    import json
+
+    from assembly.auth.forms import ConfirmForm
+    from assembly.membership.operations import confirm_roster
+    from assembly.membership.queries import get_import_run
+
+    run = get_import_run(institution, run_id)
+    if run is None:
+        abort(404)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        plan = confirm_roster(_actor(), run, upload_dir=_upload_dir())
+        db.session.commit()
+        _forget_upload(run.id)
+        counts = plan.counts()
+        flash(
+            f"Roster imported: {counts['new']:,} new, {counts['changed']:,} changed, "
+            f"{counts['leaving']:,} leaving."
+        )
+        return redirect(url_for("membership.import_run", slug=institution.slug, run_id=run.id))
+    return render_template(
+        "membership/import_run.html",
+        institution=institution,
+        run=run,
+        form=form,
+        counts=json.loads(run.counts),
+        samples=json.loads(run.samples),
+        problems=json.loads(run.problems)[:100],
+        problem_total=len(json.loads(run.problems)),
+    )
+
+
+def _forget_upload(run_id: int) -> None:
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError):
+        os.remove(os.path.join(_upload_dir(), f"{run_id}.csv"))
+
+
+@bp.route("/institutions/<slug>/imports/<int:run_id>/problems.csv")
+@institution_view(Role.secretary)
+def import_problems(institution: Institution, run_id: int) -> ResponseReturnValue:
+    """Every row an import skipped or rejected, with its line and reason, as CSV."""
+    import csv
+    import io
+    import json
+
+    from assembly.membership.queries import csv_safe, get_import_run
+
+    run = get_import_run(institution, run_id)
+    if run is None:
+        abort(404)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["line", "external_id", "reason"])
+    for problem in json.loads(run.problems):
+        writer.writerow(
+            [problem["line"], csv_safe(problem["external_id"]), csv_safe(problem["reason"])]
+        )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="import-{run.id}-problems.csv"'},
+    )
+
+
+def _member_filters(institution: Institution):  # type: ignore[no-untyped-def]
+    from assembly.membership.forms import MemberFilterForm
+
+    form = MemberFilterForm(request.args)
+    form.constituency.choices = [SelectChoice("", "All constituencies")] + [
+        SelectChoice(str(c.id), c.name) for c in institution.constituencies
+    ]
+    constituency_id = (
+        int(form.constituency.data) if (form.constituency.data or "").isdigit() else None
+    )
+    status = (
+        form.status.data
+        if form.status.data in {"current", "left", "opted_out", "all"}
+        else "current"
+    )
+    return form, list_members(
+        institution, search=form.q.data or "", constituency_id=constituency_id, status=status
+    )
+
+
+@bp.route("/institutions/<slug>/members")
+@institution_view(Role.secretary)
+def members(institution: Institution) -> str:
+    """The members list: search, filter by constituency and status, 50 a page."""
+    form, statement = _member_filters(institution)
+    page = db.paginate(statement, per_page=PAGE_SIZE, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "membership/members.html", institution=institution, form=form, page=page, args=args
+    )
+
+
+@bp.route("/institutions/<slug>/members.csv")
+@institution_view(Role.secretary)
+def members_csv(institution: Institution) -> ResponseReturnValue:
+    """The filtered members list as CSV, safe to open in a spreadsheet."""
+    import csv
+    import io
+
+    from flask import stream_with_context
+
+    from assembly.membership.queries import csv_safe
+
+    _, statement = _member_filters(institution)
+    names = {c.id: c.name for c in institution.constituencies}
+
+    def rows():  # type: ignore[no-untyped-def]
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "given_name",
+                "family_name",
+                "email",
+                "date_of_birth",
+                "postcode",
+                "constituency",
+                "joined_on",
+                "left_on",
+                "opted_out_on",
+                "source",
+            ]
+        )
+        for membership in db.session.scalars(statement.execution_options(yield_per=1000)):
+            person = membership.person
+            writer.writerow(
+                [
+                    csv_safe(v)
+                    for v in (
+                        person.given_name,
+                        person.family_name,
+                        person.email,
+                        person.date_of_birth,
+                        person.postcode,
+                        names.get(membership.constituency_id),
+                        membership.joined_on,
+                        membership.left_on,
+                        membership.opted_out_on,
+                        membership.source,
+                    )
+                ]
+            )
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+        yield out.getvalue()
+
+    return Response(
+        stream_with_context(rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{institution.slug}-members.csv"'},
+    )

@@ -1,0 +1,100 @@
+"""The roster upload flow (upload → preview → confirm), the import run page, and the members
+list with its search, filters and formula-safe CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from assembly.auth.models import Role
+from assembly.extensions import db
+from assembly.membership.models import ImportRun, ImportStatus, Membership
+from tests.conftest import grant, make_institution, make_user
+from tests.membership.test_imports import ANN, BOB, CAT, database_fingerprint, roster
+
+
+def _secretary(client_login, slug: str):  # type: ignore[no-untyped-def]
+    institution = make_institution(slug=slug, name="Page School")
+    grant(make_user("sec@example.org"), institution, Role.secretary)
+    client_login("sec@example.org")
+    return institution
+
+
+def _upload(client: FlaskClient, slug: str, data: bytes, key: str = "workers"):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/institutions/{slug}/rosters",
+        data={"constituency": key, "mode": "snapshot", "roster": (io.BytesIO(data), "staff.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def test_upload_preview_then_confirm(app: Flask, client: FlaskClient, login_as) -> None:
+    """An upload shows what would change and changes nothing until it is confirmed."""
+    _secretary(login_as, "flow-school")
+    response = _upload(client, "flow-school", roster(ANN, BOB, CAT))
+    assert response.status_code == 302
+    preview = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Check the import before you confirm it" in preview
+    assert re.search(r"New members</th><td[^>]*>3<", preview)
+    assert db.session.scalar(select(func.count()).select_from(Membership)) == 0
+    confirmed = client.post(response.headers["Location"])
+    assert confirmed.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Membership)) == 3
+    run = db.session.scalars(select(ImportRun)).one()
+    assert run.status == ImportStatus.applied
+    again = client.post(response.headers["Location"])
+    assert again.status_code == 409  # a run is applied once
+
+
+def test_a_refused_upload_lists_the_rows_and_stores_nothing(
+    app: Flask, client: FlaskClient, login_as
+) -> None:
+    """Invalid rows are listed with line numbers; no run, no file, no member is stored."""
+    _secretary(login_as, "refused-school")
+    before = database_fingerprint()
+    response = _upload(client, "refused-school", roster(ANN, ("E9", "=1+1", "X", "", "", "")))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "The roster was not imported" in page and "formula" in page
+    assert database_fingerprint() == before
+
+
+def test_an_unreadable_upload_says_why(app: Flask, client: FlaskClient, login_as) -> None:
+    """A binary file is refused beside the file field."""
+    _secretary(login_as, "binary-school")
+    response = _upload(client, "binary-school", b"\x00\x01\x02\x03" * 100)
+    assert response.status_code == 400
+    assert "binary" in response.get_data(as_text=True)
+
+
+def test_members_list_searches_filters_and_exports_safely(
+    app: Flask, client: FlaskClient, login_as
+) -> None:
+    """Search by name, filter by status, and a CSV whose formula-like cells are neutralised."""
+    from assembly.auth.actors import SYSTEM
+    from assembly.membership.models import Person
+    from assembly.membership.operations import ensure_csv_source, import_roster
+    from assembly.membership.queries import get_constituency
+
+    school = _secretary(login_as, "list-school")
+    source = ensure_csv_source(SYSTEM, get_constituency(school, "workers"))
+    import_roster(SYSTEM, source, roster(ANN, BOB))
+    db.session.commit()
+    # A name typed elsewhere (the sign-up page, say) that a spreadsheet would run.
+    bob = db.session.scalars(select(Person).filter_by(family_name="Jones")).one()
+    bob.given_name = '=HYPERLINK("http://evil.example")'
+    db.session.commit()
+    page = client.get("/institutions/list-school/members?q=smi").get_data(as_text=True)
+    assert "Smith, Ann" in page and "Jones" not in page and "1 matching" in page
+    page = client.get("/institutions/list-school/members?status=left").get_data(as_text=True)
+    assert "0 matching" in page
+    exported = client.get("/institutions/list-school/members.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert {r["family_name"] for r in rows} == {"Smith", "Jones"}
+    [jones] = [r for r in rows if r["family_name"] == "Jones"]
+    assert jones["given_name"].startswith("'=")
