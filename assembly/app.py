@@ -119,6 +119,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from assembly.api.views import bp as api_bp
     from assembly.audit.views import bp as audit_bp
     from assembly.auth.views import bp as auth_bp
     from assembly.membership.views import bp as membership_bp
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

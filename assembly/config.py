@@ -73,7 +73,8 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
-    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    #: Large enough for a 64 MB roster upload or push.
+    "MAX_CONTENT_LENGTH": 70 * 1024 * 1024,
 }
 
 DEVELOPMENT_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret

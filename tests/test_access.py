@@ -69,6 +69,9 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "auth.roles": {"GET": SECRETARY, "POST": SECRETARY},
     "auth.role_revoke": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
     "audit.log": {"GET": OFFICERS},
+    # The API takes service tokens only: a browser session is not enough.
+    "api.openapi": {"GET": ALL_200},
+    "api.roster_push": {"POST": dict.fromkeys(ROLES, 401)},
     "ops.health": {"GET": ALL_200},
     "ops.ready": {"GET": ALL_200},
 }
@@ -154,6 +157,8 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             link = issue_sign_in_link(CLI, token_email)
             db.session.commit()
             values["token"] = link.rsplit("/", 1)[1]
+        elif argument == "source_key":
+            values["source_key"] = "community-csv"
         elif argument == "run_id":
             values["run_id"] = scenario["run_id"]
         elif argument == "filename":

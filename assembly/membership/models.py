@@ -227,6 +227,8 @@ class ImportRun(db.Model):  # type: ignore[name-defined]
     """One roster import: its diff, its problems, and whether it was applied."""
 
     __tablename__ = "import_runs"
+    # A push repeated with the same idempotency key is applied once (NULLs never collide).
+    __table_args__ = (UniqueConstraint("source_id", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("roster_sources.id"), index=True)
@@ -250,5 +252,28 @@ class ImportRun(db.Model):  # type: ignore[name-defined]
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The import date: leavers' memberships end on it, joiners' start on it.
     effective_on: Mapped[date] = mapped_column(Date)
+
+    source: Mapped[RosterSource] = relationship()
+
+
+class ServiceToken(db.Model):  # type: ignore[name-defined]
+    """A bearer token for one roster source's push API: scoped, expiring, revocable.
+
+    The token itself (a JWT) is shown once when made; only its id is stored.
+    """
+
+    __tablename__ = "service_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The JWT's ``jti``.
+    token_id: Mapped[str] = mapped_column(String(64), unique=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("roster_sources.id"), index=True)
+    #: What the token is for, as the secretary named it: "HR system nightly feed".
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     source: Mapped[RosterSource] = relationship()

@@ -110,3 +110,55 @@ def import_command(
 
 
 __all__ = ["RosterError", "roster_cli"]
+
+
+token_cli = AppGroup("token", help="Service tokens for the roster push API.")
+roster_cli.add_command(token_cli)
+
+
+@token_cli.command("create")
+@click.option("--institution", "slug", required=True)
+@click.option(
+    "--constituency",
+    "key",
+    required=True,
+    help="The constituency whose CSV/API roster source the token may push to.",
+)
+@click.option("--name", required=True, help="What uses it, e.g. 'HR system nightly feed'.")
+@click.option("--days", default=90, show_default=True, help="How long it lasts (1–366).")
+def token_create(slug: str, key: str, name: str, days: int) -> None:
+    """Make a service token and print it (it is shown only once)."""
+    from assembly.api.tokens import issue_token
+
+    institution = get_institution(slug)
+    constituency = get_constituency(institution, key) if institution else None
+    if constituency is None:
+        _fail(f"no constituency {key!r} in an institution {slug!r}", 2)
+        return
+    try:
+        source = ensure_csv_source(CLI, constituency)
+        row, token = issue_token(CLI, source, name=name, days=days)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error.message, 2)
+        return
+    db.session.commit()
+    click.echo(f"token {row.id} for source {source.key}, expires {row.expires_at:%Y-%m-%d}:")
+    click.echo(token)
+    click.echo(f"push to: /api/v1/institutions/{slug}/rosters/{source.key}/imports", err=True)
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke service token TOKEN_ID at once."""
+    from assembly.api.tokens import revoke_token
+    from assembly.membership.models import ServiceToken
+
+    row = db.session.get(ServiceToken, token_id)
+    if row is None:
+        _fail(f"no service token {token_id}", 2)
+        return
+    revoke_token(CLI, row)
+    db.session.commit()
+    click.echo(f"token {token_id} ({row.name}) revoked")

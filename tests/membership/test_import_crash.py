@@ -34,15 +34,21 @@ def _writing(database_url: str, sqlite_wal: Path | None) -> bool:
     engine = create_engine(make_url(database_url).set(drivername="postgresql+psycopg"))
     try:
         with engine.connect() as connection:
-            return bool(connection.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
-                "(query LIKE 'COPY%' OR query LIKE 'INSERT INTO memberships%')")).scalar())
+            return bool(
+                connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
+                        "(query LIKE 'COPY%' OR query LIKE 'INSERT INTO memberships%')"
+                    )
+                ).scalar()
+            )
     finally:
         engine.dispose()
 
 
-def test_killing_an_import_half_way_changes_nothing(app: Flask, database_url: str,
-                                                    tmp_path: Path) -> None:
+def test_killing_an_import_half_way_changes_nothing(
+    app: Flask, database_url: str, tmp_path: Path
+) -> None:
     """SIGKILL during the bulk writes: after it, every table is byte-for-byte as before."""
     make_institution(slug="crash-school")
     db.session.commit()
@@ -54,13 +60,28 @@ def test_killing_an_import_half_way_changes_nothing(app: Flask, database_url: st
     if database_url.startswith("sqlite"):
         sqlite_wal = Path(make_url(database_url).database + "-wal")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
-    environment.update(ASSEMBLY_ENV="development", ASSEMBLY_SECRET_KEY=TEST_SECRET,
-                       ASSEMBLY_DATABASE_URL=database_url,
-                       ASSEMBLY_INSTANCE_PATH=str(tmp_path / "instance"))
+    environment.update(
+        ASSEMBLY_ENV="development",
+        ASSEMBLY_SECRET_KEY=TEST_SECRET,
+        ASSEMBLY_DATABASE_URL=database_url,
+        ASSEMBLY_INSTANCE_PATH=str(tmp_path / "instance"),
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "assembly.cli", "roster", "import", "--institution",
-         "crash-school", "--constituency", "workers", str(roster)],
-        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "assembly.cli",
+            "roster",
+            "import",
+            "--institution",
+            "crash-school",
+            "--constituency",
+            "workers",
+            str(roster),
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     killed = False
     deadline = time.monotonic() + 120
