@@ -69,6 +69,8 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "auth.roles": {"GET": SECRETARY, "POST": SECRETARY},
     "auth.role_revoke": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
     "audit.log": {"GET": OFFICERS},
+    # Only the member may rejoin; theirs is not opted out (409); anyone else's is not found.
+    "membership.rejoin": {"POST": {**dict.fromkeys(ROLES, 404), "anonymous": 302, "member": 409}},
     # The API takes service tokens only: a browser session is not enough.
     "api.openapi": {"GET": ALL_200},
     "api.roster_push": {"POST": dict.fromkeys(ROLES, 401)},
@@ -157,6 +159,16 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             link = issue_sign_in_link(CLI, token_email)
             db.session.commit()
             values["token"] = link.rsplit("/", 1)[1]
+        elif argument == "membership_id":
+            from assembly.membership.models import Membership, Person
+
+            member = (
+                db.session.query(Membership)
+                .join(Person)
+                .filter(Person.email == scenario["emails"]["member"])
+                .one()
+            )
+            values["membership_id"] = member.id
         elif argument == "source_key":
             values["source_key"] = "community-csv"
         elif argument == "run_id":

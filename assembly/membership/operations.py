@@ -474,3 +474,44 @@ def confirm_roster(actor: Actor, run: ImportRun, *, upload_dir: str) -> ImportPl
     plan = plan_import(source, rows, mode=run.mode, effective_on=run.effective_on)
     apply_plan(actor, plan, run=run)
     return plan
+
+
+def opt_in(actor: Actor, membership: Membership, *, on: date | None = None) -> Membership:
+    """Start a new membership for someone who opted out, at their own request.
+
+    :raises NotEligible: the actor is not the member (their email address differs).
+    :raises InvalidTransition: the membership was not opted out, or they are a member again.
+    """
+    person = membership.person
+    if not person.email or getattr(actor, "email", None) != person.email:
+        raise NotEligible("Only the member can ask to become a member again.")
+    if membership.opted_out_on is None:
+        raise InvalidTransition("This membership was not ended by opting out.")
+    current = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.institution_id == membership.institution_id,
+            Membership.person_id == person.id,
+            Membership.left_on.is_(None),
+        )
+    )
+    if current:
+        raise InvalidTransition(f"You are already a member of {membership.institution.name}.")
+    again = Membership(
+        institution_id=membership.institution_id,
+        person_id=person.id,
+        constituency_id=membership.constituency_id,
+        joined_on=on or today(),
+        source="opt-in",
+    )
+    db.session.add(again)
+    db.session.flush()
+    record_event(
+        actor,
+        "membership.opted_in",
+        institution=membership.institution,
+        subject=again,
+        data={"person_id": person.id, "after": membership.id},
+    )
+    return again

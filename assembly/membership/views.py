@@ -63,8 +63,16 @@ def home() -> str:
 @bp.route("/my/memberships")
 @login_required
 def my_memberships() -> str:
+    from assembly.membership.notices import opt_out_token
+
     memberships = list_memberships_for_email(current_user.email)
-    return render_template("membership/my_memberships.html", memberships=memberships)
+    current_institutions = {m.institution_id for m in memberships if m.is_current}
+    return render_template(
+        "membership/my_memberships.html",
+        memberships=memberships,
+        opt_out_token=opt_out_token,
+        current_institutions=current_institutions,
+    )
 
 
 @bp.route("/admin/institutions")
@@ -450,3 +458,22 @@ def members_csv(institution: Institution) -> ResponseReturnValue:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{institution.slug}-members.csv"'},
     )
+
+
+@bp.route("/my/memberships/<int:membership_id>/rejoin", methods=["POST"])
+@login_required
+def rejoin(membership_id: int) -> ResponseReturnValue:
+    """A member who opted out becomes a member again."""
+    from assembly.auth.forms import ConfirmForm
+    from assembly.membership.models import Membership
+    from assembly.membership.operations import opt_in
+
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or membership.person.email != current_user.email:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    opt_in(_actor(), membership)
+    db.session.commit()
+    flash(f"You are a member of {membership.institution.name} again.")
+    return redirect(url_for("membership.my_memberships"))

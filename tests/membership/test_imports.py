@@ -309,3 +309,23 @@ def test_the_cli_reports_and_exits_by_outcome(
     assert "nothing was imported" in refused.output
     unusable = runner.invoke(args=[*base, str(broken)])
     assert unusable.exit_code == 2 and "binary" in unusable.output
+
+
+def test_a_member_who_opted_out_can_rejoin(app: Flask, client: FlaskClient, login_as) -> None:
+    """After opting out, the member's own page offers to rejoin; later imports keep them."""
+    from assembly.membership.operations import opt_out
+
+    school = make_institution(slug="rejoin-school", name="Rejoin School")
+    _import(school, "workers", roster(ANN))
+    membership = db.session.scalars(select(Membership)).one()
+    opt_out(SYSTEM, membership, on=DAY1)
+    db.session.commit()
+    login_as("ann@example.org")
+    page = client.get("/my/memberships").get_data(as_text=True)
+    assert "Become a member again" in page
+    response = client.post(f"/my/memberships/{membership.id}/rejoin")
+    assert response.status_code == 302
+    assert _current(school) == {"Smith": "workers"}
+    assert client.post(f"/my/memberships/{membership.id}/rejoin").status_code == 409
+    plan, _ = _import(school, "workers", roster(ANN), day=DAY2)
+    assert plan.skipped == [] and plan.counts()["unchanged"] == 1
