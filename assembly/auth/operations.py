@@ -41,14 +41,9 @@ def _can_sign_in(email: str) -> bool:
     user = get_user_by_email(email)
     if user is not None:
         return not user.is_disabled
+    # Past members too: they can see their history, and rejoin if they opted out.
     is_member = db.session.scalar(
-        select(
-            exists().where(
-                Person.email == email,
-                Membership.person_id == Person.id,
-                Membership.left_on.is_(None),
-            )
-        )
+        select(exists().where(Person.email == email, Membership.person_id == Person.id))
     )
     return bool(is_member)
 
@@ -217,7 +212,7 @@ def issue_sign_in_link(actor: Actor, email: str, *, now: datetime | None = None)
     now = now or utcnow()
     email = normalise_email(email)
     if not _can_sign_in(email):
-        raise NotEligible(f"{email} has no account and no current membership")
+        raise NotEligible(f"{email} has no account and no membership")
     token, claims = make_token(config["SECRET_KEY"], email, now, config["SIGN_IN_TOKEN_MINUTES"])
     db.session.add(
         SignInToken(
