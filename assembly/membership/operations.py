@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from fractions import Fraction
 
@@ -390,22 +391,35 @@ def import_roster(
     file_name: str = "",
     effective_on: date | None = None,
     dry_run: bool = False,
+    progress: Callable[[str, int], None] | None = None,
 ) -> tuple[ImportPlan, ImportRun | None]:
     """Read a roster file, plan the difference and (unless ``dry_run``) apply it.
 
     :raises NotEligible: the actor is not the institution's secretary.
     :raises RosterFileError: the file cannot be read at all (encoding, size, header).
     :raises RosterError: rows are invalid; nothing is applied (the plan lists them all).
+    :param progress: told each phase (``reading``, ``planning``, ``applying``) and, while
+        reading, the line reached.
     """
     import hashlib
     import json
 
+    def report(phase: str, line: int = 0) -> None:
+        if progress is not None:
+            progress(phase, line)
+
     if not can_manage(actor, source.institution):
         raise NotEligible("Only the institution's secretary can import rosters.")
-    rows = parse_csv(decode_roster(data), json.loads(source.column_mapping or "{}"))
+    rows = parse_csv(
+        decode_roster(data),
+        json.loads(source.column_mapping or "{}"),
+        progress=lambda line: report("reading", line),
+    )
+    report("planning", len(rows))
     plan = plan_import(source, rows, mode=mode, effective_on=effective_on or today())
     if dry_run or plan.is_refused:
         return plan, None
+    report("applying", len(rows))
     run = apply_plan(actor, plan, file_name=file_name, file_sha256=hashlib.sha256(data).hexdigest())
     return plan, run
 

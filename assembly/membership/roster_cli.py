@@ -59,7 +59,23 @@ def import_command(
         _fail(f"{path}: {error.strerror or error}", 2)
         return
     started = time.perf_counter()
-    click.echo(f"reading {path} ({len(data) / 1_048_576:.1f} MB) …", err=True)
+    lines = max(data.count(b"\n"), 1)
+    bar = click.progressbar(
+        length=lines, label=f"reading {Path(path).name}", file=sys.stderr, show_pos=True
+    )
+    reached = 0
+
+    def progress(phase: str, line: int) -> None:
+        nonlocal reached
+        if phase == "reading":
+            bar.update(line - reached)
+            reached = line
+        else:
+            if reached < lines:
+                bar.update(lines - reached)
+                reached = lines
+            click.echo(f"\n{phase} {line:,} rows …", err=True, nl=False)
+
     try:
         source = ensure_csv_source(CLI, constituency)
         plan, run = import_roster(
@@ -70,7 +86,9 @@ def import_command(
             file_name=Path(path).name,
             effective_on=effective.date() if effective else date.today(),  # type: ignore[attr-defined]
             dry_run=dry_run,
+            progress=progress,
         )
+        click.echo("", err=True)
     except RosterFileError as error:
         db.session.rollback()
         _fail(str(error), 2)

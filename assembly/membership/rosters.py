@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -168,10 +168,16 @@ def _check_duplicates(rows: list[RosterRow | RowProblem]) -> list[RosterRow | Ro
     ]
 
 
-def parse_csv(text: str, mapping: Mapping[str, str] | None = None) -> list[RosterRow | RowProblem]:
+def parse_csv(
+    text: str,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> list[RosterRow | RowProblem]:
     """Parse roster CSV text into rows and problems, in file order.
 
     :param mapping: field → column header, for sources whose headers differ from the default.
+    :param progress: called with the line reached, every 5,000 rows.
     :raises RosterFileError: the header lacks a required column, or the CSV is malformed.
     """
     mapping = {field: (mapping or {}).get(field, field) for field in FIELDS}
@@ -201,6 +207,8 @@ def parse_csv(text: str, mapping: Mapping[str, str] | None = None) -> list[Roste
     try:
         for values in reader:
             line = reader.line_num
+            if progress is not None and line % 5000 == 0:
+                progress(line)
             if not any(v.strip() for v in values):
                 continue
             rows.append(
