@@ -69,6 +69,10 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "auth.roles": {"GET": SECRETARY, "POST": SECRETARY},
     "auth.role_revoke": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
     "audit.log": {"GET": OFFICERS},
+    # Community sign-up is public; an empty form is answered with its errors.
+    "membership.join": {"GET": ALL_200, "POST": ALL_200},
+    "membership.join_sent": {"GET": ALL_200},
+    "membership.join_confirm": {"GET": ALL_200, "POST": ALL_200},
     # Only the member may rejoin; theirs is not opted out (409); anyone else's is not found.
     "membership.rejoin": {"POST": {**dict.fromkeys(ROLES, 404), "anonymous": 302, "member": 409}},
     # The API takes service tokens only: a browser session is not enough.
@@ -155,6 +159,21 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             )
             assert membership is not None
             values["token"] = opt_out_token(membership.id)
+        elif argument == "token" and endpoint == "membership.join_confirm":
+            from assembly.membership.views import _join_serializer
+
+            with app.test_request_context():
+                values["token"] = _join_serializer().dumps(
+                    {
+                        "external_id": "signup:new@example.org",
+                        "given_name": "New",
+                        "family_name": "Resident",
+                        "email": "new@example.org",
+                        "postcode": "BS1 4AB",
+                        "date_of_birth": None,
+                        "institution": scenario["target"].id,
+                    }
+                )
         elif argument == "token":
             link = issue_sign_in_link(CLI, token_email)
             db.session.commit()

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, RadioField, SelectField, StringField
+from wtforms import DateField, EmailField, IntegerField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from assembly.membership.models import InstitutionKind
 
@@ -129,4 +137,33 @@ class MemberFilterForm(FlaskForm):
             SelectChoice("all", "All"),
         ],
         default="current",
+    )
+
+
+class JoinForm(FlaskForm):
+    given_name = StringField(
+        "First name", validators=[DataRequired("Enter your first name"), Length(max=100)]
+    )
+    family_name = StringField(
+        "Last name", validators=[DataRequired("Enter your last name"), Length(max=100)]
+    )
+    email = EmailField(
+        "Email address",
+        validators=[
+            DataRequired("Enter your email address"),
+            Email(
+                "Enter an email address in the correct format, like name@example.com",
+                check_deliverability=False,
+            ),
+            Length(max=254),
+        ],
+    )
+    postcode = StringField(
+        "Postcode", validators=[DataRequired("Enter your postcode"), Length(max=10)]
+    )
+    date_of_birth = DateField(
+        "Date of birth",
+        description="For example, 2001-03-14",
+        validators=[Optional()],
+        format="%Y-%m-%d",
     )

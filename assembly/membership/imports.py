@@ -237,6 +237,12 @@ def _eligibility(
     return None
 
 
+def eligibility_problem(row: RosterRow, constituency: Constituency, day: date) -> str | None:
+    """Return why ``row`` may not join ``constituency`` on ``day`` (age, area), or None."""
+    districts = frozenset(constituency.postcode_districts.upper().replace(",", " ").split())
+    return _eligibility(row, constituency, districts, day)
+
+
 def plan_import(
     source: RosterSource,
     rows: Sequence[RosterRow | RowProblem],

@@ -35,7 +35,7 @@ from assembly.membership.models import (
     RosterKind,
     RosterSource,
 )
-from assembly.membership.rosters import decode_roster, parse_csv
+from assembly.membership.rosters import RosterRow, decode_roster, parse_csv
 from assembly.records.canonical import rational
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -529,3 +529,60 @@ def opt_in(actor: Actor, membership: Membership, *, on: date | None = None) -> M
         data={"person_id": person.id, "after": membership.id},
     )
     return again
+
+
+SIGNUP_SOURCE = "community-signup"
+
+
+def signup_source(institution: Institution) -> RosterSource:
+    """Return the institution's community sign-up source, making it on first use."""
+    from assembly.auth.actors import SYSTEM
+
+    source = db.session.scalars(
+        select(RosterSource).where(
+            RosterSource.institution_id == institution.id, RosterSource.key == SIGNUP_SOURCE
+        )
+    ).first()
+    if source is None:
+        community = next((c for c in institution.constituencies if c.key == "community"), None)
+        if community is None:
+            raise InvalidTransition(f"{institution.name} has no local community constituency.")
+        source = RosterSource(
+            institution_id=institution.id,
+            constituency_id=community.id,
+            key=SIGNUP_SOURCE,
+            name="Community sign-up",
+            kind=RosterKind.community_signup,
+        )
+        db.session.add(source)
+        db.session.flush()
+        record_event(
+            SYSTEM,
+            "roster_source.created",
+            institution=institution,
+            subject=source,
+            data={"key": SIGNUP_SOURCE, "constituency": "community"},
+        )
+    return source
+
+
+def check_signup(institution: Institution, row: RosterRow) -> str | None:
+    """Return why a resident cannot join the community constituency, or None if they can."""
+    from assembly.membership.imports import eligibility_problem
+
+    source = signup_source(institution)
+    return eligibility_problem(row, source.constituency, today())
+
+
+def join_community(institution: Institution, row: RosterRow) -> ImportPlan:
+    """Enrol a resident who confirmed their email address in the community constituency.
+
+    Uses the same rules as roster imports: matching, precedence, eligibility, opt-outs.
+    """
+    from assembly.auth.actors import SystemActor
+
+    source = signup_source(institution)
+    plan = plan_import(source, [row], mode="delta", effective_on=today())
+    if plan.has_changes:
+        apply_plan(SystemActor(f"sign-up: {row.email}"), plan, file_name="sign-up")
+    return plan

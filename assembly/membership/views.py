@@ -13,7 +13,7 @@ from assembly.auth.models import Role
 from assembly.auth.permissions import admin_required, can_manage, institution_view
 from assembly.auth.queries import list_institution_roles
 from assembly.errors import DomainError
-from assembly.extensions import db
+from assembly.extensions import db, limiter
 from assembly.membership.forms import (
     ConstituencyForm,
     InstitutionDetailsForm,
@@ -477,3 +477,149 @@ def rejoin(membership_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(f"You are a member of {membership.institution.name} again.")
     return redirect(url_for("membership.my_memberships"))
+
+
+_JOIN_SALT = "assembly.membership.join"
+#: A join confirmation link works for a day.
+JOIN_LINK_SECONDS = 24 * 3600
+
+
+def _join_serializer():  # type: ignore[no-untyped-def]
+    from flask import current_app
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_JOIN_SALT)
+
+
+def _public_institution(slug: str) -> Institution:
+    from assembly.membership.queries import get_institution
+
+    institution = get_institution(slug)
+    if institution is None:
+        abort(404)
+    return institution
+
+
+@bp.route("/institutions/<slug>/join", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def join(slug: str) -> ResponseReturnValue:
+    """A local resident asks to join the community constituency; we email a link to confirm."""
+    from assembly.membership.forms import JoinForm
+    from assembly.membership.operations import check_signup
+    from assembly.membership.rosters import RosterRow, RowProblem, parse_records
+    from assembly.notices.operations import queue_notice
+    from assembly.urls import external_url
+
+    institution = _public_institution(slug)
+    form = JoinForm()
+    if form.validate_on_submit():
+        values = {
+            "external_id": f"signup:{(form.email.data or '').strip().lower()}",
+            "given_name": form.given_name.data,
+            "family_name": form.family_name.data,
+            "email": form.email.data,
+            "postcode": form.postcode.data,
+            "date_of_birth": form.date_of_birth.data.isoformat()
+            if form.date_of_birth.data
+            else None,
+        }
+        [row] = parse_records([values])
+        if isinstance(row, RowProblem):
+            field = next(
+                (f for f in ("postcode", "email", "given_name", "family_name") if f in row.reason),
+                "postcode",
+            )
+            form[field].errors = [*form[field].errors, row.reason[:1].upper() + row.reason[1:]]
+        else:
+            assert isinstance(row, RosterRow)
+            reason = check_signup(institution, row)
+            if reason is not None:
+                field = "date_of_birth" if "under" in reason else "postcode"
+                form[field].errors = [
+                    *form[field].errors,
+                    f"You cannot join: {reason.removeprefix('ineligible: ')}",
+                ]
+            else:
+                token = _join_serializer().dumps({**values, "institution": institution.id})
+                message = queue_notice(
+                    "confirm_signup",
+                    row.email or "",
+                    f"Confirm that you want to join {institution.name}",
+                    "confirm_signup",
+                    institution=institution,
+                    name=row.given_name,
+                    link=external_url(
+                        "membership.join_confirm", slug=institution.slug, token=token
+                    ),
+                )
+                db.session.commit()
+                from assembly.auth.views import _deliver_after_response
+
+                response = redirect(url_for("membership.join_sent", slug=institution.slug))
+                _deliver_after_response(response, message.id)
+                return response
+        db.session.rollback()
+    return render_template("membership/join.html", institution=institution, form=form)
+
+
+@bp.route("/institutions/<slug>/join/check-your-email")
+def join_sent(slug: str) -> ResponseReturnValue:
+    institution = _public_institution(slug)
+    return render_template("membership/join_sent.html", institution=institution)
+
+
+@bp.route("/institutions/<slug>/join/confirm/<token>", methods=["GET", "POST"])
+def join_confirm(slug: str, token: str) -> ResponseReturnValue:
+    """The resident confirms from the emailed link and becomes a member."""
+    from itsdangerous import BadSignature, SignatureExpired
+
+    from assembly.auth.forms import ConfirmForm
+    from assembly.membership.operations import join_community
+    from assembly.membership.rosters import RosterRow, parse_records
+
+    institution = _public_institution(slug)
+    try:
+        values = _join_serializer().loads(token, max_age=JOIN_LINK_SECONDS)
+    except SignatureExpired:
+        return render_template(
+            "membership/join_failed.html",
+            institution=institution,
+            reason="This link has expired. Ask to join again.",
+        ), 400
+    except BadSignature:
+        return render_template(
+            "membership/join_failed.html",
+            institution=institution,
+            reason="This link is not valid. Ask to join again.",
+        ), 400
+    if values.get("institution") != institution.id:
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "membership/join_confirm.html",
+            institution=institution,
+            form=form,
+            name=values.get("given_name"),
+        )
+    values.pop("institution")
+    [row] = parse_records([values])
+    assert isinstance(row, RosterRow)  # it was checked before the link was sent
+    plan = join_community(institution, row)
+    db.session.commit()
+    if plan.skipped:
+        reason = plan.skipped[0].reason
+        if reason.startswith("opted out"):
+            reason = (
+                "You stopped being a member earlier. Sign in and choose 'Become a member "
+                "again' on your memberships page."
+            )
+        return render_template(
+            "membership/join_failed.html", institution=institution, reason=reason
+        ), 409
+    already = not (plan.new_people or plan.joins or (plan.links and plan.joins))
+    return render_template(
+        "membership/joined.html",
+        institution=institution,
+        already=already and plan.counts()["new"] == 0,
+    )
