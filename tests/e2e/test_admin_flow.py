@@ -80,7 +80,7 @@ def test_member_sees_their_memberships(app: Flask, page: Any) -> None:
     _sign_in(page, "parent@example.org")
     assert_accessible(page)
     page.get_by_role("link", name="My memberships").first.click()
-    assert page.get_by_role("cell", name="Oak School").is_visible()
+    assert page.get_by_role("cell", name="Oak School", exact=True).is_visible()
     assert page.get_by_role("cell", name="Service users").is_visible()
     assert_accessible(page)
     page.goto("/institutions/oak-school")
