@@ -49,3 +49,20 @@ def test_secretary_uploads_previews_confirms_and_sees_members(
     page.get_by_role("button", name="Filter").click()
     assert page.get_by_role("cell", name="Brown, Cat").is_visible()
     assert not page.get_by_role("cell", name="Smith, Ann").is_visible()
+
+
+def test_a_resident_asks_to_join(app: Flask, page: Any) -> None:
+    """The public join form explains mistakes accessibly and then asks to check email."""
+    make_institution(slug="join-browser", name="Join Browser School")
+    page.goto("/institutions/join-browser/join")
+    assert_accessible(page)
+    page.get_by_role("button", name="Ask to join").click()
+    assert page.title().startswith("Error:")
+    assert_accessible(page)
+    page.get_by_label("First name").fill("Rhys")
+    page.get_by_label("Last name").fill("Resident")
+    page.get_by_label("Email address").fill("rhys@example.org")
+    page.get_by_label("Postcode").fill("BS1 4AB")
+    page.get_by_role("button", name="Ask to join").click()
+    assert page.get_by_role("heading", name="Check your email").is_visible()
+    assert_accessible(page)
