@@ -35,6 +35,7 @@ from assembly.membership.models import (
     RosterKind,
     RosterSource,
 )
+from assembly.membership.queries import has_current_membership
 from assembly.membership.rosters import RosterRow, decode_roster, parse_csv
 from assembly.records.canonical import rational
 
@@ -290,16 +291,7 @@ def enrol_person(
     if not can_manage(actor, institution):
         raise NotEligible("Only the institution's secretary can enrol members.")
     if person.id is not None:
-        current = db.session.scalar(
-            select(func.count())
-            .select_from(Membership)
-            .where(
-                Membership.institution_id == institution.id,
-                Membership.person_id == person.id,
-                Membership.left_on.is_(None),
-            )
-        )
-        if current:
+        if has_current_membership(institution.id, person.id):
             raise Conflict(f"{person.full_name} is already a member of {institution.name}")
     else:
         db.session.add(person)
@@ -501,16 +493,7 @@ def opt_in(actor: Actor, membership: Membership, *, on: date | None = None) -> M
         raise NotEligible("Only the member can ask to become a member again.")
     if membership.opted_out_on is None:
         raise InvalidTransition("This membership was not ended by opting out.")
-    current = db.session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(
-            Membership.institution_id == membership.institution_id,
-            Membership.person_id == person.id,
-            Membership.left_on.is_(None),
-        )
-    )
-    if current:
+    if has_current_membership(membership.institution_id, person.id):
         raise InvalidTransition(f"You are already a member of {membership.institution.name}.")
     again = Membership(
         institution_id=membership.institution_id,

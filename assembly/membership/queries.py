@@ -141,3 +141,18 @@ def csv_safe(value: object) -> str:
     if text.startswith(("=", "+", "-", "@", "\t", "\r")):
         return "'" + text
     return text
+
+
+def has_current_membership(institution_id: int, person_id: int) -> bool:
+    """Return whether the person is a current member of the institution."""
+    return bool(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(
+                Membership.institution_id == institution_id,
+                Membership.person_id == person_id,
+                Membership.left_on.is_(None),
+            )
+        )
+    )
