@@ -33,3 +33,10 @@ def actor_label(actor: Actor) -> str:
     if isinstance(actor, SystemActor):
         return actor.label
     return actor.email
+
+
+def current_actor() -> Actor:
+    """Return the signed-in user as an actor (views only: operations take the actor given)."""
+    from flask_login import current_user
+
+    return current_user._get_current_object()  # type: ignore[no-any-return]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -10,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from assembly.auth.actors import Actor
+from assembly.auth.actors import current_actor
 from assembly.auth.forms import ConfirmForm, GrantRoleForm, SignInForm
 from assembly.auth.models import Role
 from assembly.auth.operations import (
@@ -27,15 +26,9 @@ from assembly.clock import utcnow
 from assembly.errors import DomainError
 from assembly.extensions import db, limiter
 from assembly.membership.models import Institution
-from assembly.notices.delivery import deliver_due
+from assembly.notices.delivery import deliver_after_response
 
 bp = Blueprint("auth", __name__)
-
-log = logging.getLogger(__name__)
-
-
-def _actor() -> Actor:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -46,23 +39,6 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
-
-
-def _deliver_after_response(response: Response, message_id: int) -> None:
-    """Send the message once the response has gone, so timing never tells a known address."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def deliver() -> None:
-        with app.app_context():
-            try:
-                deliver_due(app.config, only_ids=[message_id])
-            except Exception:  # the timer retries; never fail the request for this
-                log.exception("immediate delivery of sign-in notice %s failed", message_id)
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    response.call_on_close(deliver)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -77,7 +53,7 @@ def sign_in() -> str | Response:
         db.session.commit()
         response = redirect(url_for("auth.check_email"))
         if message_id is not None:
-            _deliver_after_response(response, message_id)
+            deliver_after_response(response, message_id)
         return response
     return render_template("auth/sign_in.html", form=form)
 
@@ -129,7 +105,7 @@ def roles(institution: Institution) -> str | Response:
     if form.validate_on_submit():
         try:
             grant_role(
-                _actor(),
+                current_actor(),
                 institution,
                 form.email.data or "",
                 Role(form.role.data),
@@ -162,7 +138,7 @@ def role_revoke(institution: Institution, grant_id: int) -> str | Response:
         abort(403)
     form = ConfirmForm()
     if form.validate_on_submit():
-        revoke_role(_actor(), grant)
+        revoke_role(current_actor(), grant)
         db.session.commit()
         flash(f"{grant.user.email} is no longer {grant.role.label.lower()}.")
         return redirect(url_for("auth.roles", slug=institution.slug))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,8 +222,3 @@ def read_ballot_file(path: str | Path) -> BallotFile:
     if suffix in {".soi", ".toi"}:
         return read_preflib(data, path.name)
     return read_blt(data, path.name)
-
-
-def rankings_from(ballots: Iterable[Iterable[int]]) -> list[tuple[int, ...]]:
-    """Return rankings as tuples (a convenience for tests and benchmarks)."""
-    return [tuple(b) for b in ballots]

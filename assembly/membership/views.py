@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+import contextlib
+import csv
+import io
+import json
+import os
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms.fields.choices import SelectChoice
 
 from assembly.audit.queries import list_events
-from assembly.auth.actors import Actor
+from assembly.auth.actors import SystemActor, current_actor
+from assembly.auth.forms import ConfirmForm
 from assembly.auth.models import Role
 from assembly.auth.permissions import admin_required, can_manage, institution_view
 from assembly.auth.queries import list_institution_roles
@@ -18,32 +37,47 @@ from assembly.membership.forms import (
     ConstituencyForm,
     InstitutionDetailsForm,
     InstitutionForm,
+    JoinForm,
+    MemberFilterForm,
     NewConstituencyForm,
+    RosterUploadForm,
 )
-from assembly.membership.models import Institution, InstitutionKind
+from assembly.membership.models import Institution, InstitutionKind, Membership
+from assembly.membership.notices import opt_out_token, read_opt_out_token
 from assembly.membership.operations import (
     add_constituency,
+    check_signup,
+    confirm_roster,
     create_institution,
+    ensure_csv_source,
+    join_community,
+    opt_in,
     parse_weight,
+    preview_roster,
     update_constituency,
     update_institution,
 )
+from assembly.membership.operations import opt_out as end_membership
 from assembly.membership.queries import (
+    csv_safe,
     get_constituency,
+    get_import_run,
+    get_institution,
+    list_import_runs,
     list_institutions,
     list_members,
     list_memberships_for_email,
     summarise_constituencies,
 )
+from assembly.membership.rosters import RosterFileError, RosterRow, RowProblem, parse_records
+from assembly.notices.delivery import deliver_after_response
+from assembly.notices.operations import queue_notice
 from assembly.records.canonical import rational
+from assembly.urls import external_url
 
 bp = Blueprint("membership", __name__)
 
 PAGE_SIZE = 50
-
-
-def _actor() -> Actor:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 def _form_error(form, field: str, error: DomainError) -> None:  # type: ignore[no-untyped-def]
@@ -63,8 +97,6 @@ def home() -> str:
 @bp.route("/my/memberships")
 @login_required
 def my_memberships() -> str:
-    from assembly.membership.notices import opt_out_token
-
     memberships = list_memberships_for_email(current_user.email)
     current_institutions = {m.institution_id for m in memberships if m.is_current}
     return render_template(
@@ -89,7 +121,7 @@ def institution_new() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             institution = create_institution(
-                _actor(),
+                current_actor(),
                 slug=form.slug.data or "",
                 name=form.name.data or "",
                 kind=InstitutionKind(form.kind.data),
@@ -129,7 +161,7 @@ def institution_edit(institution: Institution) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             update_institution(
-                _actor(),
+                current_actor(),
                 institution,
                 name=form.name.data or "",
                 area=form.area.data or "",
@@ -162,7 +194,7 @@ def constituency_edit(institution: Institution, key: str) -> ResponseReturnValue
     if form.validate_on_submit():
         try:
             update_constituency(
-                _actor(),
+                current_actor(),
                 constituency,
                 name=form.name.data or "",
                 weight=parse_weight(form.weight.data or ""),
@@ -199,7 +231,7 @@ def constituency_new(institution: Institution) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             constituency = add_constituency(
-                _actor(),
+                current_actor(),
                 institution,
                 key=form.key.data or "",
                 name=form.name.data or "",
@@ -221,19 +253,17 @@ def constituency_new(institution: Institution) -> ResponseReturnValue:
 @bp.route("/opt-out/<token>", methods=["GET", "POST"])
 def opt_out(token: str) -> ResponseReturnValue:
     """A member stops being a member, from the signed link in their welcome notice."""
-    from assembly.auth.actors import SystemActor
-    from assembly.auth.forms import ConfirmForm
-    from assembly.membership.models import Membership
-    from assembly.membership.notices import read_opt_out_token
-    from assembly.membership.operations import opt_out as end_membership
-
     membership_id = read_opt_out_token(token)
     membership = db.session.get(Membership, membership_id) if membership_id else None
     if membership is None:
         abort(404)
     form = ConfirmForm()
     if membership.is_current and form.validate_on_submit():
-        actor = _actor() if current_user.is_authenticated else SystemActor("member (opt-out link)")
+        actor = (
+            current_actor()
+            if current_user.is_authenticated
+            else SystemActor("member (opt-out link)")
+        )
         end_membership(actor, membership)
         db.session.commit()
         return render_template("membership/opted_out.html", membership=membership)
@@ -243,10 +273,6 @@ def opt_out(token: str) -> ResponseReturnValue:
 
 
 def _upload_dir() -> str:
-    import os
-
-    from flask import current_app
-
     return os.path.join(current_app.instance_path, "uploads")
 
 
@@ -254,11 +280,6 @@ def _upload_dir() -> str:
 @institution_view(Role.secretary)
 def rosters(institution: Institution) -> ResponseReturnValue:
     """Upload a roster: the file is planned and shown as a preview to confirm."""
-    from assembly.membership.forms import RosterUploadForm
-    from assembly.membership.operations import ensure_csv_source, preview_roster
-    from assembly.membership.queries import list_import_runs
-    from assembly.membership.rosters import RosterFileError
-
     form = RosterUploadForm()
     form.constituency.choices = [SelectChoice(c.key, c.name) for c in institution.constituencies]
     refused = None
@@ -267,9 +288,9 @@ def rosters(institution: Institution) -> ResponseReturnValue:
         assert constituency is not None  # the choices are the institution's constituencies
         upload = form.roster.data
         try:
-            source = ensure_csv_source(_actor(), constituency)
+            source = ensure_csv_source(current_actor(), constituency)
             plan, run = preview_roster(
-                _actor(),
+                current_actor(),
                 source,
                 upload.read(),
                 mode=form.mode.data or "snapshot",
@@ -299,18 +320,12 @@ def rosters(institution: Institution) -> ResponseReturnValue:
 @institution_view(Role.secretary)
 def import_run(institution: Institution, run_id: int) -> ResponseReturnValue:
     """An import run: its preview (with the button that applies it) or its result."""
-    import json
-
-    from assembly.auth.forms import ConfirmForm
-    from assembly.membership.operations import confirm_roster
-    from assembly.membership.queries import get_import_run
-
     run = get_import_run(institution, run_id)
     if run is None:
         abort(404)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        plan = confirm_roster(_actor(), run, upload_dir=_upload_dir())
+        plan = confirm_roster(current_actor(), run, upload_dir=_upload_dir())
         db.session.commit()
         _forget_upload(run.id)
         counts = plan.counts()
@@ -332,9 +347,6 @@ def import_run(institution: Institution, run_id: int) -> ResponseReturnValue:
 
 
 def _forget_upload(run_id: int) -> None:
-    import contextlib
-    import os
-
     with contextlib.suppress(OSError):
         os.remove(os.path.join(_upload_dir(), f"{run_id}.csv"))
 
@@ -343,12 +355,6 @@ def _forget_upload(run_id: int) -> None:
 @institution_view(Role.secretary)
 def import_problems(institution: Institution, run_id: int) -> ResponseReturnValue:
     """Every row an import skipped or rejected, with its line and reason, as CSV."""
-    import csv
-    import io
-    import json
-
-    from assembly.membership.queries import csv_safe, get_import_run
-
     run = get_import_run(institution, run_id)
     if run is None:
         abort(404)
@@ -367,8 +373,6 @@ def import_problems(institution: Institution, run_id: int) -> ResponseReturnValu
 
 
 def _member_filters(institution: Institution):  # type: ignore[no-untyped-def]
-    from assembly.membership.forms import MemberFilterForm
-
     form = MemberFilterForm(request.args)
     form.constituency.choices = [SelectChoice("", "All constituencies")] + [
         SelectChoice(str(c.id), c.name) for c in institution.constituencies
@@ -402,13 +406,6 @@ def members(institution: Institution) -> str:
 @institution_view(Role.secretary)
 def members_csv(institution: Institution) -> ResponseReturnValue:
     """The filtered members list as CSV, safe to open in a spreadsheet."""
-    import csv
-    import io
-
-    from flask import stream_with_context
-
-    from assembly.membership.queries import csv_safe
-
     _, statement = _member_filters(institution)
     names = {c.id: c.name for c in institution.constituencies}
 
@@ -464,16 +461,12 @@ def members_csv(institution: Institution) -> ResponseReturnValue:
 @login_required
 def rejoin(membership_id: int) -> ResponseReturnValue:
     """A member who opted out becomes a member again."""
-    from assembly.auth.forms import ConfirmForm
-    from assembly.membership.models import Membership
-    from assembly.membership.operations import opt_in
-
     membership = db.session.get(Membership, membership_id)
     if membership is None or membership.person.email != current_user.email:
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    opt_in(_actor(), membership)
+    opt_in(current_actor(), membership)
     db.session.commit()
     flash(f"You are a member of {membership.institution.name} again.")
     return redirect(url_for("membership.my_memberships"))
@@ -485,15 +478,10 @@ JOIN_LINK_SECONDS = 24 * 3600
 
 
 def _join_serializer():  # type: ignore[no-untyped-def]
-    from flask import current_app
-    from itsdangerous import URLSafeTimedSerializer
-
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_JOIN_SALT)
 
 
 def _public_institution(slug: str) -> Institution:
-    from assembly.membership.queries import get_institution
-
     institution = get_institution(slug)
     if institution is None:
         abort(404)
@@ -504,12 +492,6 @@ def _public_institution(slug: str) -> Institution:
 @limiter.limit("10 per hour", methods=["POST"])
 def join(slug: str) -> ResponseReturnValue:
     """A local resident asks to join the community constituency; we email a link to confirm."""
-    from assembly.membership.forms import JoinForm
-    from assembly.membership.operations import check_signup
-    from assembly.membership.rosters import RosterRow, RowProblem, parse_records
-    from assembly.notices.operations import queue_notice
-    from assembly.urls import external_url
-
     institution = _public_institution(slug)
     form = JoinForm()
     if form.validate_on_submit():
@@ -553,10 +535,8 @@ def join(slug: str) -> ResponseReturnValue:
                     ),
                 )
                 db.session.commit()
-                from assembly.auth.views import _deliver_after_response
-
                 response = redirect(url_for("membership.join_sent", slug=institution.slug))
-                _deliver_after_response(response, message.id)
+                deliver_after_response(response, message.id)
                 return response
         db.session.rollback()
     return render_template("membership/join.html", institution=institution, form=form)
@@ -571,12 +551,6 @@ def join_sent(slug: str) -> ResponseReturnValue:
 @bp.route("/institutions/<slug>/join/confirm/<token>", methods=["GET", "POST"])
 def join_confirm(slug: str, token: str) -> ResponseReturnValue:
     """The resident confirms from the emailed link and becomes a member."""
-    from itsdangerous import BadSignature, SignatureExpired
-
-    from assembly.auth.forms import ConfirmForm
-    from assembly.membership.operations import join_community
-    from assembly.membership.rosters import RosterRow, parse_records
-
     institution = _public_institution(slug)
     try:
         values = _join_serializer().loads(token, max_age=JOIN_LINK_SECONDS)

@@ -235,3 +235,23 @@ def deliver_due(
     finally:
         transport.close()
     return report
+
+
+def deliver_after_response(response: Any, message_id: int) -> None:
+    """Send a message once ``response`` has gone: the person waits for nothing, and the
+    response time never tells whether a message was sent (sign-in, join confirmations)."""
+    from flask import current_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def deliver() -> None:
+        with app.app_context():
+            try:
+                deliver_due(app.config, only_ids=[message_id])
+            except Exception:  # the timer retries; never fail the request for this
+                log.exception("immediate delivery of notice %s failed", message_id)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    response.call_on_close(deliver)
