@@ -33,6 +33,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor, actor_label
+from assembly.clock import utcnow
 from assembly.errors import RosterError
 from assembly.extensions import db
 from assembly.membership.models import (
@@ -239,8 +240,12 @@ def _eligibility(
 
 def eligibility_problem(row: RosterRow, constituency: Constituency, day: date) -> str | None:
     """Return why ``row`` may not join ``constituency`` on ``day`` (age, area), or None."""
-    districts = frozenset(constituency.postcode_districts.upper().replace(",", " ").split())
-    return _eligibility(row, constituency, districts, day)
+    return _eligibility(row, constituency, _districts(constituency), day)
+
+
+def _districts(constituency: Constituency) -> frozenset[str]:
+    """The postcode districts a constituency is limited to (empty: anywhere)."""
+    return frozenset(constituency.postcode_districts.upper().replace(",", " ").split())
 
 
 def plan_import(
@@ -269,15 +274,14 @@ def plan_import(
         return plan
 
     institution_id = source.institution_id
-    constituency = db.session.get(Constituency, source.constituency_id)
-    assert constituency is not None
     constituencies = {
         c.id: c
         for c in db.session.scalars(
             select(Constituency).where(Constituency.institution_id == institution_id)
         )
     }
-    districts = frozenset(constituency.postcode_districts.upper().replace(",", " ").split())
+    constituency = constituencies[source.constituency_id]
+    districts = _districts(constituency)
 
     # What this source already knows: external id → (record id, person id, present).
     known = {
@@ -335,15 +339,8 @@ def plan_import(
             select(Person.id, Person.email, Person.date_of_birth).where(Person.email.in_(chunk))
         ):
             by_email.setdefault(str(email), []).append((pid, born))
-    linked_elsewhere = (
-        set(
-            db.session.scalars(
-                select(SourceRecord.person_id).where(SourceRecord.source_id == source.id)
-            )
-        )
-        if by_email
-        else set()
-    )
+    # People this source already lists (under some external id): a second id is a conflict.
+    listed_here = {person_id for _, person_id, _ in known.values()}
 
     seen_persons: set[int] = set()
     for row in valid:
@@ -372,7 +369,7 @@ def plan_import(
                 and (matches[0][1] != row.date_of_birth)
             ):
                 conflict = f"{row.email} belongs to someone with another date of birth"
-            elif matches and matches[0][0] in linked_elsewhere:
+            elif matches and matches[0][0] in listed_here:
                 conflict = f"{row.email} is already listed in this source under another id"
             if conflict is not None:
                 plan.skip(row, f"conflict: {conflict}")
@@ -518,8 +515,6 @@ def apply_plan(
             f"{len(plan.invalid)} row(s) cannot be imported, so nothing was imported. "
             f"First: line {plan.invalid[0].line}: {plan.invalid[0].reason}"
         )
-    from assembly.clock import utcnow
-
     run = record_run(
         actor,
         plan,
@@ -628,8 +623,6 @@ def _queue_welcomes(plan: ImportPlan, new_ids: list[int], membership_ids: list[i
             ):
                 emails[person_id] = email
     person_ids = [*new_ids, *plan.joins]
-    from assembly.clock import utcnow
-
     now = utcnow()
     messages: Iterable[dict[str, object]] = (
         {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Callable
 from datetime import date
@@ -10,7 +13,7 @@ from fractions import Fraction
 from sqlalchemy import func, select
 
 from assembly.audit.operations import record_event
-from assembly.auth.actors import Actor
+from assembly.auth.actors import Actor, SystemActor
 from assembly.auth.permissions import can_manage
 from assembly.clock import today
 from assembly.errors import (
@@ -21,7 +24,13 @@ from assembly.errors import (
     RuleViolation,
 )
 from assembly.extensions import db
-from assembly.membership.imports import ImportPlan, apply_plan, plan_import, record_run
+from assembly.membership.imports import (
+    ImportPlan,
+    apply_plan,
+    eligibility_problem,
+    plan_import,
+    record_run,
+)
 from assembly.membership.models import (
     DEFAULT_CONSTITUENCIES,
     DEFAULT_LEADER_TITLES,
@@ -340,27 +349,23 @@ def opt_out(actor: Actor, membership: Membership, *, on: date | None = None) -> 
 _DEFAULT_KINDS = {"workers": "hr", "users": "other", "community": "community_signup"}
 
 
-def ensure_csv_source(actor: Actor, constituency: Constituency) -> RosterSource:
-    """Return the constituency's CSV-upload roster source, making it on first use."""
+def _ensure_source(
+    actor: Actor, constituency: Constituency, *, key: str, name: str, kind: RosterKind
+) -> RosterSource:
+    """Return the institution's roster source ``key``, making it (audited) on first use."""
     institution = constituency.institution
-    key = f"{constituency.key}-csv"
     source = db.session.scalars(
         select(RosterSource).where(
             RosterSource.institution_id == institution.id, RosterSource.key == key
         )
     ).first()
     if source is None:
-        if not can_manage(actor, institution):
-            raise NotEligible("Only the institution's secretary can import rosters.")
-        kind = _DEFAULT_KINDS.get(constituency.key, "other")
-        if constituency.key == "users":
-            kind = "pupil_register" if institution.kind == "school" else "patient_register"
         source = RosterSource(
             institution_id=institution.id,
             constituency_id=constituency.id,
             key=key,
-            name=f"{constituency.name} (CSV upload)",
-            kind=RosterKind(kind),
+            name=name,
+            kind=kind,
         )
         db.session.add(source)
         db.session.flush()
@@ -372,6 +377,41 @@ def ensure_csv_source(actor: Actor, constituency: Constituency) -> RosterSource:
             data={"key": key, "constituency": constituency.key},
         )
     return source
+
+
+def ensure_csv_source(actor: Actor, constituency: Constituency) -> RosterSource:
+    """Return the constituency's CSV-upload roster source, making it on first use."""
+    if not can_manage(actor, constituency.institution):
+        raise NotEligible("Only the institution's secretary can import rosters.")
+    kind = _DEFAULT_KINDS.get(constituency.key, "other")
+    if constituency.key == "users":
+        school = constituency.institution.kind == InstitutionKind.school
+        kind = "pupil_register" if school else "patient_register"
+    return _ensure_source(
+        actor,
+        constituency,
+        key=f"{constituency.key}-csv",
+        name=f"{constituency.name} (CSV upload)",
+        kind=RosterKind(kind),
+    )
+
+
+def _read_and_plan(
+    actor: Actor,
+    source: RosterSource,
+    data: bytes,
+    *,
+    mode: str,
+    effective_on: date,
+    progress: Callable[[int], None] | None = None,
+) -> ImportPlan:
+    """Check the actor may import, read the file with the source's mapping, plan it."""
+    if not can_manage(actor, source.institution):
+        raise NotEligible("Only the institution's secretary can import rosters.")
+    rows = parse_csv(
+        decode_roster(data), json.loads(source.column_mapping or "{}"), progress=progress
+    )
+    return plan_import(source, rows, mode=mode, effective_on=effective_on)
 
 
 def import_roster(
@@ -390,28 +430,26 @@ def import_roster(
     :raises NotEligible: the actor is not the institution's secretary.
     :raises RosterFileError: the file cannot be read at all (encoding, size, header).
     :raises RosterError: rows are invalid; nothing is applied (the plan lists them all).
-    :param progress: told each phase (``reading``, ``planning``, ``applying``) and, while
+    :param progress: told each phase (``reading``, ``planned``, ``applying``) and, while
         reading, the line reached.
     """
-    import hashlib
-    import json
 
     def report(phase: str, line: int = 0) -> None:
         if progress is not None:
             progress(phase, line)
 
-    if not can_manage(actor, source.institution):
-        raise NotEligible("Only the institution's secretary can import rosters.")
-    rows = parse_csv(
-        decode_roster(data),
-        json.loads(source.column_mapping or "{}"),
+    plan = _read_and_plan(
+        actor,
+        source,
+        data,
+        mode=mode,
+        effective_on=effective_on or today(),
         progress=lambda line: report("reading", line),
     )
-    report("planning", len(rows))
-    plan = plan_import(source, rows, mode=mode, effective_on=effective_on or today())
+    report("planned", plan.rows_total)
     if dry_run or plan.is_refused:
         return plan, None
-    report("applying", len(rows))
+    report("applying", plan.rows_total)
     run = apply_plan(actor, plan, file_name=file_name, file_sha256=hashlib.sha256(data).hexdigest())
     return plan, run
 
@@ -433,14 +471,7 @@ def preview_roster(
     :raises NotEligible: the actor is not the institution's secretary.
     :raises RosterFileError: the file cannot be read at all.
     """
-    import hashlib
-    import json
-    import os
-
-    if not can_manage(actor, source.institution):
-        raise NotEligible("Only the institution's secretary can import rosters.")
-    rows = parse_csv(decode_roster(data), json.loads(source.column_mapping or "{}"))
-    plan = plan_import(source, rows, mode=mode, effective_on=effective_on or today())
+    plan = _read_and_plan(actor, source, data, mode=mode, effective_on=effective_on or today())
     if plan.is_refused:
         return plan, None
     run = record_run(
@@ -462,12 +493,6 @@ def confirm_roster(actor: Actor, run: ImportRun, *, upload_dir: str) -> ImportPl
     :raises InvalidTransition: the run is not a preview waiting for confirmation.
     :raises RosterError: the kept file is gone, or its rows no longer import.
     """
-    import json
-    import os
-
-    source = run.source
-    if not can_manage(actor, source.institution):
-        raise NotEligible("Only the institution's secretary can import rosters.")
     if run.status != ImportStatus.previewed:
         raise InvalidTransition("This import has already been applied or refused.")
     path = os.path.join(upload_dir, f"{run.id}.csv")
@@ -476,8 +501,7 @@ def confirm_roster(actor: Actor, run: ImportRun, *, upload_dir: str) -> ImportPl
             data = handle.read()
     except OSError:
         raise RosterError("The uploaded file is no longer kept. Upload it again.") from None
-    rows = parse_csv(decode_roster(data), json.loads(source.column_mapping or "{}"))
-    plan = plan_import(source, rows, mode=run.mode, effective_on=run.effective_on)
+    plan = _read_and_plan(actor, run.source, data, mode=run.mode, effective_on=run.effective_on)
     apply_plan(actor, plan, run=run)
     return plan
 
@@ -517,44 +541,16 @@ def opt_in(actor: Actor, membership: Membership, *, on: date | None = None) -> M
 SIGNUP_SOURCE = "community-signup"
 
 
-def signup_source(institution: Institution) -> RosterSource:
-    """Return the institution's community sign-up source, making it on first use."""
-    from assembly.auth.actors import SYSTEM
-
-    source = db.session.scalars(
-        select(RosterSource).where(
-            RosterSource.institution_id == institution.id, RosterSource.key == SIGNUP_SOURCE
-        )
-    ).first()
-    if source is None:
-        community = next((c for c in institution.constituencies if c.key == "community"), None)
-        if community is None:
-            raise InvalidTransition(f"{institution.name} has no local community constituency.")
-        source = RosterSource(
-            institution_id=institution.id,
-            constituency_id=community.id,
-            key=SIGNUP_SOURCE,
-            name="Community sign-up",
-            kind=RosterKind.community_signup,
-        )
-        db.session.add(source)
-        db.session.flush()
-        record_event(
-            SYSTEM,
-            "roster_source.created",
-            institution=institution,
-            subject=source,
-            data={"key": SIGNUP_SOURCE, "constituency": "community"},
-        )
-    return source
+def _community(institution: Institution) -> Constituency:
+    community = next((c for c in institution.constituencies if c.key == "community"), None)
+    if community is None:
+        raise InvalidTransition(f"{institution.name} has no local community constituency.")
+    return community
 
 
 def check_signup(institution: Institution, row: RosterRow) -> str | None:
     """Return why a resident cannot join the community constituency, or None if they can."""
-    from assembly.membership.imports import eligibility_problem
-
-    source = signup_source(institution)
-    return eligibility_problem(row, source.constituency, today())
+    return eligibility_problem(row, _community(institution), today())
 
 
 def join_community(institution: Institution, row: RosterRow) -> ImportPlan:
@@ -562,10 +558,15 @@ def join_community(institution: Institution, row: RosterRow) -> ImportPlan:
 
     Uses the same rules as roster imports: matching, precedence, eligibility, opt-outs.
     """
-    from assembly.auth.actors import SystemActor
-
-    source = signup_source(institution)
+    actor = SystemActor(f"sign-up: {row.email}")
+    source = _ensure_source(
+        actor,
+        _community(institution),
+        key=SIGNUP_SOURCE,
+        name="Community sign-up",
+        kind=RosterKind.community_signup,
+    )
     plan = plan_import(source, [row], mode="delta", effective_on=today())
     if plan.has_changes:
-        apply_plan(SystemActor(f"sign-up: {row.email}"), plan, file_name="sign-up")
+        apply_plan(actor, plan, file_name="sign-up")
     return plan
