@@ -24,6 +24,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from memory import reset_peak, rss_kib
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / "results"
 CANDIDATES = 10
@@ -146,9 +148,7 @@ def child(library: str, size: int, kind: str) -> None:
     for module in IMPORTS[library]:
         importlib.import_module(module)
     raw = load(size, kind)
-    # Reset the peak-RSS mark (Linux): the mark a child inherits from its parent says nothing.
-    Path("/proc/self/clear_refs").write_text("5")
-    baseline = _rss_kib("VmRSS")
+    baseline = reset_peak()  # the peak a child inherits from its parent says nothing
     # Best of up to three runs (fewer for slow libraries), as timeit does: the minimum is the
     # least disturbed by whatever else the machine is doing.
     times = []
@@ -158,16 +158,9 @@ def child(library: str, size: int, kind: str) -> None:
         elected = RUNNERS[library](raw)
         times.append(time.perf_counter() - start)
     seconds = min(times)
-    peak = _rss_kib("VmHWM")
+    peak = rss_kib("VmHWM")
     result = {"seconds": seconds, "peak_mib": peak / 1024, "extra_mib": (peak - baseline) / 1024}
     print(json.dumps({**result, "elected": elected}))
-
-
-def _rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 # -- the parent: every library at every size ------------------------------------------------------

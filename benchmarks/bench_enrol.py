@@ -20,6 +20,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from memory import reset_peak, rss_kib
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (10_000, 100_000, 1_000_000)
 GIVEN = ["Amara", "Ben", "Chloe", "Dev", "Eilidh", "Farah", "George", "Hana", "Isaac", "Jade"]
@@ -45,13 +47,6 @@ def roster_csv(size: int, *, changed: float = 0.0, gone: float = 0.0, seed: int 
             f"{born.isoformat()},{postcode}"
         )
     return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def _rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def child(size: int, database_url: str | None) -> None:
@@ -89,8 +84,7 @@ def child(size: int, database_url: str | None) -> None:
         school = create_institution(CLI, slug="bench", name="Bench", kind=InstitutionKind.school)
         source = ensure_csv_source(CLI, get_constituency(school, "workers"))
         db.session.commit()
-        Path("/proc/self/clear_refs").write_text("5")
-        baseline = _rss_kib("VmRSS")
+        baseline = reset_peak()
         for label, data, day in (
             ("first", first, date(2026, 9, 1)),
             ("again", second, date(2026, 10, 1)),
@@ -100,7 +94,7 @@ def child(size: int, database_url: str | None) -> None:
             db.session.commit()
             result[f"{label}_s"] = round(time.perf_counter() - start, 2)
             result[f"{label}_counts"] = plan.counts()
-        result["peak_extra_mib"] = round((_rss_kib("VmHWM") - baseline) / 1024)
+        result["peak_extra_mib"] = round((rss_kib("VmHWM") - baseline) / 1024)
         result["database"] = db.engine.dialect.name
         db.session.remove()
         db.engine.dispose()
