@@ -198,7 +198,6 @@ def resolve(
     settings["SESSION_COOKIE_SECURE"] = cookie_secure
     settings["REMEMBER_COOKIE_SECURE"] = cookie_secure
     settings["PREFERRED_URL_SCHEME"] = "https" if production else "http"
-    settings["RATELIMIT_STORAGE_URI"] = settings["RATELIMIT_STORAGE_URI"]
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "pool_pre_ping": True,
         **settings["SQLALCHEMY_ENGINE_OPTIONS"],

@@ -7,6 +7,7 @@ message twice and never loses one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -96,12 +97,8 @@ class SmtpTransport:
 
     def close(self) -> None:
         if self.connection is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.connection.quit()
-            except smtplib.SMTPException:
-                pass
-            except OSError:
-                pass
             self.connection = None
 
 
