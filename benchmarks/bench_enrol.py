@@ -28,11 +28,15 @@ GIVEN = ["Amara", "Ben", "Chloe", "Dev", "Eilidh", "Farah", "George", "Hana", "I
 FAMILY = ["Adeyemi", "Brown", "Campbell", "Davies", "Evans", "Fraser", "Green", "Hughes"]
 
 
-def roster_csv(size: int, *, changed: float = 0.0, gone: float = 0.0, seed: int = 1) -> bytes:
-    """Return a roster of ``size`` rows; ``changed``/``gone`` shares differ from the base."""
+def roster_csv(
+    path: Path, size: int, *, changed: float = 0.0, gone: float = 0.0, seed: int = 1
+) -> int:
+    """Write a roster of ``size`` rows to ``path``; ``changed``/``gone`` shares differ from
+    the base. Return its size in bytes."""
     rng = random.Random(seed)
     change_rng = random.Random(seed + 1)
-    lines = ["external_id,given_name,family_name,email,date_of_birth,postcode"]
+    out = path.open("w", encoding="utf-8", newline="")
+    out.write("external_id,given_name,family_name,email,date_of_birth,postcode\n")
     for number in range(size):
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         born = date(1950 + rng.randrange(55), 1 + rng.randrange(12), 1 + rng.randrange(28))
@@ -42,11 +46,12 @@ def roster_csv(size: int, *, changed: float = 0.0, gone: float = 0.0, seed: int 
             continue
         if roll < gone + changed:
             family, postcode = family + "-Changed", "LS1 1AA"
-        lines.append(
+        out.write(
             f"E{number:07d},{given},{family},person{number}@example.org,"
-            f"{born.isoformat()},{postcode}"
+            f"{born.isoformat()},{postcode}\n"
         )
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    out.close()
+    return path.stat().st_size
 
 
 def child(size: int, database_url: str | None) -> None:
@@ -77,20 +82,23 @@ def child(size: int, database_url: str | None) -> None:
             "LOG_LEVEL": "WARNING",
         }
     )
-    first, second = roster_csv(size), roster_csv(size, changed=0.01, gone=0.005)
-    result: dict[str, object] = {"size": size, "mb": round(len(first) / 1_048_576, 1)}
+    first, second = Path(folder, "first.csv"), Path(folder, "again.csv")
+    size_bytes = roster_csv(first, size)
+    roster_csv(second, size, changed=0.01, gone=0.005)
+    result: dict[str, object] = {"size": size, "mb": round(size_bytes / 1_048_576, 1)}
     with app.app_context():
         upgrade()
         school = create_institution(CLI, slug="bench", name="Bench", kind=InstitutionKind.school)
         source = ensure_csv_source(CLI, get_constituency(school, "workers"))
         db.session.commit()
         baseline = reset_peak()
-        for label, data, day in (
+        for label, path, day in (
             ("first", first, date(2026, 9, 1)),
             ("again", second, date(2026, 10, 1)),
         ):
             start = time.perf_counter()
-            plan, _ = import_roster(CLI, source, data, effective_on=day)
+            with path.open("rb") as handle:
+                plan, _ = import_roster(CLI, source, handle, effective_on=day)
             db.session.commit()
             result[f"{label}_s"] = round(time.perf_counter() - start, 2)
             result[f"{label}_counts"] = plan.counts()

@@ -158,10 +158,14 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
 
 @pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    from assembly.membership.jobs import wait_for_jobs
+
     application = make_app()
     with application.app_context():
         yield application
         db.session.rollback()
+        # A background roster import a test started must end before its database goes.
+        assert wait_for_jobs(), "a background roster import did not finish"
 
 
 @pytest.fixture

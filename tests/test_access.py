@@ -6,6 +6,7 @@ new route without an entry fails ``test_every_route_has_an_expectation``.
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -53,9 +54,20 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     # An empty upload is refused with the form's errors (400); the preview's button applies it.
     "membership.rosters": {"GET": SECRETARY, "POST": {**SECRETARY, "secretary": 400, "admin": 400}},
     "membership.import_run": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
+    "membership.import_progress": {"GET": SECRETARY},
     "membership.import_problems": {"GET": SECRETARY},
     "membership.members": {"GET": SECRETARY},
     "membership.members_csv": {"GET": SECRETARY},
+    # Roster sources: an empty set-up or token form is refused with its errors (400); an empty
+    # mapping form keeps the saved headers; the revoke button revokes and goes back.
+    "membership.roster_sources": {
+        "GET": SECRETARY,
+        "POST": {**SECRETARY, "secretary": 400, "admin": 400},
+    },
+    "membership.roster_source": {"GET": SECRETARY},
+    "membership.roster_mapping_edit": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
+    "membership.service_token_new": {"POST": {**SECRETARY, "secretary": 400, "admin": 400}},
+    "membership.service_token_revoke": {"GET": SECRETARY, "POST": SECRETARY_SAVES},
     # The signed link is the credential: whoever holds it may end that one membership.
     "membership.opt_out": {"GET": ALL_200, "POST": ALL_200},
     "auth.sign_in": {
@@ -118,25 +130,30 @@ def _scenario() -> dict[str, Any]:
     from flask import current_app
 
     from assembly.auth.actors import SYSTEM
-    from assembly.membership.operations import ensure_csv_source, preview_roster
+    from assembly.membership.operations import check_roster, ensure_csv_source, receive_roster
     from assembly.membership.queries import get_constituency
 
     source = ensure_csv_source(SYSTEM, get_constituency(target, "community"))
-    _, run = preview_roster(
+    upload_dir = f"{current_app.instance_path}/uploads"
+    run = receive_roster(
         SYSTEM,
         source,
-        b"external_id,given_name,family_name\nC1,Cy,Roe\n",
+        io.BytesIO(b"external_id,given_name,family_name\nC1,Cy,Roe\n"),
         mode="snapshot",
         file_name="r.csv",
-        upload_dir=f"{current_app.instance_path}/uploads",
+        upload_dir=upload_dir,
     )
-    assert run is not None
+    check_roster(SYSTEM, run, upload_dir=upload_dir)
+    from assembly.api.tokens import issue_token
+
+    service_token, _ = issue_token(SYSTEM, source, name="HR system")
     db.session.commit()
     return {
         "target": target,
         "emails": emails,
         "teller_grant_id": teller_grant.id,
         "run_id": run.id,
+        "service_token_id": service_token.id,
     }
 
 
@@ -192,6 +209,8 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             values["source_key"] = "community-csv"
         elif argument == "run_id":
             values["run_id"] = scenario["run_id"]
+        elif argument == "token_id":
+            values["token_id"] = scenario["service_token_id"]
         elif argument == "filename":
             values["filename"] = "app.css"
         else:  # pragma: no cover - a new argument needs a sample value here

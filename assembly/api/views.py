@@ -15,7 +15,7 @@ from assembly.auth.actors import SystemActor
 from assembly.clock import today
 from assembly.errors import NotFound, RuleViolation
 from assembly.extensions import csrf, db
-from assembly.membership.imports import apply_plan, plan_import
+from assembly.membership.imports import RosterRefused, apply_import, plan_import
 from assembly.membership.models import ImportRun, RosterSource
 from assembly.membership.queries import get_institution
 from assembly.membership.rosters import parse_records
@@ -82,30 +82,38 @@ def roster_push(slug: str, source_key: str) -> ResponseReturnValue:
         raise RuleViolation("'leavers' must be a list of external ids.")
     if leavers and mode != "delta":
         raise RuleViolation("'leavers' is for delta pushes; a snapshot's absent people leave.")
-    plan = plan_import(
-        source, parse_records(people), mode=mode, effective_on=today(), leaving_ids=leavers
-    )
-    if plan.is_refused:
+    rows = parse_records(people)
+    try:
+        if body.get("dry_run"):
+            plan = plan_import(source, rows, mode=mode, effective_on=today(), leaving_ids=leavers)
+            if plan.is_refused:
+                raise RosterRefused(plan)
+            db.session.rollback()
+            return jsonify({"dry_run": True, "counts": plan.counts(), "samples": plan.samples}), 200
+        _, run = apply_import(
+            SystemActor(f"service token: {token.name}"),
+            source,
+            rows,
+            mode=mode,
+            effective_on=today(),
+            leaving_ids=leavers,
+            file_name="api push",
+            file_sha256=hashlib.sha256(request.get_data()).hexdigest(),
+            idempotency_key=idempotency_key,
+        )
+    except RosterRefused as refused:
         db.session.rollback()
         problems = [
-            {"line": p.line, "external_id": p.external_id, "reason": p.reason} for p in plan.invalid
+            {"line": p.line, "external_id": p.external_id, "reason": p.reason}
+            for p in refused.plan.invalid
         ]
         return jsonify(
             {
                 "error": "RosterError",
-                "message": f"{len(problems)} cannot be imported, so nothing was imported.",
+                "message": f"{refused.plan.invalid_total} cannot be imported, so nothing was "
+                "imported.",
                 "problems": problems[:1000],
             }
         ), 422
-    if body.get("dry_run"):
-        db.session.rollback()
-        return jsonify({"dry_run": True, "counts": plan.counts(), "samples": plan.samples}), 200
-    run = apply_plan(
-        SystemActor(f"service token: {token.name}"),
-        plan,
-        file_name="api push",
-        file_sha256=hashlib.sha256(request.get_data()).hexdigest(),
-        idempotency_key=idempotency_key,
-    )
     db.session.commit()
     return jsonify(_summary(run)), 201

@@ -17,6 +17,7 @@ from wtforms.validators import (
 )
 
 from assembly.membership.models import InstitutionKind
+from assembly.membership.operations import COLUMN_LABELS
 
 
 class InstitutionForm(FlaskForm):
@@ -166,4 +167,48 @@ class JoinForm(FlaskForm):
         description="For example, 2001-03-14",
         validators=[Optional()],
         format="%Y-%m-%d",
+    )
+
+
+def _column_field(field: str, label: str) -> StringField:
+    return StringField(
+        label,
+        description=f"The column header in your file. Leave blank if the column is called {field}.",
+    )
+
+
+class ColumnMappingForm(FlaskForm):
+    """One column header per roster field; the operation checks them (length, clashes)."""
+
+    external_id = _column_field("external_id", COLUMN_LABELS["external_id"])
+    given_name = _column_field("given_name", COLUMN_LABELS["given_name"])
+    family_name = _column_field("family_name", COLUMN_LABELS["family_name"])
+    email = _column_field("email", COLUMN_LABELS["email"])
+    date_of_birth = _column_field("date_of_birth", COLUMN_LABELS["date_of_birth"])
+    postcode = _column_field("postcode", COLUMN_LABELS["postcode"])
+
+
+class ServiceTokenForm(FlaskForm):
+    name = StringField(
+        "Name",
+        description="What will use the token, for example HR system nightly feed",
+        validators=[
+            DataRequired("Enter a name for the token"),
+            Length(max=200, message="The name must be 200 characters or fewer"),
+        ],
+    )
+    days = IntegerField(
+        "Days until it expires",
+        description="From 1 to 366. Make a new token before this one expires.",
+        default=90,
+        validators=[
+            InputRequired("Enter how many days the token lasts"),
+            NumberRange(1, 366, "The token must last from 1 to 366 days"),
+        ],
+    )
+
+
+class RosterSourceForm(FlaskForm):
+    constituency = SelectField(
+        "Constituency", validators=[DataRequired("Choose the constituency the roster is for")]
     )

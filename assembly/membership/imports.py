@@ -1,11 +1,14 @@
 """Roster imports: compare a roster with the members the institution has, then apply the
 difference in one transaction.
 
-``plan_import`` only reads: it matches each row to a person (same source and external id; or,
-across sources, the same email address and — when both have one — date of birth), checks
-eligibility and opt-outs, applies constituency precedence, and finds leavers. ``apply_plan``
-writes the whole difference with bulk statements (a hundred thousand rows in seconds), records
-the import run, one audit event, and one welcome notice per new member. It never commits.
+A roster is read five thousand rows at a time, so memory stays flat however long it is. Each
+chunk is matched to people (same source and external id; or, across sources, the same email
+address and — when both have one — date of birth), checked for eligibility and opt-outs,
+placed by constituency precedence, and — when applying — written at once with bulk
+statements; leavers are found at the end. ``plan_import`` changes nothing (the preview);
+``apply_import`` writes, records the import run, one audit event, and one welcome notice per
+new member. It never commits: a roster with any invalid row is refused as a whole and the
+caller rolls back.
 
 Rules:
 
@@ -24,12 +27,27 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    union,
+    update,
+)
 
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor, actor_label
@@ -48,9 +66,20 @@ from assembly.membership.models import (
 from assembly.membership.rosters import RosterRow, RowProblem
 from assembly.notices.models import OutboxMessage
 
-__all__ = ["ImportPlan", "apply_plan", "plan_import", "record_run"]
+__all__ = [
+    "ImportPlan",
+    "RosterRefused",
+    "apply_import",
+    "eligibility_problem",
+    "plan_import",
+    "record_run",
+]
 
 SAMPLE_SIZE = 20
+#: Problem rows kept for the run's page and download (the counts cover them all).
+PROBLEM_LIMIT = 50_000
+#: Rows read, planned and written together: what memory holds at once.
+READ_CHUNK = 5_000
 #: Rows per IN (...) query: well under SQLite's limit of bound parameters.
 CHUNK = 900
 
@@ -134,67 +163,66 @@ def _age_on(born: date, day: date) -> int:
 
 @dataclass
 class ImportPlan:
-    """The difference between a roster and the institution's members, and what is wrong."""
+    """What a roster changes (or changed), counted, with samples and the problem rows.
+
+    Only counts, the first rows of each kind and the problem rows are kept: a plan of a
+    million rows takes as little memory as one of a thousand.
+    """
 
     source: RosterSource
     mode: str
     effective_on: date
-    rows_total: int
-    #: Rows that make a new person.
-    new_people: list[RosterRow] = field(default_factory=list)
-    #: (row, person id): rows newly tied to an existing person of another source.
-    links: list[tuple[RosterRow, int]] = field(default_factory=list)
-    #: (person id, new field values) for people whose details changed.
-    updates: list[tuple[int, dict[str, object]]] = field(default_factory=list)
-    #: Person ids (or rows, for new people) who start a membership in this constituency.
-    joins: list[int] = field(default_factory=list)
-    #: (membership id, person id): current memberships in another constituency to end and
-    #: restart here (this constituency has precedence).
-    moves: list[tuple[int, int]] = field(default_factory=list)
-    #: (membership id, person id, constituency id to move to or None): people who leave.
-    leaves: list[tuple[int, int, int | None]] = field(default_factory=list)
-    #: Source records to mark present again, and absent (leavers).
-    present_again: list[int] = field(default_factory=list)
-    absent: list[int] = field(default_factory=list)
+    rows_total: int = 0
+    new: int = 0
+    changed: int = 0
+    leaving: int = 0
     unchanged: int = 0
     #: Rows for people held in a constituency with higher precedence: recorded, not moved.
     held_elsewhere: int = 0
+    #: Rows to write (people, source records, memberships): none for the same roster again.
+    writes: int = 0
     invalid: list[RowProblem] = field(default_factory=list)
+    invalid_total: int = 0
     skipped: list[RowProblem] = field(default_factory=list)
+    skipped_total: int = 0
     samples: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
     @property
     def is_refused(self) -> bool:
-        return bool(self.invalid)
+        return self.invalid_total > 0
 
     @property
     def has_changes(self) -> bool:
-        return bool(
-            self.new_people
-            or self.links
-            or self.updates
-            or self.joins
-            or self.moves
-            or self.leaves
-            or self.present_again
-            or self.absent
-        )
+        return self.writes > 0
 
     def counts(self) -> dict[str, int]:
         return {
             "rows": self.rows_total,
-            "new": len(self.new_people) + len(self.joins),
-            "changed": len(self.updates) + len(self.moves),
-            "leaving": len(self.leaves),
+            "new": self.new,
+            "changed": self.changed,
+            "leaving": self.leaving,
             "unchanged": self.unchanged,
             "held_elsewhere": self.held_elsewhere,
-            "skipped": len(self.skipped),
-            "rejected": len(self.invalid),
+            "skipped": self.skipped_total,
+            "rejected": self.invalid_total,
         }
+
+    def reject(self, problem: RowProblem) -> None:
+        """Report a row that cannot be imported: the whole import is refused."""
+        self.invalid_total += 1
+        if len(self.invalid) < PROBLEM_LIMIT:
+            self.invalid.append(problem)
+        bucket = self.samples.setdefault("rejected", [])
+        if len(bucket) < SAMPLE_SIZE:
+            bucket.append(
+                {"line": problem.line, "external_id": problem.external_id, "reason": problem.reason}
+            )
 
     def skip(self, row: RosterRow, reason: str) -> None:
         """Report a row that is not applied (ineligible, conflict, opted out)."""
-        self.skipped.append(RowProblem(row.line, row.external_id, reason))
+        self.skipped_total += 1
+        if len(self.skipped) < PROBLEM_LIMIT:
+            self.skipped.append(RowProblem(row.line, row.external_id, reason))
         self._sample("skipped", row, reason=reason)
 
     def _sample(self, kind: str, row: RosterRow | None, **extra: object) -> None:
@@ -209,6 +237,57 @@ class ImportPlan:
                 }
             item.update(extra)
             bucket.append(item)
+
+
+class RosterRefused(RosterError):
+    """Rows of the roster are invalid, so none of it may be applied.
+
+    Raised after writing has begun: the caller's transaction must be rolled back.
+    """
+
+    status = 422
+
+    def __init__(self, plan: ImportPlan) -> None:
+        first = plan.invalid[0]
+        super().__init__(
+            f"{plan.invalid_total:,} row(s) cannot be imported, so nothing was imported. "
+            f"First: line {first.line}: {first.reason}"
+        )
+        self.plan = plan
+
+
+@dataclass
+class _Changes:
+    """The writes one chunk of a roster needs (see ``_Importer._write``)."""
+
+    #: Rows that make a new person.
+    new_people: list[RosterRow] = field(default_factory=list)
+    #: (row, person id): rows newly tied to an existing person of another source.
+    links: list[tuple[RosterRow, int]] = field(default_factory=list)
+    #: (person id, new field values) for people whose details changed.
+    updates: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    #: Person ids who start a membership in this constituency.
+    joins: list[int] = field(default_factory=list)
+    #: (membership id, person id): current memberships in another constituency to end and
+    #: restart here (this constituency has precedence).
+    moves: list[tuple[int, int]] = field(default_factory=list)
+    #: (membership id, person id, constituency id to move to or None): people who leave.
+    leaves: list[tuple[int, int, int | None]] = field(default_factory=list)
+    #: Source records to mark present again, and absent (leavers).
+    present_again: list[int] = field(default_factory=list)
+    absent: list[int] = field(default_factory=list)
+
+    def size(self) -> int:
+        return (
+            len(self.new_people)
+            + len(self.links)
+            + len(self.updates)
+            + len(self.joins)
+            + len(self.moves)
+            + len(self.leaves)
+            + len(self.present_again)
+            + len(self.absent)
+        )
 
 
 def _person_values(row: RosterRow) -> dict[str, object]:
@@ -248,215 +327,609 @@ def _districts(constituency: Constituency) -> frozenset[str]:
     return frozenset(constituency.postcode_districts.upper().replace(",", " ").split())
 
 
+# Scratch tables, private to the database connection, that remember what the roster has
+# listed so far: duplicate external ids and people listed twice are found, and a snapshot's
+# leavers computed, without holding a million ids in memory.
+_scratch = MetaData()
+_seen_ids = Table(
+    "roster_import_ids",
+    _scratch,
+    Column("external_id", String(100), primary_key=True),
+    Column("line", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+_seen_people = Table(
+    "roster_import_people",
+    _scratch,
+    Column("person_id", Integer, primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+#: The rows of the chunk being planned, joined with the members' tables to look them up.
+_chunk_rows = Table(
+    "roster_import_chunk",
+    _scratch,
+    Column("external_id", String(100), primary_key=True),
+    Column("email", String(254)),
+    Column("line", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _prepare_scratch(connection: Any) -> None:
+    connection.execute(
+        text(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS roster_import_ids "
+            "(external_id VARCHAR(100) PRIMARY KEY, line INTEGER NOT NULL)"
+        )
+    )
+    connection.execute(
+        text(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS roster_import_people "
+            "(person_id INTEGER PRIMARY KEY)"
+        )
+    )
+    connection.execute(
+        text(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS roster_import_chunk "
+            "(external_id VARCHAR(100) PRIMARY KEY, email VARCHAR(254), line INTEGER NOT NULL)"
+        )
+    )
+    for table in (_seen_ids, _seen_people, _chunk_rows):
+        connection.execute(table.delete())
+
+
+def _in_chunks(query: Callable[[Sequence[Any]], Iterable[Any]], keys: Iterable[Any]) -> list[Any]:
+    """Run ``query`` for ``keys`` a few hundred at a time; return every row."""
+    found: list[Any] = []
+    for chunk in _chunks(list(keys)):
+        found.extend(query(chunk))
+    return found
+
+
+class _Importer:
+    """Reads a roster a chunk at a time, plans each chunk and (to apply) writes it at once.
+
+    A chunk is planned against the database as it was before the import: people the import
+    itself makes are never matched by email, and a person met twice is a conflict whichever
+    way they were met. So the plan of a preview and the changes of an import are the same.
+    """
+
+    def __init__(self, source: RosterSource, mode: str, effective_on: date, *, write: bool):
+        if mode not in {"snapshot", "delta"}:
+            raise RosterError("The import mode must be snapshot or delta.")
+        self.plan = ImportPlan(source, mode, effective_on)
+        self.write = write
+        self.source = source
+        self.constituencies = {
+            c.id: c
+            for c in db.session.scalars(
+                select(Constituency).where(Constituency.institution_id == source.institution_id)
+            )
+        }
+        self.constituency = self.constituencies[source.constituency_id]
+        self.districts = _districts(self.constituency)
+        self.connection = db.session.connection()
+        #: People made by this import have larger ids: they are not matched by email.
+        self.person_cutoff = int(db.session.scalar(select(func.max(Person.id))) or 0)
+        #: External ids seen twice whose first line has been reported.
+        self.duplicates: set[str] = set()
+        _prepare_scratch(self.connection)
+
+    def run(
+        self,
+        rows: Iterable[RosterRow | RowProblem],
+        leaving_ids: Iterable[str] = (),
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportPlan:
+        chunk: list[RosterRow | RowProblem] = []
+        for item in rows:
+            chunk.append(item)
+            if len(chunk) >= READ_CHUNK:
+                self._chunk(chunk)
+                if progress is not None:
+                    progress(chunk[-1].line)
+                chunk = []
+        if chunk:
+            self._chunk(chunk)
+            if progress is not None:
+                progress(chunk[-1].line)
+        if not self.plan.is_refused:
+            self._leavers(leaving_ids)
+        self.plan.invalid.sort(key=lambda problem: problem.line)
+        for table in (_seen_ids, _seen_people, _chunk_rows):
+            self.connection.execute(table.delete())
+        return self.plan
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def _unique(self, items: list[RosterRow | RowProblem]) -> list[RosterRow]:
+        """Reject invalid rows and repeated external ids; put the rest in the chunk table."""
+        plan, connection = self.plan, self.connection
+        first_lines: dict[str, int] = {}
+        rows: list[RosterRow] = []
+        repeated: list[tuple[RosterRow, int]] = []
+        for item in items:
+            plan.rows_total += 1
+            if isinstance(item, RowProblem):
+                plan.reject(item)
+            elif item.external_id in first_lines:
+                repeated.append((item, first_lines[item.external_id]))
+            else:
+                first_lines[item.external_id] = item.line
+                rows.append(item)
+        connection.execute(_chunk_rows.delete())
+        _insert(
+            connection,
+            _chunk_rows,
+            ({"external_id": r.external_id, "email": r.email, "line": r.line} for r in rows),
+        )
+        # Ids an earlier chunk listed; then remember this chunk's.
+        chunk, ids = _chunk_rows, _seen_ids
+        earlier = dict(
+            connection.execute(
+                select(chunk.c.external_id, ids.c.line).select_from(
+                    chunk.join(ids, ids.c.external_id == chunk.c.external_id)
+                )
+            ).all()
+        )
+        connection.execute(
+            insert(ids).from_select(
+                ["external_id", "line"],
+                select(chunk.c.external_id, chunk.c.line).where(
+                    ~exists().where(ids.c.external_id == chunk.c.external_id)
+                ),
+            )
+        )
+        repeated += [(row, earlier[row.external_id]) for row in rows if row.external_id in earlier]
+        for row, first in sorted(repeated, key=lambda pair: pair[0].line):
+            key = row.external_id
+            if key not in self.duplicates:
+                self.duplicates.add(key)
+                plan.reject(RowProblem(first, key, _twice(key, row.line)))
+            plan.reject(RowProblem(row.line, key, _twice(key, first)))
+        return [row for row in rows if row.external_id not in self.duplicates]
+
+    def _chunk(self, items: list[RosterRow | RowProblem]) -> None:
+        rows = self._unique(items)
+        plan = self.plan
+        if plan.is_refused:
+            return  # nothing will be applied: only the problems are still of interest
+        eligible: list[RosterRow] = []
+        for row in rows:
+            reason = _eligibility(row, self.constituency, self.districts, plan.effective_on)
+            if reason is None:
+                eligible.append(row)
+            else:
+                plan.skip(row, f"ineligible: {reason}")
+        if not eligible:
+            return
+        lookups = self._lookups()
+        changes = self._plan_rows(eligible, *lookups)
+        self.plan.writes += changes.size()
+        if self.write:
+            self._write(changes)
+
+    def _lookups(self) -> tuple[Any, ...]:
+        """Everything the database knows that the chunk's rows touch, by joins with the chunk
+        table (a few queries per five thousand rows)."""
+        connection, source = self.connection, self.source
+        chunk, records, people, seen = (
+            _chunk_rows,
+            SourceRecord.__table__,
+            Person.__table__,
+            _seen_people,
+        )
+        in_source = and_(
+            records.c.source_id == source.id, records.c.external_id == chunk.c.external_id
+        )
+        # What this source already knows: external id → (record id, person id, present),
+        # and the person's details as stored.
+        known: dict[str, tuple[int, int, bool]] = {}
+        stored: dict[int, tuple[object, ...]] = {}
+        seen_before: set[int] = set()
+        for external_id, record_id, person_id, present, was_seen, *details in connection.execute(
+            select(
+                records.c.external_id,
+                records.c.id,
+                records.c.person_id,
+                records.c.is_present,
+                seen.c.person_id.is_not(None),
+                *(people.c[f] for f in PERSON_FIELDS),
+            ).select_from(
+                chunk.join(records, in_source)
+                .join(people, people.c.id == records.c.person_id)
+                .outerjoin(seen, seen.c.person_id == records.c.person_id)
+            )
+        ):
+            known[external_id] = (record_id, person_id, bool(present))
+            stored[person_id] = tuple(details)
+            if was_seen:
+                seen_before.add(person_id)
+        # Rows this source has not seen: the same person by email, made before this import;
+        # and whether this source already lists them under another id.
+        unseen_emails = (
+            select(chunk.c.email)
+            .where(chunk.c.email.is_not(None), ~exists().where(in_source))
+            .distinct()
+            .subquery()
+        )
+        listing = records.alias("listing")
+        same_email = and_(
+            people.c.email == unseen_emails.c.email, people.c.id <= self.person_cutoff
+        )
+        by_email: dict[str, list[tuple[int, date | None]]] = {}
+        listed_here: set[int] = set()
+        for person_id, email, born, was_seen, listed in connection.execute(
+            select(
+                people.c.id,
+                people.c.email,
+                people.c.date_of_birth,
+                seen.c.person_id.is_not(None),
+                exists()
+                .where(listing.c.source_id == source.id, listing.c.person_id == people.c.id)
+                .label("listed"),
+            ).select_from(
+                unseen_emails.join(people, same_email).outerjoin(
+                    seen, seen.c.person_id == people.c.id
+                )
+            )
+        ):
+            by_email.setdefault(str(email), []).append((person_id, born))
+            if was_seen:
+                seen_before.add(person_id)
+            if listed:
+                listed_here.add(person_id)
+        # Their memberships of the institution: the current one, and whether they opted out.
+        memberships = Membership.__table__
+        candidates = union(
+            select(records.c.person_id).select_from(chunk.join(records, in_source)),
+            select(people.c.id).select_from(unseen_emails.join(people, same_email)),
+        )
+        current: dict[int, tuple[int, int]] = {}
+        opted_out: set[int] = set()
+        for membership_id, person_id, constituency_id, left_on, opted_out_on in connection.execute(
+            select(
+                memberships.c.id,
+                memberships.c.person_id,
+                memberships.c.constituency_id,
+                memberships.c.left_on,
+                memberships.c.opted_out_on,
+            )
+            .where(
+                memberships.c.institution_id == source.institution_id,
+                memberships.c.person_id.in_(candidates),
+            )
+            .order_by(memberships.c.id)
+        ):
+            if left_on is None:
+                current[person_id] = (membership_id, constituency_id)
+            if opted_out_on is not None:
+                opted_out.add(person_id)
+            elif left_on is None:
+                opted_out.discard(person_id)  # opted back in: a newer, current membership
+        return known, stored, by_email, seen_before, listed_here, current, opted_out
+
+    def _plan_rows(
+        self,
+        rows: list[RosterRow],
+        known: dict[str, tuple[int, int, bool]],
+        people: dict[int, tuple[object, ...]],
+        by_email: dict[str, list[tuple[int, date | None]]],
+        seen_before: set[int],
+        listed_here: set[int],
+        current: dict[int, tuple[int, int]],
+        opted_out: set[int],
+    ) -> _Changes:
+        plan, constituency, constituencies = self.plan, self.constituency, self.constituencies
+        changes = _Changes()
+        seen: set[int] = set()
+        for row in rows:
+            record = known.get(row.external_id)
+            person_id: int | None
+            if record is not None:
+                record_id, person_id, present = record
+            else:
+                matches = by_email.get(row.email or "", [])
+                conflict = None
+                if len(matches) > 1:
+                    conflict = f"{len(matches)} people already have the email {row.email}"
+                elif (
+                    matches
+                    and matches[0][1]
+                    and row.date_of_birth
+                    and row.date_of_birth != matches[0][1]
+                ):
+                    conflict = f"{row.email} belongs to someone with another date of birth"
+                if conflict is not None:
+                    plan.skip(row, f"conflict: {conflict}")
+                    continue
+                person_id = matches[0][0] if matches else None
+            if person_id is not None:
+                if person_id in seen or person_id in seen_before:
+                    plan.skip(row, "conflict: the same person is on two rows")
+                    continue
+                if record is None and person_id in listed_here:
+                    plan.skip(
+                        row,
+                        f"conflict: {row.email} is already listed in this source under another id",
+                    )
+                    continue
+                seen.add(person_id)
+            updated = False
+            if record is not None:
+                if not present:
+                    changes.present_again.append(record_id)
+                wanted = _person_values(row)
+                if people.get(record[1]) != tuple(wanted[f] for f in PERSON_FIELDS):
+                    changes.updates.append((record[1], wanted))
+                    plan.changed += 1
+                    plan._sample("changed", row)
+                    updated = True
+            elif person_id is not None:
+                changes.links.append((row, person_id))
+            if person_id is None:
+                changes.new_people.append(row)
+                plan.new += 1
+                plan._sample("new", row)
+                continue
+            if person_id in opted_out:
+                plan.skip(row, "opted out: not enrolled again")
+                continue
+            membership = current.get(person_id)
+            if membership is None:
+                changes.joins.append(person_id)
+                plan.new += 1
+                plan._sample("new", row)
+            elif membership[1] == constituency.id:
+                if not updated:
+                    plan.unchanged += 1
+                    plan._sample("unchanged", row)
+            elif constituencies[membership[1]].precedence > constituency.precedence:
+                changes.moves.append((membership[0], person_id))
+                plan.changed += 1
+                plan._sample(
+                    "changed", row, reason=f"moves from {constituencies[membership[1]].name}"
+                )
+            else:
+                plan.held_elsewhere += 1
+                plan._sample(
+                    "held_elsewhere", row, reason=f"stays in {constituencies[membership[1]].name}"
+                )
+        _insert(self.connection, _seen_people, ({"person_id": pid} for pid in seen))
+        return changes
+
+    # -- leavers ----------------------------------------------------------------------------
+
+    def _leavers(self, leaving_ids: Iterable[str]) -> None:
+        """Find who leaves (absent from a snapshot, or named by a delta), in batches."""
+        source = self.source
+        records = SourceRecord.__table__
+        if self.plan.mode == "snapshot":
+            after = 0
+            while True:
+                batch = db.session.execute(
+                    select(records.c.id, records.c.external_id, records.c.person_id)
+                    .where(
+                        records.c.source_id == source.id,
+                        records.c.is_present.is_(True),
+                        records.c.id > after,
+                        ~exists().where(_seen_ids.c.external_id == records.c.external_id),
+                    )
+                    .order_by(records.c.id)
+                    .limit(READ_CHUNK)
+                ).all()
+                if not batch:
+                    return
+                after = batch[-1][0]
+                self._leave(batch)
+        else:
+            wanted = sorted(set(leaving_ids))
+            for start in range(0, len(wanted), READ_CHUNK):
+                self._leave(
+                    _in_chunks(
+                        lambda keys: db.session.execute(
+                            select(records.c.id, records.c.external_id, records.c.person_id).where(
+                                records.c.source_id == source.id,
+                                records.c.is_present.is_(True),
+                                records.c.external_id.in_(keys),
+                            )
+                        ),
+                        wanted[start : start + READ_CHUNK],
+                    )
+                )
+
+    def _leave(self, gone: Sequence[Any]) -> None:
+        plan, constituency = self.plan, self.constituency
+        person_ids = [person_id for _, _, person_id in gone]
+        current = {
+            person_id: membership_id
+            for membership_id, person_id in _in_chunks(
+                lambda keys: db.session.execute(
+                    select(Membership.id, Membership.person_id).where(
+                        Membership.institution_id == plan.source.institution_id,
+                        Membership.constituency_id == constituency.id,
+                        Membership.left_on.is_(None),
+                        Membership.person_id.in_(keys),
+                    )
+                ),
+                person_ids,
+            )
+        }
+        # Where else is each leaver still listed? They move to the best such constituency.
+        elsewhere: dict[int, tuple[int, int]] = {}
+        for person_id, constituency_id, precedence in _in_chunks(
+            lambda keys: db.session.execute(
+                select(
+                    SourceRecord.person_id, RosterSource.constituency_id, Constituency.precedence
+                )
+                .join(RosterSource, SourceRecord.source_id == RosterSource.id)
+                .join(Constituency, RosterSource.constituency_id == Constituency.id)
+                .where(
+                    SourceRecord.person_id.in_(keys),
+                    SourceRecord.is_present.is_(True),
+                    RosterSource.institution_id == plan.source.institution_id,
+                    RosterSource.id != plan.source.id,
+                )
+            ),
+            list(current),
+        ):
+            best = elsewhere.get(person_id)
+            if best is None or precedence < best[1]:
+                elsewhere[person_id] = (constituency_id, precedence)
+        changes = _Changes()
+        for record_id, external_id, person_id in gone:
+            changes.absent.append(record_id)
+            membership_id = current.get(person_id)
+            if membership_id is None:
+                continue
+            moved = elsewhere.get(person_id)
+            changes.leaves.append((membership_id, person_id, moved[0] if moved else None))
+            plan.leaving += 1
+            plan._sample(
+                "leaving",
+                None,
+                external_id=external_id,
+                reason="moves to another constituency" if moved else "membership ends",
+            )
+        self.plan.writes += changes.size()
+        if self.write:
+            self._write(changes)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _write(self, changes: _Changes) -> None:
+        """Write one chunk's changes with bulk statements, in the caller's transaction."""
+        if not changes.size():
+            return
+        source, day = self.source, self.plan.effective_on
+        connection = self.connection
+        people_table = Person.__table__
+        now = utcnow()
+        new_ids = _insert(
+            connection,
+            people_table,
+            ({**_person_values(r), "created_at": now} for r in changes.new_people),
+            returning_ids=True,
+        )
+        records_table = SourceRecord.__table__
+        _insert(
+            connection,
+            records_table,
+            (
+                {
+                    "source_id": source.id,
+                    "external_id": r.external_id,
+                    "person_id": pid,
+                    "is_present": True,
+                }
+                for r, pid in [*zip(changes.new_people, new_ids, strict=True), *changes.links]
+            ),
+        )
+        _bulk(
+            connection,
+            update(people_table)
+            .where(people_table.c.id == bindparam("person_id"))
+            .values({f: bindparam(f) for f in PERSON_FIELDS}),
+            ({"person_id": pid, **values} for pid, values in changes.updates),
+        )
+        for ids, present in ((changes.present_again, True), (changes.absent, False)):
+            _bulk(
+                connection,
+                update(records_table)
+                .where(records_table.c.id == bindparam("rid"))
+                .values(is_present=present),
+                ({"rid": rid} for rid in ids),
+            )
+        memberships_table = Membership.__table__
+        ended = [m for m, _ in changes.moves] + [m for m, _, _ in changes.leaves]
+        _bulk(
+            connection,
+            update(memberships_table)
+            .where(memberships_table.c.id == bindparam("mid"))
+            .values(left_on=day),
+            ({"mid": mid} for mid in ended),
+        )
+        starts = [(pid, source.constituency_id, source.key) for pid in [*new_ids, *changes.joins]]
+        starts += [(pid, source.constituency_id, source.key) for _, pid in changes.moves]
+        starts += [(pid, to, "moved") for _, pid, to in changes.leaves if to is not None]
+        welcome_count = len(new_ids) + len(changes.joins)
+        membership_ids = _insert(
+            connection,
+            memberships_table,
+            (
+                {
+                    "institution_id": source.institution_id,
+                    "person_id": pid,
+                    "constituency_id": cid,
+                    "joined_on": day,
+                    "left_on": None,
+                    "opted_out_on": None,
+                    "source": key,
+                }
+                for pid, cid, key in starts
+            ),
+            returning_ids=True,
+        )
+        self._queue_welcomes(changes, new_ids, membership_ids[:welcome_count])
+
+    def _queue_welcomes(
+        self, changes: _Changes, new_ids: list[int], membership_ids: list[int]
+    ) -> None:
+        """One welcome notice per new member with an email address (rendered at delivery)."""
+        emails = {pid: row.email for row, pid in zip(changes.new_people, new_ids, strict=True)}
+        for person_id, email in _in_chunks(
+            lambda keys: db.session.execute(
+                select(Person.id, Person.email).where(Person.id.in_(keys))
+            ),
+            changes.joins,
+        ):
+            emails[person_id] = email
+        now = utcnow()
+        messages: Iterable[dict[str, object]] = (
+            {
+                "institution_id": self.source.institution_id,
+                "kind": "welcome",
+                "to_address": emails[pid],
+                "subject": "",
+                "body_text": "",
+                "body_html": "",
+                "template": "welcome",
+                "context": json.dumps({"membership_id": mid}),
+                "status": "queued",
+                "attempts": 0,
+                "message_id": "",
+                "last_error": "",
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+            for pid, mid in zip([*new_ids, *changes.joins], membership_ids, strict=True)
+            if emails.get(pid)
+        )
+        _insert(self.connection, OutboxMessage.__table__, messages)
+
+
+def _twice(external_id: str, other_line: int) -> str:
+    return (
+        f"external_id {external_id!r} appears more than once in the file (also line {other_line})"
+    )
+
+
 def plan_import(
     source: RosterSource,
-    rows: Sequence[RosterRow | RowProblem],
+    rows: Iterable[RosterRow | RowProblem],
     *,
     mode: str,
     effective_on: date,
     leaving_ids: Iterable[str] = (),
+    progress: Callable[[int], None] | None = None,
 ) -> ImportPlan:
-    """Work out what importing ``rows`` into ``source`` would change. Reads only.
+    """Work out what importing ``rows`` into ``source`` would change. Changes nothing.
 
     :param mode: ``snapshot`` (absent people leave) or ``delta`` (only ``leaving_ids`` leave).
     :param leaving_ids: for a delta, the external ids of people who left.
+    :param progress: told the line reached after each chunk of rows.
     """
-    if mode not in {"snapshot", "delta"}:
-        raise RosterError("The import mode must be snapshot or delta.")
-    plan = ImportPlan(source, mode, effective_on, rows_total=len(rows))
-    plan.invalid = [r for r in rows if isinstance(r, RowProblem)]
-    valid = [r for r in rows if isinstance(r, RosterRow)]
-    if plan.invalid:
-        for problem in plan.invalid[:SAMPLE_SIZE]:
-            plan.samples.setdefault("rejected", []).append(
-                {"line": problem.line, "external_id": problem.external_id, "reason": problem.reason}
-            )
-        return plan
-
-    institution_id = source.institution_id
-    constituencies = {
-        c.id: c
-        for c in db.session.scalars(
-            select(Constituency).where(Constituency.institution_id == institution_id)
-        )
-    }
-    constituency = constituencies[source.constituency_id]
-    districts = _districts(constituency)
-
-    # What this source already knows: external id → (record id, person id, present).
-    known = {
-        external_id: (record_id, person_id, present)
-        for record_id, external_id, person_id, present in db.session.execute(
-            select(
-                SourceRecord.id,
-                SourceRecord.external_id,
-                SourceRecord.person_id,
-                SourceRecord.is_present,
-            ).where(SourceRecord.source_id == source.id)
-        )
-    }
-    # Everyone with a membership of the institution: current membership, and opt-outs.
-    current: dict[int, tuple[int, int]] = {}
-    opted_out: set[int] = set()
-    for membership_id, person_id, constituency_id, left_on, opted_out_on in db.session.execute(
-        select(
-            Membership.id,
-            Membership.person_id,
-            Membership.constituency_id,
-            Membership.left_on,
-            Membership.opted_out_on,
-        )
-        .where(Membership.institution_id == institution_id)
-        .order_by(Membership.id)
-    ):
-        if left_on is None:
-            current[person_id] = (membership_id, constituency_id)
-        if opted_out_on is not None:
-            opted_out.add(person_id)
-        elif left_on is None:
-            opted_out.discard(person_id)  # opted back in: a newer, current membership
-
-    people: dict[int, tuple[object, ...]] = {}
-    known_ids = [person_id for _, person_id, _ in known.values()]
-    for chunk in _chunks(known_ids):
-        for pid, *stored in db.session.execute(
-            select(
-                Person.id,
-                Person.given_name,
-                Person.family_name,
-                Person.email,
-                Person.date_of_birth,
-                Person.postcode,
-            ).where(Person.id.in_(chunk))
-        ):
-            people[pid] = tuple(stored)
-
-    # Rows this source has not seen: look for the same person by email in other sources.
-    unseen_emails = sorted({r.email for r in valid if r.external_id not in known and r.email})
-    by_email: dict[str, list[tuple[int, date | None]]] = {}
-    for chunk in _chunks(unseen_emails):
-        for pid, email, born in db.session.execute(
-            select(Person.id, Person.email, Person.date_of_birth).where(Person.email.in_(chunk))
-        ):
-            by_email.setdefault(str(email), []).append((pid, born))
-    # People this source already lists (under some external id): a second id is a conflict.
-    listed_here = {person_id for _, person_id, _ in known.values()}
-
-    seen_persons: set[int] = set()
-    for row in valid:
-        reason = _eligibility(row, constituency, districts, effective_on)
-        if reason is not None:
-            plan.skip(row, f"ineligible: {reason}")
-            continue
-        record = known.get(row.external_id)
-        if record is not None:
-            record_id, person_id, present = record
-            if not present:
-                plan.present_again.append(record_id)
-            wanted = _person_values(row)
-            if people.get(person_id) != tuple(wanted[f] for f in PERSON_FIELDS):
-                plan.updates.append((person_id, wanted))
-                plan._sample("changed", row)
-        else:
-            matches = by_email.get(row.email or "", [])
-            conflict = None
-            if len(matches) > 1:
-                conflict = f"{len(matches)} people already have the email {row.email}"
-            elif (
-                matches
-                and matches[0][1]
-                and row.date_of_birth
-                and (matches[0][1] != row.date_of_birth)
-            ):
-                conflict = f"{row.email} belongs to someone with another date of birth"
-            elif matches and matches[0][0] in listed_here:
-                conflict = f"{row.email} is already listed in this source under another id"
-            if conflict is not None:
-                plan.skip(row, f"conflict: {conflict}")
-                continue
-            if matches:
-                person_id = matches[0][0]
-                plan.links.append((row, person_id))
-            else:
-                person_id = -1
-        if person_id in seen_persons:
-            plan.skip(row, "conflict: the same person is on two rows")
-            continue
-        if person_id >= 0:
-            seen_persons.add(person_id)
-        if person_id in opted_out:
-            plan.skip(row, "opted out: not enrolled again")
-            continue
-        if person_id < 0:
-            plan.new_people.append(row)
-            plan._sample("new", row)
-            continue
-        membership = current.get(person_id)
-        if membership is None:
-            plan.joins.append(person_id)
-            plan._sample("new", row)
-        elif membership[1] == constituency.id:
-            if not (plan.updates and plan.updates[-1][0] == person_id):
-                plan.unchanged += 1
-                plan._sample("unchanged", row)
-        elif constituencies[membership[1]].precedence > constituency.precedence:
-            plan.moves.append((membership[0], person_id))
-            plan._sample("changed", row, reason=f"moves from {constituencies[membership[1]].name}")
-        else:
-            plan.held_elsewhere += 1
-            plan._sample(
-                "held_elsewhere", row, reason=f"stays in {constituencies[membership[1]].name}"
-            )
-
-    _plan_leavers(plan, known, current, constituency, valid, leaving_ids)
-    return plan
-
-
-def _plan_leavers(
-    plan: ImportPlan,
-    known: dict[str, tuple[int, int, bool]],
-    current: dict[int, tuple[int, int]],
-    constituency: Constituency,
-    valid: list[RosterRow],
-    leaving_ids: Iterable[str],
-) -> None:
-    if plan.mode == "snapshot":
-        listed = {row.external_id for row in valid}
-        gone = [(eid, rec) for eid, rec in known.items() if eid not in listed and rec[2]]
-    else:
-        gone = [(eid, known[eid]) for eid in leaving_ids if eid in known and known[eid][2]]
-    if not gone:
-        return
-    gone_people = [person_id for _, (_, person_id, _) in gone]
-    # Where else is each leaver still listed? They move to the best such constituency.
-    elsewhere: dict[int, int] = {}
-    for chunk in _chunks(gone_people):
-        for person_id, constituency_id, precedence in db.session.execute(
-            select(SourceRecord.person_id, RosterSource.constituency_id, Constituency.precedence)
-            .join(RosterSource, SourceRecord.source_id == RosterSource.id)
-            .join(Constituency, RosterSource.constituency_id == Constituency.id)
-            .where(
-                SourceRecord.person_id.in_(chunk),
-                SourceRecord.is_present.is_(True),
-                RosterSource.institution_id == plan.source.institution_id,
-                RosterSource.id != plan.source.id,
-            )
-        ):
-            best = elsewhere.get(person_id)
-            if best is None or precedence < best:
-                elsewhere[person_id] = constituency_id
-    for external_id, (record_id, person_id, _) in gone:
-        plan.absent.append(record_id)
-        membership = current.get(person_id)
-        if membership is None or membership[1] != constituency.id:
-            continue
-        plan.leaves.append((membership[0], person_id, elsewhere.get(person_id)))
-        plan._sample(
-            "leaving",
-            None,
-            external_id=external_id,
-            reason="moves to another constituency" if person_id in elsewhere else "membership ends",
-        )
+    return _Importer(source, mode, effective_on, write=False).run(rows, leaving_ids, progress)
 
 
 def record_run(
@@ -476,6 +949,7 @@ def record_run(
             file_name=file_name,
             file_sha256=file_sha256,
             idempotency_key=idempotency_key,
+            effective_on=plan.effective_on,
         )
         db.session.add(run)
     run.mode = plan.mode
@@ -495,26 +969,29 @@ def record_run(
     return run
 
 
-def apply_plan(
+def apply_import(
     actor: Actor,
-    plan: ImportPlan,
+    source: RosterSource,
+    rows: Iterable[RosterRow | RowProblem],
     *,
+    mode: str,
+    effective_on: date,
+    leaving_ids: Iterable[str] = (),
     run: ImportRun | None = None,
     file_name: str = "",
     file_sha256: str = "",
     idempotency_key: str | None = None,
-) -> ImportRun:
-    """Write the plan in the caller's transaction and record the run (or complete ``run``,
-    a previewed one).
+    progress: Callable[[int], None] | None = None,
+) -> tuple[ImportPlan, ImportRun]:
+    """Import ``rows`` into ``source`` in the caller's transaction, a chunk at a time, and
+    record the run (or complete ``run``, a previewed one) and one audit event.
 
-    :raises RosterError: the plan has invalid rows; nothing is written.
+    :raises RosterRefused: some rows are invalid. Chunks before the first invalid row may
+        have been written: the caller rolls the transaction back (views and commands do).
     """
-    source = plan.source
+    plan = _Importer(source, mode, effective_on, write=True).run(rows, leaving_ids, progress)
     if plan.is_refused:
-        raise RosterError(
-            f"{len(plan.invalid)} row(s) cannot be imported, so nothing was imported. "
-            f"First: line {plan.invalid[0].line}: {plan.invalid[0].reason}"
-        )
+        raise RosterRefused(plan)
     run = record_run(
         actor,
         plan,
@@ -525,123 +1002,17 @@ def apply_plan(
         idempotency_key=idempotency_key,
     )
     run.applied_at = utcnow()
-    if not plan.has_changes:
-        return run  # the same roster again: nothing to do, nothing to announce
-
-    day = plan.effective_on
-    connection = db.session.connection()
-    people_table = Person.__table__
-    now = utcnow()
-    new_ids = _insert(
-        connection,
-        people_table,
-        ({**_person_values(r), "created_at": now} for r in plan.new_people),
-        returning_ids=True,
-    )
-    records_table = SourceRecord.__table__
-    _insert(
-        connection,
-        records_table,
-        (
-            {
-                "source_id": source.id,
-                "external_id": r.external_id,
-                "person_id": pid,
-                "is_present": True,
-            }
-            for r, pid in [*zip(plan.new_people, new_ids, strict=True), *plan.links]
-        ),
-    )
-    _bulk(
-        connection,
-        update(people_table)
-        .where(people_table.c.id == bindparam("person_id"))
-        .values({f: bindparam(f) for f in PERSON_FIELDS}),
-        ({"person_id": pid, **values} for pid, values in plan.updates),
-    )
-    for ids, present in ((plan.present_again, True), (plan.absent, False)):
-        _bulk(
-            connection,
-            update(records_table)
-            .where(records_table.c.id == bindparam("rid"))
-            .values(is_present=present),
-            ({"rid": rid} for rid in ids),
+    if plan.has_changes:  # the same roster again changes nothing and announces nothing
+        record_event(
+            actor,
+            "roster.imported",
+            institution=source.institution,
+            subject=run,
+            data={
+                "source": source.key,
+                "mode": plan.mode,
+                "file_sha256": file_sha256,
+                "counts": plan.counts(),
+            },
         )
-    memberships_table = Membership.__table__
-    ended = [m for m, _ in plan.moves] + [m for m, _, _ in plan.leaves]
-    _bulk(
-        connection,
-        update(memberships_table)
-        .where(memberships_table.c.id == bindparam("mid"))
-        .values(left_on=day),
-        ({"mid": mid} for mid in ended),
-    )
-    starts = [(pid, source.constituency_id, source.key) for pid in [*new_ids, *plan.joins]]
-    starts += [(pid, source.constituency_id, source.key) for _, pid in plan.moves]
-    starts += [(pid, to, "moved") for _, pid, to in plan.leaves if to is not None]
-    welcome_count = len(new_ids) + len(plan.joins)
-    membership_ids = _insert(
-        connection,
-        memberships_table,
-        (
-            {
-                "institution_id": source.institution_id,
-                "person_id": pid,
-                "constituency_id": cid,
-                "joined_on": day,
-                "left_on": None,
-                "opted_out_on": None,
-                "source": key,
-            }
-            for pid, cid, key in starts
-        ),
-        returning_ids=True,
-    )
-    _queue_welcomes(plan, new_ids, membership_ids[:welcome_count])
-    record_event(
-        actor,
-        "roster.imported",
-        institution=source.institution,
-        subject=run,
-        data={
-            "source": source.key,
-            "mode": plan.mode,
-            "file_sha256": file_sha256,
-            "counts": plan.counts(),
-        },
-    )
-    return run
-
-
-def _queue_welcomes(plan: ImportPlan, new_ids: list[int], membership_ids: list[int]) -> None:
-    """One welcome notice per new member with an email address (rendered at delivery)."""
-    emails = {pid: row.email for row, pid in zip(plan.new_people, new_ids, strict=True)}
-    if plan.joins:
-        for chunk in _chunks(plan.joins):
-            for person_id, email in db.session.execute(
-                select(Person.id, Person.email).where(Person.id.in_(chunk))
-            ):
-                emails[person_id] = email
-    person_ids = [*new_ids, *plan.joins]
-    now = utcnow()
-    messages: Iterable[dict[str, object]] = (
-        {
-            "institution_id": plan.source.institution_id,
-            "kind": "welcome",
-            "to_address": emails[pid],
-            "subject": "",
-            "body_text": "",
-            "body_html": "",
-            "template": "welcome",
-            "context": json.dumps({"membership_id": mid}),
-            "status": "queued",
-            "attempts": 0,
-            "message_id": "",
-            "last_error": "",
-            "created_at": now,
-            "next_attempt_at": now,
-        }
-        for pid, mid in zip(person_ids, membership_ids, strict=True)
-        if emails.get(pid)
-    )
-    _insert(db.session.connection(), OutboxMessage.__table__, messages)
+    return plan, run

@@ -181,6 +181,16 @@ class RosterKind(enum.StrEnum):
     community_signup = "community_signup"
     other = "other"
 
+    @property
+    def label(self) -> str:
+        return {
+            "hr": "HR list",
+            "pupil_register": "Pupil register",
+            "patient_register": "Patient register",
+            "community_signup": "Community sign-up",
+            "other": "Other",
+        }[self.value]
+
 
 class RosterSource(db.Model):  # type: ignore[name-defined]
     """A feed of people for one constituency: an HR list, a patient register, a sign-up."""
@@ -218,9 +228,19 @@ class SourceRecord(db.Model):  # type: ignore[name-defined]
 
 
 class ImportStatus(enum.StrEnum):
+    #: An uploaded file being checked in the background; then previewed or refused.
+    checking = "checking"
     previewed = "previewed"
+    #: Confirmed and being applied in the background; then applied, refused or failed.
+    applying = "applying"
     applied = "applied"
     refused = "refused"
+    #: Stopped by an error (or a restart) before it finished: nothing was changed.
+    failed = "failed"
+
+    @property
+    def is_running(self) -> bool:
+        return self in {ImportStatus.checking, ImportStatus.applying}
 
 
 class ImportRun(db.Model):  # type: ignore[name-defined]
@@ -252,6 +272,10 @@ class ImportRun(db.Model):  # type: ignore[name-defined]
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The import date: leavers' memberships end on it, joiners' start on it.
     effective_on: Mapped[date] = mapped_column(Date)
+    #: Lines in the file (for progress while it is checked or applied).
+    lines_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Why a failed import stopped.
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     source: Mapped[RosterSource] = relationship()
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
 import os
 import re
+import shutil
 from collections.abc import Callable
 from datetime import date
 from fractions import Fraction
+from typing import BinaryIO
 
 from sqlalchemy import func, select
 
 from assembly.audit.operations import record_event
-from assembly.auth.actors import Actor, SystemActor
+from assembly.auth.actors import Actor, SystemActor, actor_label
 from assembly.auth.permissions import can_manage
 from assembly.clock import today
 from assembly.errors import (
@@ -26,7 +28,8 @@ from assembly.errors import (
 from assembly.extensions import db
 from assembly.membership.imports import (
     ImportPlan,
-    apply_plan,
+    RosterRefused,
+    apply_import,
     eligibility_problem,
     plan_import,
     record_run,
@@ -45,7 +48,7 @@ from assembly.membership.models import (
     RosterSource,
 )
 from assembly.membership.queries import has_current_membership
-from assembly.membership.rosters import RosterRow, decode_roster, parse_csv
+from assembly.membership.rosters import RosterFile, RosterReader, RosterRow, open_roster
 from assembly.records.canonical import rational
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -396,114 +399,193 @@ def ensure_csv_source(actor: Actor, constituency: Constituency) -> RosterSource:
     )
 
 
-def _read_and_plan(
-    actor: Actor,
-    source: RosterSource,
-    data: bytes,
-    *,
-    mode: str,
-    effective_on: date,
-    progress: Callable[[int], None] | None = None,
-) -> ImportPlan:
-    """Check the actor may import, read the file with the source's mapping, plan it."""
+def _open(actor: Actor, source: RosterSource, handle: BinaryIO) -> tuple[RosterReader, RosterFile]:
+    """Check the actor may import; open the file and read its header with the source's mapping.
+
+    :raises NotEligible: the actor is not the institution's secretary.
+    :raises RosterFileError: the file cannot be read at all (size, encoding, header).
+    """
     if not can_manage(actor, source.institution):
         raise NotEligible("Only the institution's secretary can import rosters.")
-    rows = parse_csv(
-        decode_roster(data), json.loads(source.column_mapping or "{}"), progress=progress
-    )
-    return plan_import(source, rows, mode=mode, effective_on=effective_on)
+    opened = open_roster(handle)
+    return RosterReader(opened.text, json.loads(source.column_mapping or "{}")), opened
 
 
 def import_roster(
     actor: Actor,
     source: RosterSource,
-    data: bytes,
+    roster: BinaryIO | bytes,
     *,
     mode: str = "snapshot",
     file_name: str = "",
     effective_on: date | None = None,
     dry_run: bool = False,
-    progress: Callable[[str, int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[ImportPlan, ImportRun | None]:
-    """Read a roster file, plan the difference and (unless ``dry_run``) apply it.
+    """Read a roster file a chunk at a time and apply it (or, ``dry_run``, only plan it).
 
+    :param progress: told the line reached after each chunk.
     :raises NotEligible: the actor is not the institution's secretary.
     :raises RosterFileError: the file cannot be read at all (encoding, size, header).
-    :raises RosterError: rows are invalid; nothing is applied (the plan lists them all).
-    :param progress: told each phase (``reading``, ``planned``, ``applying``) and, while
-        reading, the line reached.
+    :raises RosterRefused: rows are invalid (the plan lists them); roll back.
     """
+    handle = io.BytesIO(roster) if isinstance(roster, bytes) else roster
+    reader, opened = _open(actor, source, handle)
+    day = effective_on or today()
+    try:
+        if dry_run:
+            plan = plan_import(source, reader, mode=mode, effective_on=day, progress=progress)
+            if plan.is_refused:
+                raise RosterRefused(plan)
+            return plan, None
+        return apply_import(
+            actor,
+            source,
+            reader,
+            mode=mode,
+            effective_on=day,
+            file_name=file_name,
+            file_sha256=opened.sha256,
+            progress=progress,
+        )
+    finally:
+        opened.text.detach()  # the caller owns the file
 
-    def report(phase: str, line: int = 0) -> None:
-        if progress is not None:
-            progress(phase, line)
 
-    plan = _read_and_plan(
-        actor,
-        source,
-        data,
-        mode=mode,
-        effective_on=effective_on or today(),
-        progress=lambda line: report("reading", line),
-    )
-    report("planned", plan.rows_total)
-    if dry_run or plan.is_refused:
-        return plan, None
-    report("applying", plan.rows_total)
-    run = apply_plan(actor, plan, file_name=file_name, file_sha256=hashlib.sha256(data).hexdigest())
-    return plan, run
+def upload_path(upload_dir: str, run_id: int) -> str:
+    """Where an uploaded roster is kept between its preview and its confirmation."""
+    return os.path.join(upload_dir, f"{run_id}.csv")
 
 
-def preview_roster(
+def receive_roster(
     actor: Actor,
     source: RosterSource,
-    data: bytes,
+    handle: BinaryIO,
     *,
     mode: str,
     file_name: str,
     upload_dir: str,
     effective_on: date | None = None,
-) -> tuple[ImportPlan, ImportRun | None]:
-    """Plan an uploaded roster and keep it for confirmation; change no member.
+) -> ImportRun:
+    """Keep an uploaded roster to be checked (``check_roster``); change no member.
 
-    A refused file (invalid rows) is not kept and nothing is recorded: the plan says why.
+    The file itself and its header are checked now, so an unusable file is refused at once.
 
     :raises NotEligible: the actor is not the institution's secretary.
     :raises RosterFileError: the file cannot be read at all.
     """
-    plan = _read_and_plan(actor, source, data, mode=mode, effective_on=effective_on or today())
-    if plan.is_refused:
-        return plan, None
-    run = record_run(
-        actor,
-        plan,
-        ImportStatus.previewed,
+    if mode not in {"snapshot", "delta"}:
+        raise RosterError("The import mode must be snapshot or delta.")
+    _, opened = _open(actor, source, handle)
+    opened.text.detach()
+    run = ImportRun(
+        source_id=source.id,
+        mode=mode,
+        status=ImportStatus.checking,
+        actor_label=actor_label(actor),
         file_name=file_name,
-        file_sha256=hashlib.sha256(data).hexdigest(),
+        file_sha256=opened.sha256,
+        effective_on=effective_on or today(),
+        lines_total=opened.lines,
     )
+    db.session.add(run)
+    db.session.flush()
     os.makedirs(upload_dir, exist_ok=True)
-    with open(os.path.join(upload_dir, f"{run.id}.csv"), "wb") as handle:
-        handle.write(data)
-    return plan, run
+    handle.seek(0)
+    with open(upload_path(upload_dir, run.id), "wb") as kept:
+        shutil.copyfileobj(handle, kept, 1 << 20)
+    return run
 
 
-def confirm_roster(actor: Actor, run: ImportRun, *, upload_dir: str) -> ImportPlan:
-    """Apply a previewed roster upload, planned afresh against the members as they are now.
-
-    :raises InvalidTransition: the run is not a preview waiting for confirmation.
-    :raises RosterError: the kept file is gone, or its rows no longer import.
-    """
-    if run.status != ImportStatus.previewed:
-        raise InvalidTransition("This import has already been applied or refused.")
-    path = os.path.join(upload_dir, f"{run.id}.csv")
+def _kept(actor: Actor, run: ImportRun, upload_dir: str) -> tuple[RosterReader, RosterFile]:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        handle = open(upload_path(upload_dir, run.id), "rb")  # noqa: SIM115 (closed by caller)
     except OSError:
         raise RosterError("The uploaded file is no longer kept. Upload it again.") from None
-    plan = _read_and_plan(actor, run.source, data, mode=run.mode, effective_on=run.effective_on)
-    apply_plan(actor, plan, run=run)
+    return _open(actor, run.source, handle)
+
+
+def check_roster(
+    actor: Actor,
+    run: ImportRun,
+    *,
+    upload_dir: str,
+    progress: Callable[[int], None] | None = None,
+) -> ImportPlan:
+    """Plan a kept upload: the run becomes a preview waiting for confirmation, or refused.
+
+    :raises InvalidTransition: the run is not waiting to be checked.
+    """
+    if run.status != ImportStatus.checking:
+        raise InvalidTransition("This upload has already been checked.")
+    reader, opened = _kept(actor, run, upload_dir)
+    try:
+        plan = plan_import(
+            run.source, reader, mode=run.mode, effective_on=run.effective_on, progress=progress
+        )
+    finally:
+        opened.text.close()
+    record_run(
+        actor, plan, ImportStatus.refused if plan.is_refused else ImportStatus.previewed, run=run
+    )
     return plan
+
+
+def confirm_roster(actor: Actor, run: ImportRun) -> None:
+    """Confirm a previewed upload: it is applied next (``apply_roster``).
+
+    :raises NotEligible: the actor is not the institution's secretary.
+    :raises InvalidTransition: the run is not a preview waiting for confirmation.
+    """
+    if not can_manage(actor, run.source.institution):
+        raise NotEligible("Only the institution's secretary can import rosters.")
+    if run.status != ImportStatus.previewed:
+        raise InvalidTransition("This import has already been applied or refused.")
+    run.status = ImportStatus.applying
+    db.session.flush()
+
+
+def apply_roster(
+    actor: Actor,
+    run: ImportRun,
+    *,
+    upload_dir: str,
+    progress: Callable[[int], None] | None = None,
+) -> ImportPlan:
+    """Apply a confirmed upload, planned afresh against the members as they are now.
+
+    :raises InvalidTransition: the run was not confirmed.
+    :raises RosterError: the kept file is gone.
+    :raises RosterRefused: its rows no longer import (roll back, then ``refuse_run``).
+    """
+    if run.status != ImportStatus.applying:
+        raise InvalidTransition("This import was not confirmed.")
+    reader, opened = _kept(actor, run, upload_dir)
+    try:
+        plan, _ = apply_import(
+            actor,
+            run.source,
+            reader,
+            mode=run.mode,
+            effective_on=run.effective_on,
+            run=run,
+            progress=progress,
+        )
+    finally:
+        opened.text.close()
+    return plan
+
+
+def refuse_run(actor: Actor, run: ImportRun, plan: ImportPlan) -> None:
+    """Record that a confirmed upload was refused when applied (after the rollback)."""
+    record_run(actor, plan, ImportStatus.refused, run=run)
+
+
+def fail_run(run: ImportRun, reason: str) -> None:
+    """Record that an import stopped before it finished; nothing of it was applied."""
+    run.status = ImportStatus.failed
+    run.error = reason[:2000]
+    db.session.flush()
 
 
 def opt_in(actor: Actor, membership: Membership, *, on: date | None = None) -> Membership:
@@ -568,5 +650,106 @@ def join_community(institution: Institution, row: RosterRow) -> ImportPlan:
     )
     plan = plan_import(source, [row], mode="delta", effective_on=today())
     if plan.has_changes:
-        apply_plan(actor, plan, file_name="sign-up")
+        plan, _ = apply_import(
+            actor, source, [row], mode="delta", effective_on=today(), file_name="sign-up"
+        )
     return plan
+
+
+#: The roster fields as a secretary knows them, in the default header's order (``FIELDS``).
+COLUMN_LABELS = {
+    "external_id": "External id",
+    "given_name": "First name",
+    "family_name": "Last name",
+    "email": "Email address",
+    "date_of_birth": "Date of birth",
+    "postcode": "Postcode",
+}
+#: The longest column header a column mapping accepts.
+MAX_COLUMN_HEADER = 100
+
+
+class ColumnMappingError(RuleViolation):
+    """A column mapping the rules refuse; ``problems`` says, field by field, what to correct."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__(". ".join(problems.values()))
+        self.problems = problems
+
+
+def _is_control(character: str) -> bool:
+    # C0 (line breaks, tab, NUL), DEL and C1: none can be part of a header a person typed.
+    code = ord(character)
+    return code < 32 or 127 <= code < 160
+
+
+def clean_column_mapping(mapping: dict[str, str]) -> dict[str, str]:
+    """Return the non-default entries of a field → column header mapping, trimmed.
+
+    A blank header, or the field's own name in any case, means the default column.
+
+    :raises RuleViolation: a field that rosters do not have.
+    :raises ColumnMappingError: a header longer than 100 characters, one with a line break or
+        another control character, or two fields in the same column (compared as the import
+        does: trimmed and ignoring case).
+    """
+    unknown = sorted(set(mapping) - set(COLUMN_LABELS))
+    if unknown:
+        raise RuleViolation(f"Rosters have no field called {unknown[0]!r}")
+    problems: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    for field, label in COLUMN_LABELS.items():
+        header = (mapping.get(field) or "").strip()
+        if len(header) > MAX_COLUMN_HEADER:
+            problems[field] = (
+                f"Column header for {label.lower()} must be {MAX_COLUMN_HEADER} characters or fewer"
+            )
+        elif any(_is_control(character) for character in header):
+            problems[field] = (
+                f"Column header for {label.lower()} must not contain line breaks, tabs or other"
+                " control characters"
+            )
+        headers[field] = header or field
+    sharing: dict[str, list[str]] = {}
+    for field, header in headers.items():
+        if field not in problems:
+            sharing.setdefault(header.lower(), []).append(field)
+    for fields in sharing.values():
+        # The field left at its default keeps the column; the error goes beside the one typed.
+        keeper = next((f for f in fields if headers[f].lower() == f), fields[0])
+        for field in fields:
+            if field != keeper:
+                label, other = COLUMN_LABELS[field], COLUMN_LABELS[keeper].lower()
+                problems[field] = (
+                    f"{label} and {other} cannot both be in the column '{headers[field]}':"
+                    f" enter the column header that holds the {label.lower()}"
+                )
+    if problems:
+        raise ColumnMappingError(problems)
+    return {field: header for field, header in headers.items() if header.lower() != field}
+
+
+def update_column_mapping(actor: Actor, source: RosterSource, mapping: dict[str, str]) -> None:
+    """Set which column of a CSV roster holds each field, for one roster source.
+
+    Only headers that differ from the default are stored: ``{"external_id": "Staff number"}``.
+
+    :param mapping: field → column header; a blank or missing header means the default.
+    :raises NotEligible: the actor is not the institution's secretary.
+    :raises ColumnMappingError: see ``clean_column_mapping``; nothing is changed.
+    """
+    if not can_manage(actor, source.institution):
+        raise NotEligible("Only the institution's secretary can change a roster source's columns.")
+    after = clean_column_mapping(mapping)
+    before = json.loads(source.column_mapping or "{}")
+    if before == after:
+        return
+    source.column_mapping = json.dumps(after)
+    db.session.flush()
+    record_event(
+        actor,
+        "roster_source.mapping_changed",
+        institution=source.institution,
+        subject=source,
+        data={"before": before, "after": after},
+    )

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from assembly.extensions import db
-from assembly.membership.models import Constituency, Institution, Membership, Person
+from assembly.membership.models import (
+    Constituency,
+    ImportRun,
+    ImportStatus,
+    Institution,
+    Membership,
+    Person,
+    RosterSource,
+    ServiceToken,
+    SourceRecord,
+)
 
 
 def get_institution(slug: str) -> Institution | None:
@@ -156,3 +168,86 @@ def has_current_membership(institution_id: int, person_id: int) -> bool:
             )
         )
     )
+
+
+@dataclass(frozen=True)
+class RosterSourceSummary:
+    source: RosterSource
+    #: People in the source's latest roster (leavers are not counted).
+    people_present: int
+    #: The source's most recent applied import, or None if nothing was imported yet.
+    last_import: ImportRun | None
+
+
+def list_roster_sources(institution: Institution) -> list[RosterSourceSummary]:
+    """Return the institution's roster sources, by constituency, with counts and last import."""
+    return summarise_roster_sources(
+        db.session.scalars(
+            select(RosterSource)
+            .join(Constituency, RosterSource.constituency_id == Constituency.id)
+            .where(RosterSource.institution_id == institution.id)
+            .options(contains_eager(RosterSource.constituency))
+            .order_by(Constituency.precedence, RosterSource.name, RosterSource.id)
+        )
+    )
+
+
+def summarise_roster_sources(sources: Iterable[RosterSource]) -> list[RosterSourceSummary]:
+    """Return each source with the people present in it and its last applied import."""
+    sources = list(sources)
+    ids = [source.id for source in sources]
+    if not ids:
+        return []
+    present = dict(
+        db.session.execute(
+            select(SourceRecord.source_id, func.count())
+            .where(SourceRecord.source_id.in_(ids), SourceRecord.is_present.is_(True))
+            .group_by(SourceRecord.source_id)
+        ).all()
+    )
+    latest_ids = db.session.scalars(
+        select(func.max(ImportRun.id))
+        .where(ImportRun.source_id.in_(ids), ImportRun.status == ImportStatus.applied)
+        .group_by(ImportRun.source_id)
+    ).all()
+    latest = {
+        run.source_id: run
+        for run in db.session.scalars(select(ImportRun).where(ImportRun.id.in_(latest_ids)))
+    }
+    return [
+        RosterSourceSummary(source, present.get(source.id, 0), latest.get(source.id))
+        for source in sources
+    ]
+
+
+def get_roster_source(institution: Institution, key: str) -> RosterSource | None:
+    return db.session.scalars(
+        select(RosterSource).where(
+            RosterSource.institution_id == institution.id, RosterSource.key == key
+        )
+    ).first()
+
+
+def list_service_tokens(source: RosterSource) -> Select[tuple[ServiceToken]]:
+    """Return a select of the source's service tokens, newest first, for pagination."""
+    return (
+        select(ServiceToken)
+        .where(ServiceToken.source_id == source.id)
+        .order_by(ServiceToken.created_at.desc(), ServiceToken.id.desc())
+    )
+
+
+def get_service_token(source: RosterSource, token_id: int) -> ServiceToken | None:
+    """Return the source's service token ``token_id``; another source's token is None."""
+    return db.session.scalars(
+        select(ServiceToken).where(ServiceToken.id == token_id, ServiceToken.source_id == source.id)
+    ).first()
+
+
+def service_token_status(token: ServiceToken, now: datetime) -> str:
+    """Return ``revoked``, ``expired`` or ``active``: whether the token would be accepted now."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if now >= token.expires_at:
+        return "expired"
+    return "active"

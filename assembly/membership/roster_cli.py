@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from assembly.auth.actors import CLI
 from assembly.errors import DomainError, RosterError
 from assembly.extensions import db
+from assembly.membership.imports import ImportPlan, RosterRefused
 from assembly.membership.operations import ensure_csv_source, import_roster
 from assembly.membership.queries import get_constituency, get_institution
 from assembly.membership.rosters import RosterFileError
@@ -23,6 +24,27 @@ roster_cli = AppGroup("roster", help="Import rosters of members.")
 def _fail(message: str, code: int) -> None:
     click.echo(f"assembly roster: {message}", err=True)
     sys.exit(code)
+
+
+def _summary(plan: ImportPlan) -> str:
+    counts = plan.counts()
+    return ", ".join(
+        f"{counts[k]:,} {k.replace('_', ' ')}"
+        for k in ("new", "changed", "leaving", "unchanged", "held_elsewhere", "skipped", "rejected")
+    )
+
+
+def _refused(plan: ImportPlan) -> None:
+    """Print why a roster was refused and exit 1."""
+    click.echo(f"refused: {_summary(plan)}", err=True)
+    for problem in plan.invalid[:50]:
+        click.echo(
+            f"  line {problem.line}: {problem.external_id or '-'}: {problem.reason}", err=True
+        )
+    if plan.invalid_total > 50:
+        click.echo(f"  … and {plan.invalid_total - 50:,} more", err=True)
+    click.echo("nothing was imported", err=True)
+    sys.exit(1)
 
 
 @roster_cli.command("import")
@@ -54,65 +76,54 @@ def import_command(
         _fail(f"{institution.name} has no constituency {key!r}", 2)
         return
     try:
-        data = Path(path).read_bytes()
+        handle = open(path, "rb")  # noqa: SIM115 (closed below)
     except OSError as error:
         _fail(f"{path}: {error.strerror or error}", 2)
         return
     started = time.perf_counter()
-    lines = max(data.count(b"\n"), 1)
-    bar = click.progressbar(
-        length=lines, label=f"reading {Path(path).name}", file=sys.stderr, show_pos=True
-    )
-    reached = 0
-
-    def progress(phase: str, line: int) -> None:
-        nonlocal reached
-        if phase == "reading":
-            bar.update(line - reached)
-            reached = line
-        else:
-            if reached < lines:
-                bar.update(lines - reached)
-                reached = lines
-            click.echo(f"\n{phase} {line:,} rows …", err=True, nl=False)
-
-    try:
-        source = ensure_csv_source(CLI, constituency)
-        plan, run = import_roster(
-            CLI,
-            source,
-            data,
-            mode="snapshot" if snapshot else "delta",
-            file_name=Path(path).name,
-            effective_on=effective.date() if effective else date.today(),  # type: ignore[attr-defined]
-            dry_run=dry_run,
-            progress=progress,
+    with handle:
+        lines = max(sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")), 1)
+        handle.seek(0)
+        bar = click.progressbar(
+            length=lines, label=f"importing {Path(path).name}", file=sys.stderr, show_pos=True
         )
-        click.echo("", err=True)
-    except RosterFileError as error:
-        db.session.rollback()
-        _fail(str(error), 2)
-        return
-    except DomainError as error:
-        db.session.rollback()
-        _fail(error.message, 1)
-        return
-    counts = plan.counts()
-    summary = ", ".join(
-        f"{counts[k]:,} {k.replace('_', ' ')}"
-        for k in ("new", "changed", "leaving", "unchanged", "held_elsewhere", "skipped", "rejected")
-    )
-    if plan.is_refused:
-        db.session.rollback()
-        click.echo(f"refused: {summary}", err=True)
-        for problem in plan.invalid[:50]:
-            click.echo(
-                f"  line {problem.line}: {problem.external_id or '-'}: {problem.reason}", err=True
+        reached = 0
+
+        def progress(line: int) -> None:
+            nonlocal reached
+            bar.update(min(line, lines) - reached)
+            reached = min(line, lines)
+
+        try:
+            source = ensure_csv_source(CLI, constituency)
+            plan, run = import_roster(
+                CLI,
+                source,
+                handle,
+                mode="snapshot" if snapshot else "delta",
+                file_name=Path(path).name,
+                effective_on=effective.date() if effective else date.today(),  # type: ignore[attr-defined]
+                dry_run=dry_run,
+                progress=progress,
             )
-        if len(plan.invalid) > 50:
-            click.echo(f"  … and {len(plan.invalid) - 50:,} more", err=True)
-        click.echo("nothing was imported", err=True)
-        sys.exit(1)
+        except RosterFileError as error:
+            db.session.rollback()
+            click.echo("", err=True)
+            _fail(str(error), 2)
+            return
+        except RosterRefused as refused:
+            db.session.rollback()
+            click.echo("", err=True)
+            _refused(refused.plan)
+            return
+        except DomainError as error:
+            db.session.rollback()
+            click.echo("", err=True)
+            _fail(error.message, 1)
+            return
+        finally:
+            bar.render_finish()
+    summary = _summary(plan)
     for problem in plan.skipped[:20]:
         click.echo(
             f"  skipped line {problem.line}: {problem.external_id}: {problem.reason}", err=True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -14,6 +13,8 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -25,26 +26,35 @@ from flask_login import current_user, login_required
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms.fields.choices import SelectChoice
 
+from assembly.api.tokens import issue_token, revoke_token
 from assembly.audit.queries import list_events
 from assembly.auth.actors import SystemActor, current_actor
 from assembly.auth.forms import ConfirmForm
 from assembly.auth.models import Role
 from assembly.auth.permissions import admin_required, can_manage, institution_view
 from assembly.auth.queries import list_institution_roles
+from assembly.clock import utcnow
 from assembly.errors import DomainError
 from assembly.extensions import db, limiter
 from assembly.membership.forms import (
+    ColumnMappingForm,
     ConstituencyForm,
     InstitutionDetailsForm,
     InstitutionForm,
     JoinForm,
     MemberFilterForm,
     NewConstituencyForm,
+    RosterSourceForm,
     RosterUploadForm,
+    ServiceTokenForm,
 )
-from assembly.membership.models import Institution, InstitutionKind, Membership
+from assembly.membership.jobs import read_progress, start_apply, start_check
+from assembly.membership.models import Institution, InstitutionKind, Membership, RosterSource
 from assembly.membership.notices import opt_out_token, read_opt_out_token
 from assembly.membership.operations import (
+    COLUMN_LABELS,
+    SIGNUP_SOURCE,
+    ColumnMappingError,
     add_constituency,
     check_signup,
     confirm_roster,
@@ -53,7 +63,8 @@ from assembly.membership.operations import (
     join_community,
     opt_in,
     parse_weight,
-    preview_roster,
+    receive_roster,
+    update_column_mapping,
     update_constituency,
     update_institution,
 )
@@ -63,11 +74,17 @@ from assembly.membership.queries import (
     get_constituency,
     get_import_run,
     get_institution,
+    get_roster_source,
+    get_service_token,
     list_import_runs,
     list_institutions,
     list_members,
     list_memberships_for_email,
+    list_roster_sources,
+    list_service_tokens,
+    service_token_status,
     summarise_constituencies,
+    summarise_roster_sources,
 )
 from assembly.membership.rosters import RosterFileError, RosterRow, RowProblem, parse_records
 from assembly.notices.delivery import deliver_after_response
@@ -279,20 +296,19 @@ def _upload_dir() -> str:
 @bp.route("/institutions/<slug>/rosters", methods=["GET", "POST"])
 @institution_view(Role.secretary)
 def rosters(institution: Institution) -> ResponseReturnValue:
-    """Upload a roster: the file is planned and shown as a preview to confirm."""
+    """Upload a roster: it is kept and checked in the background, then shown to confirm."""
     form = RosterUploadForm()
     form.constituency.choices = [SelectChoice(c.key, c.name) for c in institution.constituencies]
-    refused = None
     if form.validate_on_submit():
         constituency = get_constituency(institution, form.constituency.data or "")
         assert constituency is not None  # the choices are the institution's constituencies
         upload = form.roster.data
         try:
             source = ensure_csv_source(current_actor(), constituency)
-            plan, run = preview_roster(
+            run = receive_roster(
                 current_actor(),
                 source,
-                upload.read(),
+                upload.stream,
                 mode=form.mode.data or "snapshot",
                 file_name=(upload.filename or "roster.csv")[:255],
                 upload_dir=_upload_dir(),
@@ -301,54 +317,68 @@ def rosters(institution: Institution) -> ResponseReturnValue:
             db.session.rollback()
             form.roster.errors = [*form.roster.errors, str(error)]
         else:
-            if run is None:
-                db.session.rollback()
-                refused = plan
-            else:
-                db.session.commit()
-                return redirect(
-                    url_for("membership.import_run", slug=institution.slug, run_id=run.id)
-                )
+            db.session.commit()
+            start_check(run, current_user.id, _upload_dir())
+            return redirect(url_for("membership.import_run", slug=institution.slug, run_id=run.id))
     page = db.paginate(list_import_runs(institution), per_page=PAGE_SIZE, error_out=False)
-    status = 400 if refused is not None or form.errors else 200
     return render_template(
-        "membership/rosters.html", institution=institution, form=form, page=page, refused=refused
-    ), status
+        "membership/rosters.html", institution=institution, form=form, page=page
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/institutions/<slug>/imports/<int:run_id>", methods=["GET", "POST"])
 @institution_view(Role.secretary)
 def import_run(institution: Institution, run_id: int) -> ResponseReturnValue:
-    """An import run: its preview (with the button that applies it) or its result."""
+    """An import run: its progress, its preview (with the button that applies it), or its
+    result."""
     run = get_import_run(institution, run_id)
     if run is None:
         abort(404)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        plan = confirm_roster(current_actor(), run, upload_dir=_upload_dir())
+        confirm_roster(current_actor(), run)
         db.session.commit()
-        _forget_upload(run.id)
-        counts = plan.counts()
-        flash(
-            f"Roster imported: {counts['new']:,} new, {counts['changed']:,} changed, "
-            f"{counts['leaving']:,} leaving."
-        )
+        start_apply(run, current_user.id, _upload_dir())
         return redirect(url_for("membership.import_run", slug=institution.slug, run_id=run.id))
-    return render_template(
-        "membership/import_run.html",
-        institution=institution,
-        run=run,
-        form=form,
-        counts=json.loads(run.counts),
-        samples=json.loads(run.samples),
-        problems=json.loads(run.problems)[:100],
-        problem_total=len(json.loads(run.problems)),
+    problems = json.loads(run.problems)
+    response = make_response(
+        render_template(
+            "membership/import_run.html",
+            institution=institution,
+            run=run,
+            form=form,
+            progress=read_progress(_upload_dir(), run),
+            counts=json.loads(run.counts),
+            samples=json.loads(run.samples),
+            problems=problems[:100],
+            problem_total=len(problems),
+        )
     )
+    if run.status.is_running:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
-def _forget_upload(run_id: int) -> None:
-    with contextlib.suppress(OSError):
-        os.remove(os.path.join(_upload_dir(), f"{run_id}.csv"))
+@bp.route("/institutions/<slug>/imports/<int:run_id>/progress")
+@institution_view(Role.secretary)
+def import_progress(institution: Institution, run_id: int) -> ResponseReturnValue:
+    """How far a running import has got, as JSON, for the run page's progress bar."""
+    run = get_import_run(institution, run_id)
+    if run is None:
+        abort(404)
+    progress = read_progress(_upload_dir(), run)
+    response = jsonify(
+        {
+            "status": run.status.value,
+            "running": progress is not None,
+            "stalled": bool(progress and progress.stalled),
+            "line": progress.line if progress else 0,
+            "total": progress.total if progress else run.lines_total,
+            "percent": progress.percent if progress else 100,
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/institutions/<slug>/imports/<int:run_id>/problems.csv")
@@ -591,9 +621,172 @@ def join_confirm(slug: str, token: str) -> ResponseReturnValue:
         return render_template(
             "membership/join_failed.html", institution=institution, reason=reason
         ), 409
-    already = not (plan.new_people or plan.joins or (plan.links and plan.joins))
+    already = plan.counts()["new"] == 0
     return render_template(
         "membership/joined.html",
         institution=institution,
-        already=already and plan.counts()["new"] == 0,
+        already=already,
+    )
+
+
+# --- Roster sources: their column mappings and their service tokens -------------------------
+
+
+def _roster_source(institution: Institution, key: str, *, fed: bool = False) -> RosterSource:
+    """Return the institution's source ``key`` or answer 404.
+
+    :param fed: only a source fed by files or pushes: the community sign-up source is fed by
+        the public sign-up page alone, so it has no column headers to set and takes no tokens
+        (a snapshot pushed to it would end every sign-up's membership).
+    """
+    source = get_roster_source(institution, key)
+    if source is None or (fed and source.key == SIGNUP_SOURCE):
+        abort(404)
+    return source
+
+
+@bp.route("/institutions/<slug>/rosters/sources", methods=["GET", "POST"])
+@institution_view(Role.secretary)
+def roster_sources(institution: Institution) -> ResponseReturnValue:
+    """The institution's roster sources; set one up before its first roster arrives."""
+    summaries = list_roster_sources(institution)
+    form = RosterSourceForm()
+    form.constituency.choices = [SelectChoice(c.key, c.name) for c in institution.constituencies]
+    if form.validate_on_submit():
+        constituency = get_constituency(institution, form.constituency.data or "")
+        assert constituency is not None  # the choices are the institution's constituencies
+        # Each constituency has one source for uploads and pushes; asking again finds it.
+        source = ensure_csv_source(current_actor(), constituency)
+        db.session.commit()
+        if all(s.source.id != source.id for s in summaries):
+            flash(f"{source.name} is set up.")
+        return redirect(
+            url_for("membership.roster_source", slug=institution.slug, source_key=source.key)
+        )
+    return render_template(
+        "membership/roster_sources.html",
+        institution=institution,
+        summaries=summaries,
+        form=form,
+    ), (400 if form.errors else 200)
+
+
+def _render_source(
+    institution: Institution, source: RosterSource, form: ServiceTokenForm, status: int = 200
+) -> ResponseReturnValue:
+    [summary] = summarise_roster_sources([source])
+    page = db.paginate(list_service_tokens(source), per_page=PAGE_SIZE, error_out=False)
+    return render_template(
+        "membership/roster_source.html",
+        institution=institution,
+        source=source,
+        summary=summary,
+        mapping=json.loads(source.column_mapping or "{}"),
+        labels=COLUMN_LABELS,
+        page=page,
+        now=utcnow(),
+        token_status=service_token_status,
+        push_url=external_url("api.roster_push", slug=institution.slug, source_key=source.key),
+        is_fed=source.key != SIGNUP_SOURCE,
+        form=form,
+    ), status
+
+
+@bp.route("/institutions/<slug>/rosters/sources/<source_key>")
+@institution_view(Role.secretary)
+def roster_source(institution: Institution, source_key: str) -> ResponseReturnValue:
+    """A roster source: its details, its column mapping and its service tokens."""
+    return _render_source(institution, _roster_source(institution, source_key), ServiceTokenForm())
+
+
+@bp.route("/institutions/<slug>/rosters/sources/<source_key>/mapping", methods=["GET", "POST"])
+@institution_view(Role.secretary)
+def roster_mapping_edit(institution: Institution, source_key: str) -> ResponseReturnValue:
+    """Change which column of the source's CSV files holds each roster field."""
+    source = _roster_source(institution, source_key, fed=True)
+    form = ColumnMappingForm(data=json.loads(source.column_mapping or "{}"))
+    if form.validate_on_submit():
+        try:
+            update_column_mapping(
+                current_actor(), source, {field: form[field].data or "" for field in COLUMN_LABELS}
+            )
+        except ColumnMappingError as error:
+            db.session.rollback()
+            for field, message in error.problems.items():
+                form[field].errors = [*form[field].errors, message]
+        else:
+            db.session.commit()
+            flash(f"Column headers for {source.name} saved.")
+            return redirect(
+                url_for("membership.roster_source", slug=institution.slug, source_key=source.key)
+            )
+    return render_template(
+        "membership/roster_mapping_edit.html", institution=institution, source=source, form=form
+    ), (400 if form.errors else 200)
+
+
+@bp.route("/institutions/<slug>/rosters/sources/<source_key>/tokens", methods=["POST"])
+@institution_view(Role.secretary)
+def service_token_new(institution: Institution, source_key: str) -> ResponseReturnValue:
+    """Make a service token and show it, once, in this response and nowhere else."""
+    source = _roster_source(institution, source_key, fed=True)
+    form = ServiceTokenForm()
+    if form.validate_on_submit():
+        try:
+            row, token = issue_token(
+                current_actor(), source, name=form.name.data or "", days=form.days.data or 0
+            )
+        except DomainError as error:
+            db.session.rollback()
+            _form_error(form, "days" if "days" in error.message else "name", error)
+        else:
+            db.session.commit()
+            response = make_response(
+                render_template(
+                    "membership/service_token_new.html",
+                    institution=institution,
+                    source=source,
+                    row=row,
+                    token=token,
+                    push_url=external_url(
+                        "api.roster_push", slug=institution.slug, source_key=source.key
+                    ),
+                )
+            )
+            # The token is a credential: no cache or history may keep a copy of this page.
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return _render_source(institution, source, form, status=400)
+
+
+@bp.route(
+    "/institutions/<slug>/rosters/sources/<source_key>/tokens/<int:token_id>/revoke",
+    methods=["GET", "POST"],
+)
+@institution_view(Role.secretary)
+def service_token_revoke(
+    institution: Institution, source_key: str, token_id: int
+) -> ResponseReturnValue:
+    """Ask to confirm, then revoke a service token: the API refuses it from then on."""
+    source = _roster_source(institution, source_key)
+    row = get_service_token(source, token_id)
+    if row is None:
+        abort(404)
+    back = url_for("membership.roster_source", slug=institution.slug, source_key=source.key)
+    if row.revoked_at is not None:
+        flash(f"The token {row.name} was already revoked.")
+        return redirect(back)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        revoke_token(current_actor(), row)
+        db.session.commit()
+        flash(f"The token {row.name} is revoked. Pushes that use it are refused from now on.")
+        return redirect(back)
+    return render_template(
+        "membership/service_token_revoke.html",
+        institution=institution,
+        source=source,
+        row=row,
+        form=form,
+        status=service_token_status(row, utcnow()),
     )

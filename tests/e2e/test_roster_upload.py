@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import expect
 
 from assembly.auth.models import Role
 from tests.conftest import grant, make_institution, make_user
@@ -33,13 +34,18 @@ def test_secretary_uploads_previews_confirms_and_sees_members(
     page.get_by_label("Roster file (CSV)").set_input_files(str(csv_path))
     page.get_by_role("button", name="Upload and preview").click()
     page.wait_for_url(re.compile(r".*/imports/\d+$"))
-    assert page.get_by_role("heading", name="Check the import before you confirm it").is_visible()
+    # The file is checked in the background; the page refreshes itself until it is done.
+    expect(
+        page.get_by_role("heading", name="Check the import before you confirm it")
+    ).to_be_visible(timeout=20_000)
     new_row = page.get_by_role("row").filter(has_text="New members")
     assert new_row.inner_text().strip().endswith("3")
     assert_accessible(page)
 
     page.get_by_role("button", name="Confirm and import").click()
-    assert "Roster imported: 3 new" in page.locator(".govuk-notification-banner").inner_text()
+    expect(page.get_by_role("link", name="See the members")).to_be_visible(timeout=20_000)
+    assert "Imported" in page.get_by_role("definition").filter(has_text="Imported").inner_text()
+    assert page.get_by_role("row").filter(has_text="New members").inner_text().strip()[-1] == "3"
     assert_accessible(page)
     page.get_by_role("link", name="See the members").click()
     assert page.get_by_role("cell", name="Smith, Ann").is_visible()
@@ -66,3 +72,44 @@ def test_a_resident_asks_to_join(app: Flask, page: Any) -> None:
     page.get_by_role("button", name="Ask to join").click()
     assert page.get_by_role("heading", name="Check your email").is_visible()
     assert_accessible(page)
+
+
+def test_a_long_import_shows_its_progress(app: Flask, page: Any) -> None:
+    """The page of a run being checked shows an accessible progress bar and refreshes."""
+    import os
+
+    from assembly.auth.actors import SYSTEM
+    from assembly.extensions import db
+    from assembly.membership.jobs import Progress
+    from assembly.membership.models import ImportRun, ImportStatus
+    from assembly.membership.operations import ensure_csv_source
+    from assembly.membership.queries import get_constituency
+
+    school = make_institution(slug="progress-browser", name="Progress School")
+    grant(make_user("secretary@example.org"), school, Role.secretary)
+    source = ensure_csv_source(SYSTEM, get_constituency(school, "workers"))
+    run = ImportRun(
+        source_id=source.id,
+        mode="snapshot",
+        status=ImportStatus.applying,
+        actor_label="test",
+        effective_on=school.created_at.date(),
+        lines_total=250_000,
+    )
+    db.session.add(run)
+    db.session.commit()
+    upload_dir = os.path.join(app.instance_path, "uploads")
+    os.makedirs(upload_dir, exist_ok=True)
+    progress = Progress(upload_dir, run.id, "applying", 250_000)
+    progress(100_000)
+    _sign_in(page, "secretary@example.org")
+    page.goto(f"/institutions/progress-browser/imports/{run.id}")
+    assert page.get_by_role("heading", name="Importing the roster").is_visible()
+    bar = page.get_by_role("progressbar", name="Line 100,000 of about 250,000 (40%)")
+    assert bar.get_attribute("value") == "100000"
+    assert_accessible(page)
+    progress(200_000)
+    expect(
+        page.get_by_role("progressbar", name="Line 200,000 of about 250,000 (80%)")
+    ).to_be_visible(timeout=10_000)  # it refreshed itself
+    progress.clear()

@@ -6,14 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from assembly.auth.actors import SYSTEM
 from assembly.auth.models import Role
 from assembly.extensions import db
+from assembly.membership.jobs import wait_for_jobs
 from assembly.membership.models import ImportRun, ImportStatus, Membership
+from assembly.membership.operations import ensure_csv_source
+from assembly.membership.queries import get_constituency
 from tests.conftest import grant, make_institution, make_user
 from tests.membership.test_imports import ANN, BOB, CAT, database_fingerprint, roster
 
@@ -38,30 +43,92 @@ def test_upload_preview_then_confirm(app: Flask, client: FlaskClient, login_as) 
     _secretary(login_as, "flow-school")
     response = _upload(client, "flow-school", roster(ANN, BOB, CAT))
     assert response.status_code == 302
+    assert wait_for_jobs()
     preview = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Check the import before you confirm it" in preview
     assert re.search(r"New members</th><td[^>]*>3<", preview)
     assert db.session.scalar(select(func.count()).select_from(Membership)) == 0
     confirmed = client.post(response.headers["Location"])
     assert confirmed.status_code == 302
+    assert wait_for_jobs()
+    db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Membership)) == 3
     run = db.session.scalars(select(ImportRun)).one()
     assert run.status == ImportStatus.applied
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "What changed" in page and "Imported" in page
     again = client.post(response.headers["Location"])
     assert again.status_code == 409  # a run is applied once
+
+
+def test_a_running_import_shows_its_progress(app: Flask, client: FlaskClient, login_as) -> None:
+    """While a run is being checked its page shows the line reached and refreshes itself;
+    a run whose progress stopped moving says so."""
+    import os
+    import time
+
+    from assembly.membership.jobs import STALE_AFTER, Progress
+
+    school = _secretary(login_as, "progress-school")
+    source = ensure_csv_source(SYSTEM, get_constituency(school, "workers"))
+    run = ImportRun(
+        source_id=source.id,
+        mode="snapshot",
+        status=ImportStatus.checking,
+        actor_label="test",
+        effective_on=date(2026, 9, 1),
+        lines_total=100_000,
+    )
+    db.session.add(run)
+    db.session.commit()
+    upload_dir = os.path.join(app.instance_path, "uploads")
+    os.makedirs(upload_dir, exist_ok=True)
+    progress = Progress(upload_dir, run.id, "checking", 100_000)
+    progress(45_000)
+    page = client.get(f"/institutions/progress-school/imports/{run.id}")
+    text = page.get_data(as_text=True)
+    assert "Checking your file" in text and "Line 45,000 of about 100,000 (45%)" in text
+    assert "progress.js" in text and page.headers["Cache-Control"] == "no-store"
+    state = client.get(f"/institutions/progress-school/imports/{run.id}/progress").get_json()
+    assert state == {
+        "status": "checking",
+        "running": True,
+        "stalled": False,
+        "line": 45_000,
+        "total": 100_000,
+        "percent": 45,
+    }
+    old = time.time() - STALE_AFTER - 1
+    os.utime(progress.path, (old, old))
+    text = client.get(f"/institutions/progress-school/imports/{run.id}").get_data(as_text=True)
+    assert "The import stopped" in text and "Nothing was changed" in text
+    assert "progress.js" not in text
+    state = client.get(f"/institutions/progress-school/imports/{run.id}/progress").get_json()
+    assert state["stalled"] is True
+    progress.clear()
 
 
 def test_a_refused_upload_lists_the_rows_and_stores_nothing(
     app: Flask, client: FlaskClient, login_as
 ) -> None:
-    """Invalid rows are listed with line numbers; no run, no file, no member is stored."""
-    _secretary(login_as, "refused-school")
-    before = database_fingerprint()
+    """Invalid rows are listed with line numbers on the run's page; the file is not kept and
+    nothing but the refused run (the record of the attempt) is stored."""
+    import os
+
+    school = _secretary(login_as, "refused-school")
+    ensure_csv_source(SYSTEM, get_constituency(school, "workers"))
+    db.session.commit()
+    before = database_fingerprint(except_tables={"import_runs"})
     response = _upload(client, "refused-school", roster(ANN, ("E9", "=1+1", "X", "", "", "")))
-    assert response.status_code == 400
-    page = response.get_data(as_text=True)
-    assert "The roster was not imported" in page and "formula" in page
-    assert database_fingerprint() == before
+    assert response.status_code == 302
+    assert wait_for_jobs()
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The roster was not imported" in page and "formula" in page and "Line" in page
+    assert "Confirm and import" not in page
+    run = db.session.scalars(select(ImportRun)).one()
+    assert run.status == ImportStatus.refused
+    assert not os.path.exists(os.path.join(app.instance_path, "uploads", f"{run.id}.csv"))
+    assert database_fingerprint(except_tables={"import_runs"}) == before
 
 
 def test_an_unreadable_upload_says_why(app: Flask, client: FlaskClient, login_as) -> None:
