@@ -33,19 +33,21 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
+    Date,
     Integer,
     MetaData,
     String,
     Table,
-    and_,
     bindparam,
+    column,
     exists,
     func,
     insert,
+    literal_column,
     select,
     text,
-    union,
     update,
 )
 
@@ -118,6 +120,40 @@ def _bulk(connection: Any, statement: Any, params: Iterable[dict[str, object]]) 
     return ids
 
 
+def _sqlite_insert(connection: Any, table: Any, rows: Iterable[dict[str, object]]) -> None:
+    """``INSERT`` many rows through the driver's ``executemany``, ``BATCH`` at a time.
+
+    Values go through each column's own bind processor, as SQLAlchemy would send them, but
+    without its per-row statement bookkeeping (most of the time of a large import).
+    """
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
+        return
+    columns = list(first)
+    dialect = connection.dialect
+    compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
+    order = list(compiled.positiontup or ())
+    processors = [table.c[name].type.bind_processor(dialect) for name in order]
+    cursor = connection.connection.driver_connection.cursor()
+
+    def values(row: dict[str, object]) -> tuple[object, ...]:
+        return tuple(
+            row[name] if process is None else process(row[name])
+            for name, process in zip(order, processors, strict=True)
+        )
+
+    batch = [values(first)]
+    for row in iterator:
+        batch.append(values(row))
+        if len(batch) >= BATCH:
+            cursor.executemany(str(compiled), batch)
+            batch.clear()
+    if batch:
+        cursor.executemany(str(compiled), batch)
+    cursor.close()
+
+
 def _insert(
     connection: Any, table: Any, rows: Iterable[dict[str, object]], *, returning_ids: bool = False
 ) -> list[int]:
@@ -128,10 +164,22 @@ def _insert(
     ``INSERT … RETURNING``. Either way it runs in the caller's transaction.
     """
     if connection.dialect.name != "postgresql":
-        statement = insert(table)
-        if returning_ids:
-            statement = statement.returning(table.c.id, sort_by_parameter_order=True)
-        return _bulk(connection, statement, rows)
+        if not returning_ids:
+            _sqlite_insert(connection, table, rows)
+            return []
+        # SQLite returns ids in order only one row per statement: number the rows instead,
+        # after the largest id, which is what SQLite would give them. The caller holds the
+        # database's write lock (``_lock_for_writing``), so nobody else can take these ids.
+        after = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+        ids: list[int] = []
+
+        def numbered() -> Iterable[dict[str, object]]:
+            for row in rows:
+                ids.append(after + len(ids) + 1)
+                yield {**row, "id": ids[-1]}
+
+        _sqlite_insert(connection, table, numbered())
+        return ids
     batch = list(rows)
     if not batch:
         return []
@@ -378,6 +426,85 @@ def _prepare_scratch(connection: Any) -> None:
         connection.execute(table.delete())
 
 
+# The chunk's lookups. Joins are written as CROSS JOIN with the conditions in WHERE, which
+# PostgreSQL plans freely and SQLite never reorders: it must start from the chunk (five
+# thousand rows) and look each row up by index, never scan a million-row table per chunk (it
+# has no statistics to know better). A unary + keeps SQLite off an unhelpful index.
+_EARLIER_IDS = text(
+    "SELECT c.external_id, i.line FROM roster_import_chunk AS c "
+    "CROSS JOIN roster_import_ids AS i WHERE i.external_id = c.external_id"
+)
+_REMEMBER_IDS = text(
+    "INSERT INTO roster_import_ids (external_id, line) "
+    "SELECT c.external_id, c.line FROM roster_import_chunk AS c WHERE NOT EXISTS "
+    "(SELECT 1 FROM roster_import_ids AS i WHERE i.external_id = c.external_id)"
+)
+_KNOWN = text(
+    "SELECT r.external_id, r.id, r.person_id, r.is_present, s.person_id IS NOT NULL, "
+    "p.given_name, p.family_name, p.email, p.date_of_birth, p.postcode "
+    "FROM roster_import_chunk AS c CROSS JOIN source_records AS r CROSS JOIN people AS p "
+    "LEFT JOIN roster_import_people AS s ON s.person_id = r.person_id "
+    "WHERE r.source_id = :source AND r.external_id = c.external_id AND p.id = r.person_id"
+).columns(
+    column("external_id", String),
+    column("id", Integer),
+    column("person_id", Integer),
+    column("is_present", Boolean),
+    column("seen", Boolean),
+    column("given_name", String),
+    column("family_name", String),
+    column("email", String),
+    column("date_of_birth", Date),
+    column("postcode", String),
+)
+#: Distinct emails of the chunk's rows that the source does not know.
+_UNSEEN_EMAILS = (
+    "SELECT DISTINCT c.email FROM roster_import_chunk AS c WHERE c.email IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM source_records AS r "
+    "WHERE r.source_id = :source AND r.external_id = c.external_id)"
+)
+# Only constant text is joined into these two (values are bound): hence the noqa.
+_BY_EMAIL = text(
+    "SELECT p.id, p.email, p.date_of_birth, s.person_id IS NOT NULL, "  # noqa: S608
+    "EXISTS (SELECT 1 FROM source_records AS l WHERE l.person_id = p.id "
+    "AND l.source_id = :source) "
+    f"FROM ({_UNSEEN_EMAILS}) AS e CROSS JOIN people AS p "
+    "LEFT JOIN roster_import_people AS s ON s.person_id = p.id "
+    "WHERE p.email = e.email AND +p.id <= :cutoff"
+).columns(
+    column("id", Integer),
+    column("email", String),
+    column("date_of_birth", Date),
+    column("seen", Boolean),
+    column("listed", Boolean),
+)
+_MEMBERSHIPS = text(
+    "SELECT m.id, m.person_id, m.constituency_id, m.left_on, m.opted_out_on FROM ("  # noqa: S608
+    "SELECT r.person_id FROM roster_import_chunk AS c CROSS JOIN source_records AS r "
+    "WHERE r.source_id = :source AND r.external_id = c.external_id "
+    "UNION SELECT p.id FROM "
+    f"({_UNSEEN_EMAILS}) AS e CROSS JOIN people AS p WHERE p.email = e.email "
+    "AND +p.id <= :cutoff"
+    ") AS x CROSS JOIN memberships AS m "
+    "WHERE m.person_id = x.person_id AND +m.institution_id = :institution ORDER BY m.id"
+).columns(
+    column("id", Integer),
+    column("person_id", Integer),
+    column("constituency_id", Integer),
+    column("left_on", Date),
+    column("opted_out_on", Date),
+)
+
+
+def _lock_for_writing(connection: Any, source: RosterSource) -> None:
+    """Take the database's write lock now, for the whole import (SQLite takes it at the first
+    write): the plan then reads what no other writer can change until the commit, and new
+    rows can be numbered safely. On PostgreSQL this locks the source's row: two imports of one
+    source run one after the other."""
+    table = RosterSource.__table__
+    connection.execute(update(table).where(table.c.id == source.id).values(id=table.c.id))
+
+
 def _in_chunks(query: Callable[[Sequence[Any]], Iterable[Any]], keys: Iterable[Any]) -> list[Any]:
     """Run ``query`` for ``keys`` a few hundred at a time; return every row."""
     found: list[Any] = []
@@ -414,6 +541,8 @@ class _Importer:
         #: External ids seen twice whose first line has been reported.
         self.duplicates: set[str] = set()
         _prepare_scratch(self.connection)
+        if write:
+            _lock_for_writing(self.connection, source)
 
     def run(
         self,
@@ -464,22 +593,8 @@ class _Importer:
             ({"external_id": r.external_id, "email": r.email, "line": r.line} for r in rows),
         )
         # Ids an earlier chunk listed; then remember this chunk's.
-        chunk, ids = _chunk_rows, _seen_ids
-        earlier = dict(
-            connection.execute(
-                select(chunk.c.external_id, ids.c.line).select_from(
-                    chunk.join(ids, ids.c.external_id == chunk.c.external_id)
-                )
-            ).all()
-        )
-        connection.execute(
-            insert(ids).from_select(
-                ["external_id", "line"],
-                select(chunk.c.external_id, chunk.c.line).where(
-                    ~exists().where(ids.c.external_id == chunk.c.external_id)
-                ),
-            )
-        )
+        earlier = dict(connection.execute(_EARLIER_IDS).all())
+        connection.execute(_REMEMBER_IDS)
         repeated += [(row, earlier[row.external_id]) for row in rows if row.external_id in earlier]
         for row, first in sorted(repeated, key=lambda pair: pair[0].line):
             key = row.external_id
@@ -511,35 +626,20 @@ class _Importer:
 
     def _lookups(self) -> tuple[Any, ...]:
         """Everything the database knows that the chunk's rows touch, by joins with the chunk
-        table (a few queries per five thousand rows)."""
-        connection, source = self.connection, self.source
-        chunk, records, people, seen = (
-            _chunk_rows,
-            SourceRecord.__table__,
-            Person.__table__,
-            _seen_people,
-        )
-        in_source = and_(
-            records.c.source_id == source.id, records.c.external_id == chunk.c.external_id
-        )
+        table (four queries per five thousand rows)."""
+        connection = self.connection
+        values = {
+            "source": self.source.id,
+            "institution": self.source.institution_id,
+            "cutoff": self.person_cutoff,
+        }
         # What this source already knows: external id → (record id, person id, present),
         # and the person's details as stored.
         known: dict[str, tuple[int, int, bool]] = {}
         stored: dict[int, tuple[object, ...]] = {}
         seen_before: set[int] = set()
         for external_id, record_id, person_id, present, was_seen, *details in connection.execute(
-            select(
-                records.c.external_id,
-                records.c.id,
-                records.c.person_id,
-                records.c.is_present,
-                seen.c.person_id.is_not(None),
-                *(people.c[f] for f in PERSON_FIELDS),
-            ).select_from(
-                chunk.join(records, in_source)
-                .join(people, people.c.id == records.c.person_id)
-                .outerjoin(seen, seen.c.person_id == records.c.person_id)
-            )
+            _KNOWN, values
         ):
             known[external_id] = (record_id, person_id, bool(present))
             stored[person_id] = tuple(details)
@@ -547,59 +647,19 @@ class _Importer:
                 seen_before.add(person_id)
         # Rows this source has not seen: the same person by email, made before this import;
         # and whether this source already lists them under another id.
-        unseen_emails = (
-            select(chunk.c.email)
-            .where(chunk.c.email.is_not(None), ~exists().where(in_source))
-            .distinct()
-            .subquery()
-        )
-        listing = records.alias("listing")
-        same_email = and_(
-            people.c.email == unseen_emails.c.email, people.c.id <= self.person_cutoff
-        )
         by_email: dict[str, list[tuple[int, date | None]]] = {}
         listed_here: set[int] = set()
-        for person_id, email, born, was_seen, listed in connection.execute(
-            select(
-                people.c.id,
-                people.c.email,
-                people.c.date_of_birth,
-                seen.c.person_id.is_not(None),
-                exists()
-                .where(listing.c.source_id == source.id, listing.c.person_id == people.c.id)
-                .label("listed"),
-            ).select_from(
-                unseen_emails.join(people, same_email).outerjoin(
-                    seen, seen.c.person_id == people.c.id
-                )
-            )
-        ):
+        for person_id, email, born, was_seen, listed in connection.execute(_BY_EMAIL, values):
             by_email.setdefault(str(email), []).append((person_id, born))
             if was_seen:
                 seen_before.add(person_id)
             if listed:
                 listed_here.add(person_id)
         # Their memberships of the institution: the current one, and whether they opted out.
-        memberships = Membership.__table__
-        candidates = union(
-            select(records.c.person_id).select_from(chunk.join(records, in_source)),
-            select(people.c.id).select_from(unseen_emails.join(people, same_email)),
-        )
         current: dict[int, tuple[int, int]] = {}
         opted_out: set[int] = set()
         for membership_id, person_id, constituency_id, left_on, opted_out_on in connection.execute(
-            select(
-                memberships.c.id,
-                memberships.c.person_id,
-                memberships.c.constituency_id,
-                memberships.c.left_on,
-                memberships.c.opted_out_on,
-            )
-            .where(
-                memberships.c.institution_id == source.institution_id,
-                memberships.c.person_id.in_(candidates),
-            )
-            .order_by(memberships.c.id)
+            _MEMBERSHIPS, values
         ):
             if left_on is None:
                 current[person_id] = (membership_id, constituency_id)
@@ -710,7 +770,9 @@ class _Importer:
                 batch = db.session.execute(
                     select(records.c.id, records.c.external_id, records.c.person_id)
                     .where(
-                        records.c.source_id == source.id,
+                        # Walk the records in id order from where the last batch ended (the
+                        # unary + keeps SQLite from scanning the whole source per batch).
+                        literal_column("+source_records.source_id") == source.id,
                         records.c.is_present.is_(True),
                         records.c.id > after,
                         ~exists().where(_seen_ids.c.external_id == records.c.external_id),
