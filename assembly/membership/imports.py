@@ -171,15 +171,15 @@ def _insert(
         # after the largest id, which is what SQLite would give them. The caller holds the
         # database's write lock (``_lock_for_writing``), so nobody else can take these ids.
         after = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-        ids: list[int] = []
+        numbers: list[int] = []
 
         def numbered() -> Iterable[dict[str, object]]:
             for row in rows:
-                ids.append(after + len(ids) + 1)
-                yield {**row, "id": ids[-1]}
+                numbers.append(after + len(numbers) + 1)
+                yield {**row, "id": numbers[-1]}
 
         _sqlite_insert(connection, table, numbered())
-        return ids
+        return numbers
     batch = list(rows)
     if not batch:
         return []
@@ -593,7 +593,7 @@ class _Importer:
             ({"external_id": r.external_id, "email": r.email, "line": r.line} for r in rows),
         )
         # Ids an earlier chunk listed; then remember this chunk's.
-        earlier = dict(connection.execute(_EARLIER_IDS).all())
+        earlier: dict[str, int] = dict(connection.execute(_EARLIER_IDS).tuples().all())
         connection.execute(_REMEMBER_IDS)
         repeated += [(row, earlier[row.external_id]) for row in rows if row.external_id in earlier]
         for row, first in sorted(repeated, key=lambda pair: pair[0].line):
