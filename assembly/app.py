@@ -113,6 +113,7 @@ def _init_extensions(app: Flask) -> None:
 
     # Import every model so that metadata (and so migrations) sees them all.
     import assembly.audit.models
+    import assembly.elections.models
     import assembly.membership.models
     import assembly.membership.notices
     import assembly.notices.models  # noqa: F401
@@ -122,11 +123,13 @@ def _register_blueprints(app: Flask) -> None:
     from assembly.api.views import bp as api_bp
     from assembly.audit.views import bp as audit_bp
     from assembly.auth.views import bp as auth_bp
+    from assembly.elections.views import bp as elections_bp
     from assembly.membership.views import bp as membership_bp
     from assembly.ops import bp as ops_bp
 
     app.register_blueprint(membership_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(elections_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(api_bp)

@@ -15,8 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from assembly.auth.actors import CLI
-from assembly.auth.models import Role, RoleGrant
+from assembly.auth.models import Role, RoleGrant, User
 from assembly.auth.operations import issue_sign_in_link
+from assembly.elections.models import CountMethod
 from assembly.extensions import db
 from tests.conftest import grant, make_institution, make_member, make_user
 
@@ -90,6 +91,25 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     # The API takes service tokens only: a browser session is not enough.
     "api.openapi": {"GET": ALL_200},
     "api.roster_push": {"POST": dict.fromkeys(ROLES, 401)},
+    # Board elections: secretaries set up and change; the election's returning officer
+    # approves (another officer, or an admin, is refused by the operation); empty forms 400.
+    "elections.elections": {"GET": OFFICERS},
+    "elections.election_new": {
+        "GET": SECRETARY,
+        "POST": {**SECRETARY, "secretary": 400, "admin": 400},
+    },
+    "elections.election": {"GET": OFFICERS},
+    "elections.election_edit": {
+        "GET": SECRETARY,
+        "POST": {**SECRETARY, "secretary": 400, "admin": 400},
+    },
+    "elections.election_approve": {
+        "POST": {**dict.fromkeys(ROLES, 403), "anonymous": 302, "returning_officer": 302}
+    },
+    "elections.election_cancel": {
+        "GET": OFFICERS,
+        "POST": {**OFFICERS, "secretary": 400, "returning_officer": 400, "admin": 400},
+    },
     "ops.health": {"GET": ALL_200},
     "ops.ready": {"GET": ALL_200},
 }
@@ -147,6 +167,26 @@ def _scenario() -> dict[str, Any]:
     from assembly.api.tokens import issue_token
 
     service_token, _ = issue_token(SYSTEM, source, name="HR system")
+    from datetime import timedelta
+
+    from assembly.clock import today
+    from assembly.elections.operations import ElectionSettings, create_election
+    from assembly.elections.timetable import TimetableRules, suggest_timetable
+
+    officer = db.session.query(User).filter_by(email=emails["returning_officer"]).one()
+    election = create_election(
+        SYSTEM,
+        target,
+        ElectionSettings(
+            title="Governors",
+            seats=6,
+            apportionment="largest-remainder",
+            weights={c.key: c.weight for c in target.constituencies},
+            methods={c.key: CountMethod.stv for c in target.constituencies},
+            timetable=suggest_timetable(today() + timedelta(weeks=12), TimetableRules()),
+            returning_officer_id=officer.id,
+        ),
+    )
     db.session.commit()
     return {
         "target": target,
@@ -154,6 +194,7 @@ def _scenario() -> dict[str, Any]:
         "teller_grant_id": teller_grant.id,
         "run_id": run.id,
         "service_token_id": service_token.id,
+        "election_id": election.id,
     }
 
 
@@ -211,6 +252,8 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             values["run_id"] = scenario["run_id"]
         elif argument == "token_id":
             values["token_id"] = scenario["service_token_id"]
+        elif argument == "election_id":
+            values["election_id"] = scenario["election_id"]
         elif argument == "filename":
             values["filename"] = "app.css"
         else:  # pragma: no cover - a new argument needs a sample value here

@@ -593,7 +593,7 @@ class _Importer:
             ({"external_id": r.external_id, "email": r.email, "line": r.line} for r in rows),
         )
         # Ids an earlier chunk listed; then remember this chunk's.
-        earlier: dict[str, int] = dict(connection.execute(_EARLIER_IDS).tuples().all())
+        earlier: dict[str, int] = {key: line for key, line in connection.execute(_EARLIER_IDS)}
         connection.execute(_REMEMBER_IDS)
         repeated += [(row, earlier[row.external_id]) for row in rows if row.external_id in earlier]
         for row, first in sorted(repeated, key=lambda pair: pair[0].line):

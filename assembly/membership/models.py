@@ -62,6 +62,13 @@ class Institution(db.Model):  # type: ignore[name-defined]
     #: What the leader elected at the annual assembly is called: "Headteacher", "Chief Executive".
     leader_title: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Board election timetable: the least working days before the close of poll for the
+    #: notice of election, close of nominations, close of withdrawals and opening of the poll
+    #: (defaults from the Model Election Rules 2014).
+    notice_working_days: Mapped[int] = mapped_column(Integer, default=40, server_default="40")
+    nominations_working_days: Mapped[int] = mapped_column(Integer, default=28, server_default="28")
+    withdrawals_working_days: Mapped[int] = mapped_column(Integer, default=25, server_default="25")
+    poll_opens_working_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
 
     constituencies: Mapped[list[Constituency]] = relationship(
         back_populates="institution", order_by="Constituency.precedence"

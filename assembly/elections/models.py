@@ -1,0 +1,302 @@
+"""Board elections: the election, its contests, candidates, roll, ballots and paper batches.
+
+Secrecy is built into the tables (DESIGN §6): a ballot has a random id, a tracker, its
+content, its contest and the *date* it was cast — no voter, no time of day. Whether a roll
+entry has voted is a separate row (``roll_marks``) whose primary key is the roll entry: the
+database itself refuses a second vote, however many requests race.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from fractions import Fraction
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from assembly.auth.models import User
+from assembly.clock import utcnow
+from assembly.elections.states import ElectionState
+from assembly.extensions import db
+from assembly.membership.models import Constituency, Institution, Person
+from assembly.sqltypes import UTCDateTime, enum_column
+
+__all__ = [
+    "Ballot",
+    "Candidate",
+    "CandidateOrder",
+    "CandidateStatus",
+    "Channel",
+    "Contest",
+    "ContestResult",
+    "CountMethod",
+    "Election",
+    "PaperBatch",
+    "PaperBatchStatus",
+    "RollEntry",
+    "RollMark",
+]
+
+
+class CountMethod(enum.StrEnum):
+    #: Single transferable vote, Scottish rules (SSI 2007/42): the default.
+    stv = "stv"
+    #: First past the post: each voter marks up to ``seats`` candidates.
+    plurality = "plurality"
+
+
+class CandidateOrder(enum.StrEnum):
+    #: Alphabetical by family name, then given name (the Model Election Rules' ballot paper).
+    alphabetical = "alphabetical"
+    #: Rotated per voter, so no candidate gains by being first.
+    rotated = "rotated"
+
+
+class Election(db.Model):  # type: ignore[name-defined]
+    """A board election: N seats shared among the institution's constituencies."""
+
+    __tablename__ = "elections"
+    __table_args__ = (
+        CheckConstraint("seats >= 1", name="seats_positive"),
+        CheckConstraint(
+            "notice_of_election_on < nominations_close_on"
+            " AND nominations_close_on < withdrawals_close_on"
+            " AND withdrawals_close_on < poll_opens_on"
+            " AND poll_opens_on <= poll_closes_on",
+            name="timetable_in_order",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    #: As printed on notices: "Election of governors 2027".
+    title: Mapped[str] = mapped_column(String(200))
+    #: Board seats to fill, shared among the contests by ``apportionment``.
+    seats: Mapped[int] = mapped_column(Integer)
+    #: ``largest-remainder`` (default) or ``sainte-lague`` (see assembly.counting.apportionment).
+    apportionment: Mapped[str] = mapped_column(String(30), default="largest-remainder")
+    state: Mapped[ElectionState] = mapped_column(
+        enum_column(ElectionState, "election_state"), default=ElectionState.draft
+    )
+    candidate_order: Mapped[CandidateOrder] = mapped_column(
+        enum_column(CandidateOrder, "candidate_order"), default=CandidateOrder.alphabetical
+    )
+    notice_of_election_on: Mapped[date] = mapped_column(Date)
+    nominations_close_on: Mapped[date] = mapped_column(Date)
+    withdrawals_close_on: Mapped[date] = mapped_column(Date)
+    poll_opens_on: Mapped[date] = mapped_column(Date)
+    #: The poll closes at the end of this day (Europe/London).
+    poll_closes_on: Mapped[date] = mapped_column(Date)
+    #: Working days before the close on which non-voters are reminded (0: no reminder).
+    reminder_days_before_close: Mapped[int] = mapped_column(Integer, default=3)
+    #: The returning officer who approves the set-up, validates nominations and declares.
+    returning_officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: SHA-256 of the settings the returning officer approved (changes need a new approval).
+    approved_settings: Mapped[str] = mapped_column(String(64), default="")
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Seed for every lot drawn in this election, fixed when it is approved.
+    seed: Mapped[str] = mapped_column(String(64), default="")
+    roll_frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+
+    institution: Mapped[Institution] = relationship()
+    returning_officer: Mapped[User | None] = relationship()
+    contests: Mapped[list[Contest]] = relationship(
+        back_populates="election", order_by="Contest.id", cascade="all, delete-orphan"
+    )
+
+
+class Contest(db.Model):  # type: ignore[name-defined]
+    """One constituency's part of an election: its seats, method, candidates and roll."""
+
+    __tablename__ = "contests"
+    __table_args__ = (
+        UniqueConstraint("election_id", "constituency_id"),
+        CheckConstraint("seats >= 0", name="seats_not_negative"),
+        CheckConstraint("weight_numerator >= 0", name="weight_not_negative"),
+        CheckConstraint("weight_denominator > 0", name="weight_denominator_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), index=True)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituencies.id"))
+    #: This election's weight for the constituency (from the institution, editable).
+    weight_numerator: Mapped[int] = mapped_column(Integer)
+    weight_denominator: Mapped[int] = mapped_column(Integer)
+    #: Seats apportioned to this contest.
+    seats: Mapped[int] = mapped_column(Integer, default=0)
+    method: Mapped[CountMethod] = mapped_column(
+        enum_column(CountMethod, "count_method"), default=CountMethod.stv
+    )
+    #: Voters on the frozen roll (set when the roll is frozen).
+    roll_size: Mapped[int] = mapped_column(Integer, default=0)
+    #: Declared at the close of nominations without a poll (valid candidates ≤ seats).
+    is_uncontested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    election: Mapped[Election] = relationship(back_populates="contests")
+    constituency: Mapped[Constituency] = relationship()
+    candidates: Mapped[list[Candidate]] = relationship(
+        back_populates="contest", order_by="Candidate.id"
+    )
+
+    @property
+    def weight(self) -> Fraction:
+        return Fraction(self.weight_numerator, self.weight_denominator)
+
+    @weight.setter
+    def weight(self, value: Fraction) -> None:
+        self.weight_numerator, self.weight_denominator = value.numerator, value.denominator
+
+
+class CandidateStatus(enum.StrEnum):
+    #: Nominated, waiting for the returning officer.
+    nominated = "nominated"
+    valid = "valid"
+    invalid = "invalid"
+    withdrawn = "withdrawn"
+
+
+class Candidate(db.Model):  # type: ignore[name-defined]
+    """A member's nomination in their own constituency's contest."""
+
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("contest_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    #: The name on the ballot paper, as the candidate gave it.
+    ballot_name: Mapped[str] = mapped_column(String(200))
+    #: Plain text, at most 250 words.
+    statement: Mapped[str] = mapped_column(Text, default="")
+    #: The candidate declared they are eligible to stand.
+    declares_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Declared interests (plain text; "None" is an answer).
+    interests: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[CandidateStatus] = mapped_column(
+        enum_column(CandidateStatus, "candidate_status"), default=CandidateStatus.nominated
+    )
+    #: Why the returning officer found the nomination invalid (told to the candidate).
+    reason: Mapped[str] = mapped_column(Text, default="")
+    nominated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contest: Mapped[Contest] = relationship(back_populates="candidates")
+    person: Mapped[Person] = relationship()
+
+
+class RollEntry(db.Model):  # type: ignore[name-defined]
+    """One voter on a contest's roll, frozen at the close of nominations."""
+
+    __tablename__ = "roll_entries"
+    __table_args__ = (
+        UniqueConstraint("contest_id", "person_id"),
+        UniqueConstraint("contest_id", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    #: Elector number within the contest (printed on letters and paper ballots' lists).
+    number: Mapped[int] = mapped_column(Integer)
+    #: Random salt for the voter's commitment in the published record (issue: records).
+    salt: Mapped[str] = mapped_column(String(64))
+
+    contest: Mapped[Contest] = relationship()
+    person: Mapped[Person] = relationship()
+
+
+class Channel(enum.StrEnum):
+    online = "online"
+    paper = "paper"
+
+
+class RollMark(db.Model):  # type: ignore[name-defined]
+    """ "This roll entry has voted": the primary key makes a second vote impossible.
+
+    Written in the same transaction as the ballot, but holding nothing that links to it.
+    """
+
+    __tablename__ = "roll_marks"
+
+    roll_entry_id: Mapped[int] = mapped_column(ForeignKey("roll_entries.id"), primary_key=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
+
+
+class Ballot(db.Model):  # type: ignore[name-defined]
+    """The content of one vote, with no link to the voter and no time finer than a date."""
+
+    __tablename__ = "ballots"
+
+    #: Random (not sequential, so the order of casting cannot be read from it).
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
+    #: The code the voter keeps to find their ballot in the published record.
+    tracker: Mapped[str] = mapped_column(String(32), unique=True)
+    #: The preferences: candidate ids in order, as JSON (``[12, 9, 14]``); empty for a blank.
+    ranking: Mapped[str] = mapped_column(Text)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
+    cast_on: Mapped[date] = mapped_column(Date)
+    #: The paper batch it came in, for paper ballots (a batch holds many voters' papers).
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("paper_batches.id"))
+
+
+class PaperBatchStatus(enum.StrEnum):
+    #: One entry made; waiting for the second, by another person.
+    first_entered = "first_entered"
+    #: Both entries matched: the ballots are stored and the voters marked.
+    accepted = "accepted"
+    #: The second entry differed: both are kept for the record; the batch is entered again.
+    rejected = "rejected"
+
+
+class PaperBatch(db.Model):  # type: ignore[name-defined]
+    """A batch of paper or postal ballots, entered twice by two people."""
+
+    __tablename__ = "paper_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
+    #: The label written on the batch ("Postal 3", "Ward B box 2").
+    label: Mapped[str] = mapped_column(String(100))
+    status: Mapped[PaperBatchStatus] = mapped_column(
+        enum_column(PaperBatchStatus, "paper_batch_status"),
+        default=PaperBatchStatus.first_entered,
+    )
+    #: The first entry, as canonical JSON: elector numbers and rankings.
+    first_entry: Mapped[str] = mapped_column(Text)
+    first_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    second_entry: Mapped[str] = mapped_column(Text, default="")
+    second_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contest: Mapped[Contest] = relationship()
+
+
+class ContestResult(db.Model):  # type: ignore[name-defined]
+    """A contest's count: one per contest (a database constraint), kept as the count's record."""
+
+    __tablename__ = "contest_results"
+
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), primary_key=True)
+    #: The counting core's result (stages, lots, elected), as canonical JSON.
+    result: Mapped[str] = mapped_column(Text)
+    #: Elected candidate ids, in order of election, as JSON.
+    elected: Mapped[str] = mapped_column(Text)
+    ballots_counted: Mapped[int] = mapped_column(Integer)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

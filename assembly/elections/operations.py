@@ -1,0 +1,361 @@
+"""Board elections: set-up, returning officer approval, cancellation and the dated steps.
+
+Every function takes the actor, checks the rules, flushes, writes an audit event and never
+commits. The seats of each contest are apportioned from the election's weights by the counting
+core (ties by lot, from the election's seed); the timetable is checked against the
+institution's rules (Model Election Rules 2014 by default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+
+from sqlalchemy import select
+
+from assembly.audit.operations import record_event
+from assembly.auth.actors import Actor, actor_label
+from assembly.auth.models import Role, User
+from assembly.auth.permissions import can_manage, roles_in
+from assembly.clock import utcnow
+from assembly.counting.apportionment import METHODS, ApportionmentError, apportion
+from assembly.counting.canonical import canonical_bytes, rational
+from assembly.elections.models import CandidateOrder, Contest, CountMethod, Election
+from assembly.elections.states import ElectionState, TransitionError, check_transition, is_locked
+from assembly.elections.timetable import Timetable, TimetableError, TimetableRules, check_timetable
+from assembly.errors import InvalidTransition, NotEligible, RuleViolation
+from assembly.extensions import db
+from assembly.membership.models import Institution
+
+__all__ = [
+    "ElectionSettings",
+    "approve_election",
+    "cancel_election",
+    "create_election",
+    "preview_seats",
+    "timetable_rules",
+    "update_election",
+]
+
+
+@dataclass(frozen=True)
+class ElectionSettings:
+    """What the secretary sets up: checked together, approved together."""
+
+    title: str
+    seats: int
+    apportionment: str
+    #: constituency key → weight for this election.
+    weights: dict[str, Fraction]
+    #: constituency key → counting method.
+    methods: dict[str, CountMethod]
+    timetable: Timetable
+    candidate_order: CandidateOrder = CandidateOrder.alphabetical
+    reminder_days_before_close: int = 3
+    returning_officer_id: int | None = None
+
+
+def timetable_rules(institution: Institution) -> TimetableRules:
+    """The institution's minimum gaps, in working days before the close of poll."""
+    return TimetableRules(
+        notice=institution.notice_working_days,
+        nominations=institution.nominations_working_days,
+        withdrawals=institution.withdrawals_working_days,
+        poll_opens=institution.poll_opens_working_days,
+    )
+
+
+def preview_seats(
+    institution: Institution, seats: int, weights: dict[str, Fraction], method: str, seed: str
+) -> dict[str, int]:
+    """Seats per constituency key for these settings (ties for the last seat by lot).
+
+    :raises RuleViolation: the seats or weights cannot be apportioned.
+    """
+    if method not in METHODS:
+        raise RuleViolation(f"Choose how seats are shared: {', '.join(METHODS)}.")
+    try:
+        return apportion(weights, seats, method=method, seed=seed).seats_by_key
+    except ApportionmentError as error:
+        raise RuleViolation(f"The seats cannot be shared: {error}.") from None
+
+
+def _check_settings(institution: Institution, settings: ElectionSettings, seed: str) -> None:
+    title = settings.title.strip()
+    if not title or len(title) > 200:
+        raise RuleViolation("Give the election a title of at most 200 characters.")
+    if not 1 <= settings.seats <= 100:
+        raise RuleViolation("An election fills from 1 to 100 seats.")
+    keys = {c.key for c in institution.constituencies}
+    if set(settings.weights) != keys or set(settings.methods) != keys:
+        raise RuleViolation("Give a weight and a counting method for every constituency.")
+    if settings.candidate_order not in set(CandidateOrder):
+        raise RuleViolation("Choose how candidates are ordered on the ballot.")
+    if not 0 <= settings.reminder_days_before_close <= 20:
+        raise RuleViolation("Reminders go from 0 (none) to 20 working days before the close.")
+    preview_seats(institution, settings.seats, settings.weights, settings.apportionment, seed)
+    try:
+        check_timetable(settings.timetable, timetable_rules(institution))
+    except TimetableError as error:
+        raise RuleViolation(str(error)) from None
+    if settings.returning_officer_id is not None:
+        officer = db.session.get(User, settings.returning_officer_id)
+        if officer is None or Role.returning_officer not in roles_in(officer, institution):
+            raise RuleViolation(
+                "The returning officer must hold the returning officer role at this institution."
+            )
+
+
+def _apply(election: Election, settings: ElectionSettings) -> None:
+    institution = election.institution
+    election.title = settings.title.strip()
+    election.seats = settings.seats
+    election.apportionment = settings.apportionment
+    election.candidate_order = settings.candidate_order
+    election.reminder_days_before_close = settings.reminder_days_before_close
+    election.returning_officer_id = settings.returning_officer_id
+    timetable = settings.timetable
+    election.notice_of_election_on = timetable.notice_of_election_on
+    election.nominations_close_on = timetable.nominations_close_on
+    election.withdrawals_close_on = timetable.withdrawals_close_on
+    election.poll_opens_on = timetable.poll_opens_on
+    election.poll_closes_on = timetable.poll_closes_on
+    seats = preview_seats(
+        institution, settings.seats, settings.weights, settings.apportionment, election.seed
+    )
+    contests = {c.constituency_id: c for c in election.contests}
+    for constituency in institution.constituencies:
+        contest = contests.get(constituency.id)
+        if contest is None:
+            contest = Contest(constituency_id=constituency.id)
+            election.contests.append(contest)
+        contest.weight = settings.weights[constituency.key]
+        contest.method = settings.methods[constituency.key]
+        contest.seats = seats[constituency.key]
+
+
+def settings_of(election: Election) -> ElectionSettings:
+    """The election's current settings (for forms, and to fingerprint an approval)."""
+    keys = {c.constituency_id: c.constituency.key for c in election.contests}
+    return ElectionSettings(
+        title=election.title,
+        seats=election.seats,
+        apportionment=election.apportionment,
+        weights={keys[c.constituency_id]: c.weight for c in election.contests},
+        methods={keys[c.constituency_id]: c.method for c in election.contests},
+        timetable=Timetable(
+            notice_of_election_on=election.notice_of_election_on,
+            nominations_close_on=election.nominations_close_on,
+            withdrawals_close_on=election.withdrawals_close_on,
+            poll_opens_on=election.poll_opens_on,
+            poll_closes_on=election.poll_closes_on,
+        ),
+        candidate_order=election.candidate_order,
+        reminder_days_before_close=election.reminder_days_before_close,
+        returning_officer_id=election.returning_officer_id,
+    )
+
+
+def settings_fingerprint(election: Election) -> str:
+    """SHA-256 of the settings as canonical JSON: what the returning officer approves."""
+    settings = settings_of(election)
+    timetable = settings.timetable
+    document = {
+        "title": settings.title,
+        "seats": settings.seats,
+        "apportionment": settings.apportionment,
+        "contests": {
+            c.constituency.key: {
+                "weight": rational(c.weight),
+                "seats": c.seats,
+                "method": c.method.value,
+            }
+            for c in election.contests
+        },
+        "timetable": {
+            "notice_of_election": timetable.notice_of_election_on.isoformat(),
+            "nominations_close": timetable.nominations_close_on.isoformat(),
+            "withdrawals_close": timetable.withdrawals_close_on.isoformat(),
+            "poll_opens": timetable.poll_opens_on.isoformat(),
+            "poll_closes": timetable.poll_closes_on.isoformat(),
+        },
+        "candidate_order": settings.candidate_order.value,
+        "reminder_days_before_close": settings.reminder_days_before_close,
+        "returning_officer_id": settings.returning_officer_id or 0,
+        "seed": election.seed,
+    }
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+def _settings_data(election: Election) -> dict[str, object]:
+    """The settings as audit data: enough to see what changed from one event to the next."""
+    return {
+        "title": election.title,
+        "seats": election.seats,
+        "apportionment": election.apportionment,
+        "contests": {
+            c.constituency.key: {
+                "weight": rational(c.weight),
+                "seats": c.seats,
+                "method": c.method.value,
+            }
+            for c in election.contests
+        },
+        "poll_closes_on": election.poll_closes_on.isoformat(),
+        "settings_sha256": settings_fingerprint(election),
+    }
+
+
+def create_election(actor: Actor, institution: Institution, settings: ElectionSettings) -> Election:
+    """Draft a board election with one contest per constituency.
+
+    :raises NotEligible: the actor is not the institution's secretary.
+    :raises RuleViolation: a setting breaks a rule (the message names it).
+    """
+    if not can_manage(actor, institution):
+        raise NotEligible("Only the institution's secretary can set up an election.")
+    seed = secrets.token_hex(32)
+    _check_settings(institution, settings, seed)
+    election = Election(
+        institution=institution,
+        state=ElectionState.draft,
+        seed=seed,
+        created_by=actor_label(actor),
+    )
+    _apply(election, settings)
+    db.session.add(election)
+    db.session.flush()
+    record_event(
+        actor,
+        "election.created",
+        institution=institution,
+        subject=election,
+        data=_settings_data(election),
+    )
+    return election
+
+
+def _lock(election: Election) -> Election:
+    """Reload the election with its row locked, so two transitions cannot interleave."""
+    locked = db.session.scalars(
+        select(Election).where(Election.id == election.id).with_for_update()
+    ).one()
+    db.session.refresh(locked)
+    return locked
+
+
+def update_election(actor: Actor, election: Election, settings: ElectionSettings) -> bool:
+    """Change a draft's settings, or an approved election's (it goes back to draft and
+    needs a new approval). Return whether anything changed.
+
+    :raises NotEligible: the actor is not the institution's secretary.
+    :raises InvalidTransition: nominations have opened: the settings are fixed.
+    :raises RuleViolation: a setting breaks a rule.
+    """
+    if not can_manage(actor, election.institution):
+        raise NotEligible("Only the institution's secretary can change the election.")
+    election = _lock(election)
+    if election.state not in {ElectionState.draft, ElectionState.approved}:
+        raise InvalidTransition(
+            "The election's settings are fixed once nominations have opened. Cancel it and "
+            "set up another if they must change."
+        )
+    _check_settings(election.institution, settings, election.seed)
+    before = settings_fingerprint(election)
+    _apply(election, settings)
+    db.session.flush()
+    if settings_fingerprint(election) == before:
+        return False
+    withdrawn = election.state == ElectionState.approved
+    if withdrawn:
+        election.state = ElectionState.draft
+        election.approved_at = None
+        election.approved_settings = ""
+    record_event(
+        actor,
+        "election.updated",
+        institution=election.institution,
+        subject=election,
+        data={**_settings_data(election), "approval_withdrawn": withdrawn},
+    )
+    db.session.flush()
+    return True
+
+
+def _transition(election: Election, to: ElectionState) -> None:
+    try:
+        check_transition(election.state, to)
+    except TransitionError as error:
+        raise InvalidTransition(str(error)) from None
+    election.state = to
+
+
+def approve_election(actor: Actor, election: Election, *, today: date | None = None) -> None:
+    """The returning officer approves the set-up: its settings are locked as approved.
+
+    :raises NotEligible: the actor is not this election's returning officer.
+    :raises InvalidTransition: the election is not a draft.
+    :raises RuleViolation: the timetable no longer holds (its notice date has passed).
+    """
+    election = _lock(election)
+    if not isinstance(actor, User) or actor.id != election.returning_officer_id:
+        raise NotEligible("Only the election's returning officer can approve it.")
+    if election.state != ElectionState.draft:
+        raise InvalidTransition("Only a draft election can be approved.")
+    try:
+        check_timetable(
+            settings_of(election).timetable,
+            timetable_rules(election.institution),
+            today=today,
+        )
+    except TimetableError as error:
+        raise RuleViolation(str(error)) from None
+    _transition(election, ElectionState.approved)
+    election.approved_at = utcnow()
+    election.approved_settings = settings_fingerprint(election)
+    db.session.flush()
+    record_event(
+        actor,
+        "election.approved",
+        institution=election.institution,
+        subject=election,
+        data={"settings_sha256": election.approved_settings},
+    )
+
+
+def cancel_election(actor: Actor, election: Election, reason: str) -> None:
+    """Cancel an election that has not been declared, saying why (audited, shown to all).
+
+    :raises NotEligible: the actor is neither the secretary nor the returning officer.
+    :raises InvalidTransition: the election is declared or already cancelled.
+    """
+    election = _lock(election)
+    is_officer = isinstance(actor, User) and actor.id == election.returning_officer_id
+    if not (can_manage(actor, election.institution) or is_officer):
+        raise NotEligible("Only the secretary or the returning officer can cancel the election.")
+    reason = reason.strip()
+    if not reason:
+        raise RuleViolation("Say why the election is cancelled: members will read it.")
+    _transition(election, ElectionState.cancelled)
+    election.cancelled_reason = reason[:2000]
+    db.session.flush()
+    record_event(
+        actor,
+        "election.cancelled",
+        institution=election.institution,
+        subject=election,
+        data={"reason": election.cancelled_reason},
+    )
+
+
+def is_settings_locked(election: Election) -> bool:
+    """Whether the settings can no longer be changed (nominations have opened)."""
+    return is_locked(election.state) and election.state != ElectionState.approved
+
+
+def weights_json(weights: dict[str, Fraction]) -> str:
+    return json.dumps({k: rational(v) for k, v in sorted(weights.items())})
