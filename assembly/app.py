@@ -91,6 +91,23 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # Let SQLAlchemy, not the driver, begin transactions (``_sqlite_begin``): the driver's own
+    # implicit BEGIN comes too late to choose IMMEDIATE and breaks savepoints.
+    dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection: Any) -> None:
+    """Begin SQLite transactions DEFERRED, or IMMEDIATE (as a writer, queuing behind other
+    writers for the busy timeout) when the work asked for it with ``begin_writing()``.
+
+    A deferred transaction that reads and then writes fails at once with "database is locked"
+    if another writer committed in between; casting and imports must not.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _init_extensions(app: Flask) -> None:

@@ -35,3 +35,11 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=True)
+
+
+def begin_writing() -> None:
+    """Start a fresh transaction as a writer: on SQLite ``BEGIN IMMEDIATE`` (it waits for the
+    write lock instead of failing when another writer got there first); on PostgreSQL an
+    ordinary transaction. Anything read before is rolled back, so call it first."""
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})

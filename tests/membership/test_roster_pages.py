@@ -44,6 +44,7 @@ def test_upload_preview_then_confirm(app: Flask, client: FlaskClient, login_as) 
     response = _upload(client, "flow-school", roster(ANN, BOB, CAT))
     assert response.status_code == 302
     assert wait_for_jobs()
+    db.session.rollback()  # end this session's snapshot: see what the job committed
     preview = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Check the import before you confirm it" in preview
     assert re.search(r"New members</th><td[^>]*>3<", preview)
@@ -51,7 +52,7 @@ def test_upload_preview_then_confirm(app: Flask, client: FlaskClient, login_as) 
     confirmed = client.post(response.headers["Location"])
     assert confirmed.status_code == 302
     assert wait_for_jobs()
-    db.session.expire_all()
+    db.session.rollback()  # end this session's snapshot: see what the job committed
     assert db.session.scalar(select(func.count()).select_from(Membership)) == 3
     run = db.session.scalars(select(ImportRun)).one()
     assert run.status == ImportStatus.applied
@@ -122,6 +123,7 @@ def test_a_refused_upload_lists_the_rows_and_stores_nothing(
     response = _upload(client, "refused-school", roster(ANN, ("E9", "=1+1", "X", "", "", "")))
     assert response.status_code == 302
     assert wait_for_jobs()
+    db.session.rollback()  # end this session's snapshot: see what the job committed
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "The roster was not imported" in page and "formula" in page and "Line" in page
     assert "Confirm and import" not in page
