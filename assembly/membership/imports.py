@@ -496,6 +496,28 @@ _MEMBERSHIPS = text(
 )
 
 
+_PG_KNOWN = text(
+    "SELECT r.external_id, r.id, r.person_id, r.is_present, s.person_id IS NOT NULL, "
+    "p.given_name, p.family_name, p.email, p.date_of_birth, p.postcode "
+    "FROM source_records AS r JOIN people AS p ON p.id = r.person_id "
+    "LEFT JOIN roster_import_people AS s ON s.person_id = r.person_id "
+    "WHERE r.source_id = :source AND r.external_id = ANY(:ids)"
+).columns(*_KNOWN.selected_columns)
+_PG_BY_EMAIL = text(
+    "SELECT p.id, p.email, p.date_of_birth, s.person_id IS NOT NULL, "
+    "EXISTS (SELECT 1 FROM source_records AS l WHERE l.person_id = p.id "
+    "AND l.source_id = :source) "
+    "FROM people AS p LEFT JOIN roster_import_people AS s ON s.person_id = p.id "
+    "WHERE p.email = ANY(:emails) AND p.id <= :cutoff"
+).columns(*_BY_EMAIL.selected_columns)
+_PG_MEMBERSHIPS = text(
+    "SELECT m.id, m.person_id, m.constituency_id, m.left_on, m.opted_out_on "
+    "FROM memberships AS m WHERE m.person_id = ANY(:people) "
+    # + 0: by the person's index, never the institution's (a million rows, stale statistics).
+    "AND m.institution_id + 0 = :institution ORDER BY m.id"
+).columns(*_MEMBERSHIPS.selected_columns)
+
+
 def _lock_for_writing(connection: Any, source: RosterSource) -> None:
     """Take the database's write lock now, for the whole import (SQLite takes it at the first
     write): the plan then reads what no other writer can change until the commit, and new
@@ -592,6 +614,10 @@ class _Importer:
             _chunk_rows,
             ({"external_id": r.external_id, "email": r.email, "line": r.line} for r in rows),
         )
+        if connection.dialect.name == "postgresql":
+            # Temporary tables get no statistics by themselves: without them PostgreSQL
+            # plans as if the chunk were large and scans whole tables to join it.
+            connection.execute(text("ANALYZE roster_import_chunk"))
         # Ids an earlier chunk listed; then remember this chunk's.
         earlier: dict[str, int] = {key: line for key, line in connection.execute(_EARLIER_IDS)}
         connection.execute(_REMEMBER_IDS)
@@ -618,28 +644,37 @@ class _Importer:
                 plan.skip(row, f"ineligible: {reason}")
         if not eligible:
             return
-        lookups = self._lookups()
+        lookups = self._lookups(eligible)
         changes = self._plan_rows(eligible, *lookups)
         self.plan.writes += changes.size()
         if self.write:
             self._write(changes)
 
-    def _lookups(self) -> tuple[Any, ...]:
-        """Everything the database knows that the chunk's rows touch, by joins with the chunk
-        table (four queries per five thousand rows)."""
+    def _lookups(self, rows: list[RosterRow]) -> tuple[Any, ...]:
+        """Everything the database knows that the chunk's rows touch, in three queries per
+        five thousand rows.
+
+        SQLite joins the chunk table in a fixed order. PostgreSQL is given the chunk's keys as
+        arrays (``= ANY``), which it always looks up by index: joined with the chunk table it
+        plans from the statistics of tables this very import is filling, stale until it
+        commits, and hashes whole tables.
+        """
         connection = self.connection
-        values = {
+        postgresql = connection.dialect.name == "postgresql"
+        values: dict[str, object] = {
             "source": self.source.id,
             "institution": self.source.institution_id,
             "cutoff": self.person_cutoff,
         }
+        if postgresql:
+            values["ids"] = [row.external_id for row in rows]
         # What this source already knows: external id → (record id, person id, present),
         # and the person's details as stored.
         known: dict[str, tuple[int, int, bool]] = {}
         stored: dict[int, tuple[object, ...]] = {}
         seen_before: set[int] = set()
         for external_id, record_id, person_id, present, was_seen, *details in connection.execute(
-            _KNOWN, values
+            _PG_KNOWN if postgresql else _KNOWN, values
         ):
             known[external_id] = (record_id, person_id, bool(present))
             stored[person_id] = tuple(details)
@@ -649,7 +684,13 @@ class _Importer:
         # and whether this source already lists them under another id.
         by_email: dict[str, list[tuple[int, date | None]]] = {}
         listed_here: set[int] = set()
-        for person_id, email, born, was_seen, listed in connection.execute(_BY_EMAIL, values):
+        if postgresql:
+            values["emails"] = sorted(
+                {row.email for row in rows if row.email and row.external_id not in known}
+            )
+        for person_id, email, born, was_seen, listed in connection.execute(
+            _PG_BY_EMAIL if postgresql else _BY_EMAIL, values
+        ):
             by_email.setdefault(str(email), []).append((person_id, born))
             if was_seen:
                 seen_before.add(person_id)
@@ -658,8 +699,13 @@ class _Importer:
         # Their memberships of the institution: the current one, and whether they opted out.
         current: dict[int, tuple[int, int]] = {}
         opted_out: set[int] = set()
+        if postgresql:
+            values["people"] = sorted(
+                {pid for _, pid, _ in known.values()}
+                | {pid for found in by_email.values() for pid, _ in found}
+            )
         for membership_id, person_id, constituency_id, left_on, opted_out_on in connection.execute(
-            _MEMBERSHIPS, values
+            _PG_MEMBERSHIPS if postgresql else _MEMBERSHIPS, values
         ):
             if left_on is None:
                 current[person_id] = (membership_id, constituency_id)
