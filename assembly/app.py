@@ -131,6 +131,7 @@ def _init_extensions(app: Flask) -> None:
     # Import every model so that metadata (and so migrations) sees them all.
     import assembly.audit.models
     import assembly.elections.models
+    import assembly.elections.notices
     import assembly.membership.models
     import assembly.membership.notices
     import assembly.notices.models  # noqa: F401
@@ -208,9 +209,18 @@ def _register_commands(app: Flask) -> None:
     from assembly.audit.cli import audit_cli
     from assembly.auth.cli import users_cli
     from assembly.demo import demo_command
+    from assembly.elections.cli import elections_cli
     from assembly.membership.cli import institutions_cli
     from assembly.membership.roster_cli import roster_cli
     from assembly.notices.cli import notices_cli
 
-    for command in (audit_cli, users_cli, institutions_cli, notices_cli, roster_cli, demo_command):
+    for command in (
+        audit_cli,
+        users_cli,
+        institutions_cli,
+        notices_cli,
+        roster_cli,
+        elections_cli,
+        demo_command,
+    ):
         app.cli.add_command(command)

@@ -224,3 +224,23 @@ def issue_sign_in_link(actor: Actor, email: str, *, now: datetime | None = None)
     )
     record_event(actor, "sign_in_link.issued", data={"email": email}, now=now)
     return external_url("auth.sign_in_link", token=token)
+
+
+def personal_sign_in_link(email: str, *, expires_at: datetime, now: datetime | None = None) -> str:
+    """Return a single-use sign-in link for a notice to ``email`` (voting information), valid
+    until ``expires_at``. The notice batch that carries these links is audited by its caller;
+    each link is burned when used, like any other."""
+    config = current_app.config
+    now = now or utcnow()
+    email = normalise_email(email)
+    minutes = max(1, int((expires_at - now).total_seconds() // 60))
+    token, claims = make_token(config["SECRET_KEY"], email, now, minutes)
+    db.session.add(
+        SignInToken(
+            id=claims.token_id,
+            email_digest=email_digest(config["SECRET_KEY"], email),
+            issued_at=now,
+            expires_at=claims.expires_at,
+        )
+    )
+    return external_url("auth.sign_in_link", token=token)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -24,19 +25,42 @@ from assembly.auth.permissions import can_manage, roles_in
 from assembly.clock import utcnow
 from assembly.counting.apportionment import METHODS, ApportionmentError, apportion
 from assembly.counting.canonical import canonical_bytes, rational
-from assembly.elections.models import CandidateOrder, Contest, CountMethod, Election
-from assembly.elections.states import ElectionState, TransitionError, check_transition, is_locked
+from assembly.elections.models import (
+    CandidateOrder,
+    CandidateStatus,
+    Contest,
+    ContestResult,
+    CountMethod,
+    Election,
+    RollEntry,
+)
+from assembly.elections.states import (
+    DATED_STEPS,
+    ElectionState,
+    TransitionError,
+    check_transition,
+    due_transitions,
+    is_locked,
+)
 from assembly.elections.timetable import Timetable, TimetableError, TimetableRules, check_timetable
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
-from assembly.membership.models import Institution
+from assembly.membership.imports import bulk_insert
+from assembly.membership.models import Institution, Membership, Person
+from assembly.notices.models import OutboxMessage
 
 __all__ = [
     "ElectionSettings",
     "approve_election",
     "cancel_election",
+    "close_nominations",
+    "close_poll",
     "create_election",
+    "freeze_roll",
+    "open_nominations",
+    "open_poll",
     "preview_seats",
+    "tick",
     "timetable_rules",
     "update_election",
 ]
@@ -359,3 +383,242 @@ def is_settings_locked(election: Election) -> bool:
 
 def weights_json(weights: dict[str, Fraction]) -> str:
     return json.dumps({k: rational(v) for k, v in sorted(weights.items())})
+
+
+# -- the dated steps ------------------------------------------------------------------------
+
+
+def _queue(rows: list[dict[str, object]]) -> None:
+    """Queue bulk notices (rendered when sent, from their template and small context)."""
+    now = utcnow()
+    bulk_insert(
+        db.session.connection(),
+        OutboxMessage.__table__,
+        (
+            {
+                "subject": "",
+                "body_text": "",
+                "body_html": "",
+                "status": "queued",
+                "attempts": 0,
+                "message_id": "",
+                "last_error": "",
+                "created_at": now,
+                "next_attempt_at": now,
+                **row,
+            }
+            for row in rows
+        ),
+    )
+
+
+def open_nominations(actor: Actor, election: Election) -> int:
+    """Open nominations and send the notice of election to every current member (how to
+    stand); return how many notices were queued.
+
+    :raises InvalidTransition: the election is not approved.
+    """
+    election = _lock(election)
+    _transition(election, ElectionState.nominations_open)
+    members = db.session.execute(
+        select(Membership.id, Person.email)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.institution_id == election.institution_id, Membership.left_on.is_(None))
+        .order_by(Membership.id)
+    ).all()
+    notices = [
+        {
+            "institution_id": election.institution_id,
+            "kind": "notice_of_election",
+            "to_address": email,
+            "template": "notice_of_election",
+            "context": json.dumps({"election_id": election.id, "membership_id": membership_id}),
+        }
+        for membership_id, email in members
+        if email
+    ]
+    _queue(notices)
+    db.session.flush()
+    record_event(
+        actor,
+        "election.nominations_opened",
+        institution=election.institution,
+        subject=election,
+        data={"notices": len(notices), "members_without_email": len(members) - len(notices)},
+    )
+    return len(notices)
+
+
+def _age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def freeze_roll(election: Election) -> dict[str, int]:
+    """Write each contest's roll: the members of its constituency current on the close of
+    nominations and old enough; return the voters per constituency key."""
+    day = election.nominations_close_on
+    sizes: dict[str, int] = {}
+    for contest in election.contests:
+        constituency = contest.constituency
+        people = db.session.execute(
+            select(Membership.person_id, Person.date_of_birth)
+            .join(Person, Person.id == Membership.person_id)
+            .where(
+                Membership.constituency_id == constituency.id,
+                Membership.joined_on <= day,
+                (Membership.left_on.is_(None)) | (Membership.left_on > day),
+            )
+            .order_by(Person.family_name, Person.given_name, Person.id)
+        ).all()
+        minimum = constituency.minimum_age
+        voters = [
+            person_id
+            for person_id, born in people
+            if not minimum or born is None or _age_on(born, day) >= minimum
+        ]
+        bulk_insert(
+            db.session.connection(),
+            RollEntry.__table__,
+            (
+                {
+                    "contest_id": contest.id,
+                    "person_id": person_id,
+                    "number": number,
+                    "salt": secrets.token_hex(16),
+                }
+                for number, person_id in enumerate(voters, start=1)
+            ),
+        )
+        contest.roll_size = len(voters)
+        sizes[constituency.key] = len(voters)
+    election.roll_frozen_at = utcnow()
+    return sizes
+
+
+def close_nominations(actor: Actor, election: Election) -> None:
+    """Close nominations: freeze the roll, and declare the contests with no more valid
+    candidates than seats without a poll (unfilled seats are reported). When every contest is
+    uncontested, the election is declared.
+
+    :raises InvalidTransition: nominations are not open.
+    """
+    election = _lock(election)
+    _transition(election, ElectionState.nominations_closed)
+    sizes = freeze_roll(election)
+    uncontested: dict[str, dict[str, object]] = {}
+    for contest in election.contests:
+        valid = [c for c in contest.candidates if c.status == CandidateStatus.valid]
+        if len(valid) <= contest.seats:
+            contest.is_uncontested = True
+            elected = sorted(valid, key=lambda c: (c.person.family_name, c.person.given_name))
+            db.session.add(
+                ContestResult(
+                    contest_id=contest.id,
+                    result=canonical_bytes(
+                        {"method": "uncontested", "elected": [c.id for c in elected]}
+                    ).decode(),
+                    elected=json.dumps([c.id for c in elected]),
+                    ballots_counted=0,
+                )
+            )
+            uncontested[contest.constituency.key] = {
+                "elected": len(elected),
+                "unfilled": contest.seats - len(elected),
+            }
+    db.session.flush()
+    record_event(
+        actor,
+        "election.nominations_closed",
+        institution=election.institution,
+        subject=election,
+        data={"roll": sizes, "uncontested": uncontested},
+    )
+    if len(uncontested) == len(election.contests):
+        _transition(election, ElectionState.declared)
+        election.declared_at = utcnow()
+        db.session.flush()
+        record_event(
+            actor,
+            "election.declared",
+            institution=election.institution,
+            subject=election,
+            data={"without_poll": True, "uncontested": uncontested},
+        )
+
+
+def open_poll(actor: Actor, election: Election) -> int:
+    """Open the poll and send each voter with an email address their voting information
+    (with a personal sign-in link); return how many were queued.
+
+    :raises InvalidTransition: nominations have not closed.
+    """
+    election = _lock(election)
+    _transition(election, ElectionState.poll_open)
+    voters = db.session.execute(
+        select(RollEntry.id, Person.email)
+        .join(Person, Person.id == RollEntry.person_id)
+        .join(Contest, Contest.id == RollEntry.contest_id)
+        .where(Contest.election_id == election.id, Contest.is_uncontested.is_(False))
+        .order_by(RollEntry.id)
+    ).all()
+    notices = [
+        {
+            "institution_id": election.institution_id,
+            "kind": "voting_information",
+            "to_address": email,
+            "template": "voting_information",
+            "context": json.dumps({"election_id": election.id, "roll_entry_id": entry_id}),
+        }
+        for entry_id, email in voters
+        if email
+    ]
+    _queue(notices)
+    db.session.flush()
+    record_event(
+        actor,
+        "election.poll_opened",
+        institution=election.institution,
+        subject=election,
+        data={"notices": len(notices), "voters_without_email": len(voters) - len(notices)},
+    )
+    return len(notices)
+
+
+def close_poll(actor: Actor, election: Election) -> None:
+    """Close the poll: no more ballots are accepted.
+
+    :raises InvalidTransition: the poll is not open.
+    """
+    election = _lock(election)
+    _transition(election, ElectionState.poll_closed)
+    db.session.flush()
+    record_event(actor, "election.poll_closed", institution=election.institution, subject=election)
+
+
+_STEPS: dict[ElectionState, Callable[[Actor, Election], object]] = {
+    ElectionState.nominations_open: open_nominations,
+    ElectionState.nominations_closed: close_nominations,
+    ElectionState.poll_open: open_poll,
+    ElectionState.poll_closed: close_poll,
+}
+
+
+def tick(actor: Actor, day: date) -> list[tuple[Election, ElectionState]]:
+    """Make every dated step that is due on ``day`` (Europe/London), one at a time, for every
+    election; return what was done. Idempotent: a second run on the same day does nothing.
+    """
+    done: list[tuple[Election, ElectionState]] = []
+    elections = db.session.scalars(
+        select(Election)
+        .where(Election.state.in_([step.source for step in DATED_STEPS]))
+        .order_by(Election.id)
+    ).all()
+    for election in elections:
+        while True:
+            due = due_transitions(election.state, settings_of(election).timetable, day)
+            if not due:
+                break
+            _STEPS[due[0].target](actor, election)
+            db.session.refresh(election)
+            done.append((election, due[0].target))
+    return done

@@ -72,6 +72,7 @@ __all__ = [
     "ImportPlan",
     "RosterRefused",
     "apply_import",
+    "bulk_insert",
     "eligibility_problem",
     "plan_import",
     "record_run",
@@ -154,7 +155,7 @@ def _sqlite_insert(connection: Any, table: Any, rows: Iterable[dict[str, object]
     cursor.close()
 
 
-def _insert(
+def bulk_insert(
     connection: Any, table: Any, rows: Iterable[dict[str, object]], *, returning_ids: bool = False
 ) -> list[int]:
     """Insert many rows; return their new ids (in order) if asked.
@@ -609,7 +610,7 @@ class _Importer:
                 first_lines[item.external_id] = item.line
                 rows.append(item)
         connection.execute(_chunk_rows.delete())
-        _insert(
+        bulk_insert(
             connection,
             _chunk_rows,
             ({"external_id": r.external_id, "email": r.email, "line": r.line} for r in rows),
@@ -801,7 +802,7 @@ class _Importer:
                 plan._sample(
                     "held_elsewhere", row, reason=f"stays in {constituencies[membership[1]].name}"
                 )
-        _insert(self.connection, _seen_people, ({"person_id": pid} for pid in seen))
+        bulk_insert(self.connection, _seen_people, ({"person_id": pid} for pid in seen))
         return changes
 
     # -- leavers ----------------------------------------------------------------------------
@@ -913,14 +914,14 @@ class _Importer:
         connection = self.connection
         people_table = Person.__table__
         now = utcnow()
-        new_ids = _insert(
+        new_ids = bulk_insert(
             connection,
             people_table,
             ({**_person_values(r), "created_at": now} for r in changes.new_people),
             returning_ids=True,
         )
         records_table = SourceRecord.__table__
-        _insert(
+        bulk_insert(
             connection,
             records_table,
             (
@@ -961,7 +962,7 @@ class _Importer:
         starts += [(pid, source.constituency_id, source.key) for _, pid in changes.moves]
         starts += [(pid, to, "moved") for _, pid, to in changes.leaves if to is not None]
         welcome_count = len(new_ids) + len(changes.joins)
-        membership_ids = _insert(
+        membership_ids = bulk_insert(
             connection,
             memberships_table,
             (
@@ -1013,7 +1014,7 @@ class _Importer:
             for pid, mid in zip([*new_ids, *changes.joins], membership_ids, strict=True)
             if emails.get(pid)
         )
-        _insert(self.connection, OutboxMessage.__table__, messages)
+        bulk_insert(self.connection, OutboxMessage.__table__, messages)
 
 
 def _twice(external_id: str, other_line: int) -> str:

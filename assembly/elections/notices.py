@@ -1,0 +1,74 @@
+"""Board election notices: the notice of election (to every member) and voting information
+(to every voter, with a personal sign-in link valid until the poll closes). Both are queued in
+bulk and rendered when sent."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from assembly.auth.operations import personal_sign_in_link
+from assembly.clock import long_date, utcnow
+from assembly.elections.models import Contest, Election, RollEntry
+from assembly.elections.states import ElectionState
+from assembly.extensions import db
+from assembly.membership.models import Membership
+from assembly.notices.delivery import CONTEXT_BUILDERS
+from assembly.urls import external_url
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def poll_closes_at(election: Election) -> datetime:
+    """The end of the closing day, Europe/London, as a UTC-aware datetime."""
+    end = datetime.combine(election.poll_closes_on + timedelta(days=1), time(0), LONDON)
+    return end.astimezone(ZoneInfo("UTC"))
+
+
+def _notice_of_election(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    election = db.session.get(Election, context.get("election_id"))
+    membership = db.session.get(Membership, context.get("membership_id"))
+    if election is None or membership is None or election.state == ElectionState.cancelled:
+        return None
+    contest = next(
+        (c for c in election.contests if c.constituency_id == membership.constituency_id), None
+    )
+    return (
+        f"Notice of election: {election.title}",
+        {
+            "election": election,
+            "institution": election.institution,
+            "person": membership.person,
+            "contest": contest,
+            "long_date": long_date,
+            "sign_in_url": external_url("auth.sign_in"),
+        },
+    )
+
+
+def _voting_information(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    election = db.session.get(Election, context.get("election_id"))
+    entry = db.session.get(RollEntry, context.get("roll_entry_id"))
+    if election is None or entry is None or election.state != ElectionState.poll_open:
+        return None
+    closes = poll_closes_at(election)
+    if not entry.person.email or closes <= utcnow():
+        return None
+    contest: Contest = entry.contest
+    return (
+        f"How to vote: {election.title}",
+        {
+            "election": election,
+            "institution": election.institution,
+            "person": entry.person,
+            "contest": contest,
+            "number": entry.number,
+            "long_date": long_date,
+            "vote_url": personal_sign_in_link(entry.person.email, expires_at=closes),
+        },
+    )
+
+
+CONTEXT_BUILDERS["notice_of_election"] = _notice_of_election
+CONTEXT_BUILDERS["voting_information"] = _voting_information
