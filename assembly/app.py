@@ -209,7 +209,7 @@ def _register_commands(app: Flask) -> None:
     from assembly.audit.cli import audit_cli
     from assembly.auth.cli import users_cli
     from assembly.demo import demo_command
-    from assembly.elections.cli import elections_cli
+    from assembly.elections.cli import elections_cli, simulate_cli
     from assembly.membership.cli import institutions_cli
     from assembly.membership.roster_cli import roster_cli
     from assembly.notices.cli import notices_cli
@@ -221,6 +221,7 @@ def _register_commands(app: Flask) -> None:
         notices_cli,
         roster_cli,
         elections_cli,
+        simulate_cli,
         demo_command,
     ):
         app.cli.add_command(command)

@@ -38,6 +38,27 @@ SIGNED_IN_200 = {**dict.fromkeys(ROLES, 200), "anonymous": 302}
 ADMIN_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": 302, "admin": 200}
 SECRETARY = {**dict.fromkeys(ROLES, 403), "anonymous": 302, "secretary": 200, "admin": 200}
 OFFICERS = {**SECRETARY, "returning_officer": 200}
+#: The member of the target institution only (their own nomination).
+MEMBER = {**dict.fromkeys(ROLES, 403), "anonymous": 302, "member": 200}
+#: The election's returning officer only (an admin is refused by the view, as by operations).
+THE_OFFICER = {**dict.fromkeys(ROLES, 403), "anonymous": 302, "returning_officer": 200}
+#: Endpoints tried on the scenario's election that is open for nominations.
+ON_OPEN_ELECTION = {
+    "elections.nomination",
+    "elections.nomination_new",
+    "elections.nomination_withdraw",
+    "elections.nominations",
+    "elections.nomination_decide",
+    "elections.statement_of_candidates",
+}
+#: Endpoints tried on the scenario's election whose poll is open (the member is on its roll).
+ON_POLL_ELECTION = {
+    "elections.vote",
+    "elections.vote_cast",
+    "elections.vote_receipt",
+    "elections.trackers",
+    "elections.turnout",
+}
 #: An empty POST to an edit form keeps the saved values and redirects back.
 SECRETARY_SAVES = {**SECRETARY, "secretary": 302, "admin": 302}
 
@@ -109,6 +130,72 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "elections.election_cancel": {
         "GET": OFFICERS,
         "POST": {**OFFICERS, "secretary": 400, "returning_officer": 400, "admin": 400},
+    },
+    # Nominations, on the scenario's second election (open for nominations, the member has
+    # stood): the member sees and withdraws their own nomination (the form sends them back to
+    # their page, 302, as they have stood; an empty one is 400); only the election's returning
+    # officer reviews and decides (an empty decision is 400); the statement of candidates is
+    # public and says it is not published yet.
+    "elections.nomination": {"GET": MEMBER},
+    "elections.nomination_new": {
+        "GET": {**MEMBER, "member": 302},
+        "POST": {**MEMBER, "member": 400},
+    },
+    "elections.nomination_withdraw": {"GET": MEMBER, "POST": {**MEMBER, "member": 302}},
+    "elections.nominations": {"GET": THE_OFFICER},
+    "elections.nomination_decide": {
+        "GET": THE_OFFICER,
+        "POST": {**THE_OFFICER, "returning_officer": 400},
+    },
+    "elections.statement_of_candidates": {"GET": ALL_200},
+    # Voting, on the scenario's third election (poll open, the member on the workers' roll):
+    # only the member has a ballot; an empty one is refused (400); without a receipt in their
+    # session the receipt page sends them to the ballot. The trackers are public; turnout is
+    # for the officers.
+    "elections.vote": {"GET": MEMBER, "POST": {**MEMBER, "member": 400}},
+    "elections.vote_cast": {"POST": {**MEMBER, "member": 400}},
+    "elections.vote_receipt": {"GET": {**MEMBER, "member": 302}},
+    "elections.trackers": {"GET": ALL_200},
+    "elections.turnout": {"GET": OFFICERS},
+    # Counting and declaring are the returning officer's (a draft cannot be: 409); results
+    # and ballots are shown from the count (officers) and the declaration (everyone): 404 here.
+    "elections.election_count": {
+        "POST": {**dict.fromkeys(ROLES, 403), "anonymous": 302, "returning_officer": 409}
+    },
+    "elections.election_declare": {
+        "POST": {**dict.fromkeys(ROLES, 403), "anonymous": 302, "returning_officer": 409}
+    },
+    "elections.results": {"GET": dict.fromkeys(ROLES, 404)},
+    "elections.contest_blt": {"GET": dict.fromkeys(ROLES, 404)},
+    # Paper batches: the officer, secretary and tellers; the sample contest is not this
+    # election's, so those who may enter papers get 404.
+    "elections.paper_batches": {
+        "GET": {
+            **dict.fromkeys(ROLES, 403),
+            "anonymous": 302,
+            "teller": 404,
+            "secretary": 404,
+            "returning_officer": 404,
+            "admin": 404,
+        },
+        "POST": {
+            **dict.fromkeys(ROLES, 403),
+            "anonymous": 302,
+            "teller": 404,
+            "secretary": 404,
+            "returning_officer": 404,
+            "admin": 404,
+        },
+    },
+    "elections.paper_batch_discard": {
+        "POST": {
+            **dict.fromkeys(ROLES, 403),
+            "anonymous": 302,
+            "teller": 404,
+            "secretary": 404,
+            "returning_officer": 404,
+            "admin": 404,
+        },
     },
     "ops.health": {"GET": ALL_200},
     "ops.ready": {"GET": ALL_200},
@@ -187,6 +274,8 @@ def _scenario() -> dict[str, Any]:
             returning_officer_id=officer.id,
         ),
     )
+    open_election, candidate = _open_for_nominations(target, officer)
+    poll = _poll_open(target, emails["member"])
     db.session.commit()
     return {
         "target": target,
@@ -195,7 +284,75 @@ def _scenario() -> dict[str, Any]:
         "run_id": run.id,
         "service_token_id": service_token.id,
         "election_id": election.id,
+        "open_election_id": open_election.id,
+        "candidate_id": candidate.id,
+        "poll_election_id": poll.election.id,
+        "poll_contest_id": poll.contests["workers"].id,
     }
+
+
+def _poll_open(target: Any, email: str) -> Any:
+    """A third election, its poll open (set directly: the timer opens it), with ``email`` on
+    the workers' roll."""
+    import secrets
+
+    from assembly.elections.models import RollEntry
+    from assembly.membership.models import Person
+    from tests.elections.polls import make_poll
+
+    poll = make_poll(target, keys=("workers",), voters=0)
+    member = db.session.query(Person).filter_by(email=email).one()
+    db.session.add(
+        RollEntry(
+            contest_id=poll.contests["workers"].id,
+            person_id=member.id,
+            number=1,
+            salt=secrets.token_hex(16),
+        )
+    )
+    return poll
+
+
+def _open_for_nominations(target: Any, officer: User) -> tuple[Any, Any]:
+    """A second election, open for nominations (set directly: the timer opens them), in which
+    the member has stood in their constituency, workers."""
+    from datetime import timedelta
+
+    from assembly.auth.actors import SYSTEM
+    from assembly.clock import today
+    from assembly.elections.models import Candidate
+    from assembly.elections.operations import ElectionSettings, create_election
+    from assembly.elections.states import ElectionState
+    from assembly.elections.timetable import TimetableRules, suggest_timetable
+    from assembly.membership.models import Person
+
+    election = create_election(
+        SYSTEM,
+        target,
+        ElectionSettings(
+            title="Governors (nominations open)",
+            seats=6,
+            apportionment="largest-remainder",
+            weights={c.key: c.weight for c in target.constituencies},
+            methods={c.key: CountMethod.stv for c in target.constituencies},
+            timetable=suggest_timetable(today() + timedelta(weeks=12), TimetableRules()),
+            returning_officer_id=officer.id,
+        ),
+    )
+    election.state = ElectionState.nominations_open
+    member = db.session.query(Person).filter_by(email="member@example.org").one()
+    workers = next(c for c in election.contests if c.constituency.key == "workers")
+    candidate = Candidate(
+        contest=workers,
+        person_id=member.id,
+        ballot_name="Pat Member",
+        statement="I will listen.",
+        declares_eligible=True,
+        interests="None",
+    )
+    db.session.add(candidate)
+    db.session.flush()
+    return election, candidate
 
 
 def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) -> str:
@@ -253,7 +410,19 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
         elif argument == "token_id":
             values["token_id"] = scenario["service_token_id"]
         elif argument == "election_id":
-            values["election_id"] = scenario["election_id"]
+            values["election_id"] = scenario[
+                "open_election_id"
+                if endpoint in ON_OPEN_ELECTION
+                else "poll_election_id"
+                if endpoint in ON_POLL_ELECTION
+                else "election_id"
+            ]
+        elif argument == "contest_id":
+            values["contest_id"] = scenario["poll_contest_id"]
+        elif argument == "candidate_id":
+            values["candidate_id"] = scenario["candidate_id"]
+        elif argument == "batch_id":
+            values["batch_id"] = 1
         elif argument == "filename":
             values["filename"] = "app.css"
         else:  # pragma: no cover - a new argument needs a sample value here

@@ -226,7 +226,9 @@ def issue_sign_in_link(actor: Actor, email: str, *, now: datetime | None = None)
     return external_url("auth.sign_in_link", token=token)
 
 
-def personal_sign_in_link(email: str, *, expires_at: datetime, now: datetime | None = None) -> str:
+def personal_sign_in_link(
+    email: str, *, expires_at: datetime, next_path: str | None = None, now: datetime | None = None
+) -> str:
     """Return a single-use sign-in link for a notice to ``email`` (voting information), valid
     until ``expires_at``. The notice batch that carries these links is audited by its caller;
     each link is burned when used, like any other."""
@@ -243,4 +245,6 @@ def personal_sign_in_link(email: str, *, expires_at: datetime, now: datetime | N
             expires_at=claims.expires_at,
         )
     )
-    return external_url("auth.sign_in_link", token=token)
+    return external_url(
+        "auth.sign_in_link", token=token, **({"next": next_path} if next_path else {})
+    )

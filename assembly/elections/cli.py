@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import click
@@ -10,6 +11,7 @@ from flask.cli import AppGroup
 from assembly.auth.actors import SystemActor
 from assembly.clock import today
 from assembly.elections.operations import tick
+from assembly.errors import DomainError
 from assembly.extensions import db
 
 elections_cli = AppGroup("elections", help="Board elections.")
@@ -31,3 +33,36 @@ def tick_command(day: object) -> None:
     for election, state in done:
         click.echo(f"election {election.id} ({election.title}): {state.label}")
     click.echo(f"elections: {len(done)} step(s) made for {when.isoformat()}")
+
+
+simulate_cli = AppGroup("simulate", help="Run whole elections through the real operations.")
+
+
+@simulate_cli.command("board-election")
+@click.option("--institution", "slug", required=True, help="Short name (made if missing).")
+@click.option("--seats", type=click.IntRange(1, 100), default=9, show_default=True)
+@click.option("--voters", type=click.IntRange(3, 1_000_000), default=300, show_default=True)
+@click.option("--seed", default="1", show_default=True, help="The same seed, the same result.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def simulate_board_election_command(
+    slug: str, seats: int, voters: int, seed: str, as_json: bool
+) -> None:
+    """Enrol VOTERS synthetic members, run a board election for SEATS through every step
+    (set-up, approval, nominations, roll, poll, count, declaration) and print the result."""
+    from assembly.elections.simulate import simulate_board_election
+
+    try:
+        result = simulate_board_election(slug, seats=seats, voters=voters, seed=seed, today=today())
+    except DomainError as error:
+        db.session.rollback()
+        click.echo(f"assembly simulate: {error.message}", err=True)
+        raise SystemExit(1) from None
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+        return
+    click.echo(f"election {result.election_id} (seed {seed}): declared")
+    for key, contest in result.to_dict()["contests"].items():
+        click.echo(
+            f"  {key}: {contest['seats']} seat(s), {contest['ballots']:,} of "
+            f"{contest['roll']:,} voted; elected: {', '.join(contest['elected']) or 'no one'}"
+        )

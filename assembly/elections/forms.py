@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -116,4 +124,102 @@ class CancelForm(FlaskForm):
         "Why is the election cancelled?",
         description="Members and candidates will read this",
         validators=[DataRequired("Say why the election is cancelled"), Length(max=2000)],
+    )
+
+
+class BallotForm(FlaskForm):
+    """A ballot's CSRF token. Its marks are named after the candidates on this voter's ballot
+    (``pref-<id>`` number boxes, ``choice`` ticks), so ``ballot_marks`` reads them."""
+
+
+#: A preference box: ``pref-`` and the candidate's id as the page gave it.
+PREFERENCE_PREFIX = "pref-"
+
+
+def ballot_marks(data: Any) -> tuple[list[tuple[str, str]], list[str]]:
+    """The marks in a submitted ballot, as sent: (candidate id, number written) for each
+    preference box, in the order sent, and the ids of the ticked candidates.
+
+    Nothing is checked here but the shape: which ids are candidates, and whether the numbers
+    make a vote, is for ``voting.ranking_from_marks``. A box sent twice appears twice.
+    """
+    preferences = [
+        (name.removeprefix(PREFERENCE_PREFIX), value)
+        for name in data
+        if name.startswith(PREFERENCE_PREFIX)
+        for value in data.getlist(name)
+    ]
+    return preferences, list(data.getlist("choice"))
+
+
+class NominationForm(FlaskForm):
+    """A member's nomination of themself (the word limit and the rules: ``nominations``)."""
+
+    ballot_name = StringField(
+        "Your name as it should appear on the ballot paper",
+        description="Usually your given name and family name",
+        validators=[
+            DataRequired("Enter your name as it should appear on the ballot paper"),
+            Length(max=200, message="Your name on the ballot paper can be at most 200 characters"),
+        ],
+    )
+    statement = TextAreaField(
+        "Your statement",
+        description=(
+            "Why members should vote for you, in plain text of up to 250 words. It is published "
+            "in the statement of candidates and shown with the ballot. Leave a blank line "
+            "between paragraphs."
+        ),
+    )
+    interests = TextAreaField(
+        "Your declared interests",
+        description=(
+            "Jobs, directorships, contracts or other interests that relate to the institution. "
+            'If you have none, write "None".'
+        ),
+        validators=[DataRequired('Declare your interests. If you have none, write "None"')],
+    )
+    declares_eligible = BooleanField(
+        "I declare that I am eligible to stand for election to the board, as a member of this "
+        "constituency",
+        validators=[DataRequired("Confirm that you are eligible to stand")],
+    )
+
+
+class NominationDecisionForm(FlaskForm):
+    """The returning officer's decision on one nomination."""
+
+    decision = RadioField(
+        "Is the nomination valid?",
+        choices=[
+            SelectChoice("valid", "Valid: the candidate stands in the election"),
+            SelectChoice("invalid", "Invalid: the candidate does not stand"),
+        ],
+        validators=[InputRequired("Choose whether the nomination is valid")],
+    )
+    reason = TextAreaField(
+        "Reason, if the nomination is invalid",
+        description="The candidate will read this",
+        validators=[Length(max=2000, message="The reason can be at most 2,000 characters")],
+    )
+
+
+class PaperBatchForm(FlaskForm):
+    """One entry of a batch of paper or postal ballots."""
+
+    label = StringField(
+        "Batch label",
+        description="As written on the batch, for example Postal 3",
+        validators=[DataRequired("Enter the batch's label"), Length(max=100)],
+    )
+    voters = TextAreaField(
+        "Elector numbers of the voters",
+        description="From the postal vote statements or the issue list, separated by spaces",
+        validators=[DataRequired("Enter the voters' elector numbers")],
+    )
+    papers = TextAreaField(
+        "Papers",
+        description="One paper per line: the ballot positions in order of preference, for "
+        "example 2 1 3",
+        validators=[DataRequired("Enter the papers")],
     )

@@ -241,6 +241,9 @@ class Ballot(db.Model):  # type: ignore[name-defined]
     """The content of one vote, with no link to the voter and no time finer than a date."""
 
     __tablename__ = "ballots"
+    # Without a rowid, SQLite keeps no hidden counter of the order ballots were stored in:
+    # rows are kept in the order of their random ids.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     #: Random (not sequential, so the order of casting cannot be read from it).
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

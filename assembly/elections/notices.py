@@ -65,10 +65,36 @@ def _voting_information(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
             "contest": contest,
             "number": entry.number,
             "long_date": long_date,
-            "vote_url": personal_sign_in_link(entry.person.email, expires_at=closes),
+            "vote_url": personal_sign_in_link(
+                entry.person.email,
+                expires_at=closes,
+                next_path=f"/institutions/{election.institution.slug}/elections/{election.id}/vote",
+            ),
+        },
+    )
+
+
+def _declaration_of_result(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    from assembly.elections.count import read_result
+
+    election = db.session.get(Election, context.get("election_id"))
+    membership = db.session.get(Membership, context.get("membership_id"))
+    if election is None or membership is None or election.state != ElectionState.declared:
+        return None
+    return (
+        f"Declaration of result: {election.title}",
+        {
+            "election": election,
+            "institution": election.institution,
+            "person": membership.person,
+            "results": [(c, read_result(c)) for c in election.contests],
+            "results_url": external_url(
+                "elections.results", slug=election.institution.slug, election_id=election.id
+            ),
         },
     )
 
 
 CONTEXT_BUILDERS["notice_of_election"] = _notice_of_election
+CONTEXT_BUILDERS["declaration_of_result"] = _declaration_of_result
 CONTEXT_BUILDERS["voting_information"] = _voting_information

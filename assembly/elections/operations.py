@@ -234,15 +234,20 @@ def _settings_data(election: Election) -> dict[str, object]:
     }
 
 
-def create_election(actor: Actor, institution: Institution, settings: ElectionSettings) -> Election:
+def create_election(
+    actor: Actor, institution: Institution, settings: ElectionSettings, *, seed: str | None = None
+) -> Election:
     """Draft a board election with one contest per constituency.
+
+    :param seed: the seed of every lot in the election (64 hex digits); random unless given
+        (simulations give one, so that the same simulation gives the same result).
 
     :raises NotEligible: the actor is not the institution's secretary.
     :raises RuleViolation: a setting breaks a rule (the message names it).
     """
     if not can_manage(actor, institution):
         raise NotEligible("Only the institution's secretary can set up an election.")
-    seed = secrets.token_hex(32)
+    seed = seed or secrets.token_hex(32)
     _check_settings(institution, settings, seed)
     election = Election(
         institution=institution,

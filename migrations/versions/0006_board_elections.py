@@ -287,6 +287,7 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ballots")),
         sa.UniqueConstraint("tracker", name=op.f("uq_ballots_tracker")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("ballots", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ballots_contest_id"), ["contest_id"], unique=False)

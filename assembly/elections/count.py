@@ -1,0 +1,257 @@
+"""Counting a closed poll with the counting core, and declaring the result.
+
+Each contested contest's ballots are read into a profile (candidates in ballot order:
+alphabetical by family name, with ids ``c<candidate id>``) and counted by its method — STV
+(Scottish rules) or first past the post — with lots drawn from the election's seed, fixed
+when the election was approved. The count's whole result (every stage, every lot) is kept as
+canonical JSON, one row per contest (a database constraint), so the result page, the BLT
+download and the published record all show the same thing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from assembly.audit.operations import record_event
+from assembly.auth.actors import Actor
+from assembly.auth.models import User
+from assembly.clock import utcnow
+from assembly.counting import Candidate as CountCandidate
+from assembly.counting import Profile, build_profile, count_plurality, count_stv
+from assembly.counting.canonical import canonical_bytes
+from assembly.elections.models import (
+    Ballot,
+    Candidate,
+    Contest,
+    ContestResult,
+    CountMethod,
+    Election,
+    PaperBatch,
+    PaperBatchStatus,
+    RollMark,
+)
+from assembly.elections.nominations import valid_candidates
+from assembly.elections.states import ElectionState
+from assembly.errors import InvalidTransition, NotEligible
+from assembly.extensions import db
+from assembly.membership.imports import bulk_insert
+from assembly.membership.models import Membership, Person
+from assembly.notices.models import OutboxMessage
+
+__all__ = [
+    "ContestCount",
+    "ballot_candidates",
+    "contest_profile",
+    "contest_seed",
+    "count_election",
+    "declare_election",
+    "read_result",
+]
+
+
+def ballot_candidates(contest: Contest) -> list[Candidate]:
+    """The contest's valid candidates in ballot order (alphabetical by family name): the
+    order of the count, the BLT file and the record, whatever order a voter saw."""
+    return valid_candidates(contest)
+
+
+def contest_profile(contest: Contest) -> Profile:
+    """The contest's ballots as a counting profile (rankings aggregated; order forgotten)."""
+    candidates = ballot_candidates(contest)
+    index = {c.id: position for position, c in enumerate(candidates)}
+    rankings: Counter[tuple[int, ...]] = Counter()
+    for (ranking,) in db.session.execute(
+        select(Ballot.ranking).where(Ballot.contest_id == contest.id)
+    ):
+        rankings[tuple(index[candidate_id] for candidate_id in json.loads(ranking))] += 1
+    weights: dict[tuple[int, ...], int] = dict(rankings)
+    return build_profile([CountCandidate(f"c{c.id}", c.ballot_name) for c in candidates], weights)
+
+
+def contest_seed(election: Election, contest: Contest) -> str:
+    """The contest's own seed, derived from the election's: lots in one contest never depend
+    on another's."""
+    return hashlib.sha256(f"{election.seed}:contest:{contest.id}".encode()).hexdigest()
+
+
+def _check_officer(actor: Actor, election: Election, what: str) -> None:
+    if not isinstance(actor, User) or actor.id != election.returning_officer_id:
+        raise NotEligible(f"Only the election's returning officer can {what}.")
+
+
+def count_election(actor: Actor, election: Election) -> dict[str, list[str]]:
+    """Count every contested contest of a closed poll; return the elected names per
+    constituency key.
+
+    :raises NotEligible: the actor is not the election's returning officer.
+    :raises InvalidTransition: the poll is not closed, or a paper batch awaits its second entry.
+    """
+    _check_officer(actor, election, "count the votes")
+    election = db.session.scalars(
+        select(Election).where(Election.id == election.id).with_for_update()
+    ).one()
+    if election.state != ElectionState.poll_closed:
+        raise InvalidTransition("The votes are counted once the poll has closed.")
+    waiting = db.session.scalar(
+        select(func.count())
+        .select_from(PaperBatch)
+        .join(Contest, Contest.id == PaperBatch.contest_id)
+        .where(
+            Contest.election_id == election.id,
+            PaperBatch.status == PaperBatchStatus.first_entered,
+        )
+    )
+    if waiting:
+        raise InvalidTransition(
+            f"{waiting} paper batch(es) wait for their second entry: finish or reject them first."
+        )
+    elected: dict[str, list[str]] = {}
+    summary: dict[str, dict[str, Any]] = {}
+    for contest in election.contests:
+        if contest.is_uncontested:
+            continue
+        profile = contest_profile(contest)
+        seed = contest_seed(election, contest)
+        if contest.method == CountMethod.stv:
+            result = count_stv(profile, contest.seats, seed=seed)
+        else:
+            result = count_plurality(profile, contest.seats, seed=seed)
+        ballots = int(result.valid) + int(result.blank)
+        db.session.add(
+            ContestResult(
+                contest_id=contest.id,
+                result=canonical_bytes(result.to_dict()).decode(),
+                elected=json.dumps([int(c[1:]) for c in result.elected]),
+                ballots_counted=ballots,
+            )
+        )
+        elected[contest.constituency.key] = result.elected_names
+        summary[contest.constituency.key] = {
+            "ballots": ballots,
+            "elected": list(result.elected),
+            "result_sha256": hashlib.sha256(result.to_json()).hexdigest(),
+        }
+    election.state = ElectionState.counted
+    db.session.flush()
+    record_event(
+        actor,
+        "election.counted",
+        institution=election.institution,
+        subject=election,
+        data={"contests": summary},
+    )
+    return elected
+
+
+def declare_election(actor: Actor, election: Election) -> int:
+    """The returning officer declares the counted result; the declaration goes to every
+    member. Return how many notices were queued.
+
+    :raises NotEligible: the actor is not the election's returning officer.
+    :raises InvalidTransition: the election has not been counted.
+    """
+    _check_officer(actor, election, "declare the result")
+    election = db.session.scalars(
+        select(Election).where(Election.id == election.id).with_for_update()
+    ).one()
+    if election.state != ElectionState.counted:
+        raise InvalidTransition("A result is declared once the votes are counted.")
+    election.state = ElectionState.declared
+    election.declared_at = utcnow()
+    members = db.session.execute(
+        select(Membership.id, Person.email)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.institution_id == election.institution_id, Membership.left_on.is_(None))
+    ).all()
+    now = utcnow()
+    notices = [
+        {
+            "institution_id": election.institution_id,
+            "kind": "declaration_of_result",
+            "to_address": email,
+            "subject": "",
+            "body_text": "",
+            "body_html": "",
+            "template": "declaration_of_result",
+            "context": json.dumps({"election_id": election.id, "membership_id": membership_id}),
+            "status": "queued",
+            "attempts": 0,
+            "message_id": "",
+            "last_error": "",
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for membership_id, email in members
+        if email
+    ]
+    db.session.flush()
+    bulk_insert(db.session.connection(), OutboxMessage.__table__, notices)
+    record_event(
+        actor,
+        "election.declared",
+        institution=election.institution,
+        subject=election,
+        data={"notices": len(notices)},
+    )
+    return len(notices)
+
+
+@dataclass(frozen=True)
+class ContestCount:
+    """A contest's stored result, ready for a page: names, stages, turnout."""
+
+    contest: Contest
+    result: dict[str, Any]
+    elected: list[str]
+    roll: int
+    ballots: int
+    voted: int
+
+    @property
+    def scale(self) -> int:
+        return int(self.result.get("scale", 1))
+
+    def show(self, value: int | str | None) -> str:
+        """A vote value as people read it: 5 decimal places under STV, whole otherwise."""
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value  # an exact fraction, "n/d"
+        if self.scale == 1:
+            return f"{value:,}"
+        whole, part = divmod(value, self.scale)
+        return f"{whole:,}.{part:0{len(str(self.scale)) - 1}d}"
+
+
+def read_result(contest: Contest) -> ContestCount | None:
+    """The contest's stored count, or None before it is counted."""
+    row = db.session.get(ContestResult, contest.id)
+    if row is None:
+        return None
+    result = json.loads(row.result)
+    names = {c.id: c.ballot_name for c in contest.candidates}
+    voted = db.session.scalar(
+        select(func.count())
+        .select_from(RollMark)
+        .where(RollMark.roll_entry_id.in_(_roll_ids(contest)))
+    )
+    return ContestCount(
+        contest=contest,
+        result=result,
+        elected=[names[i] for i in json.loads(row.elected)],
+        roll=contest.roll_size,
+        ballots=row.ballots_counted,
+        voted=int(voted or 0),
+    )
+
+
+def _roll_ids(contest: Contest) -> Any:
+    from assembly.elections.models import RollEntry
+
+    return select(RollEntry.id).where(RollEntry.contest_id == contest.id)

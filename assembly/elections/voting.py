@@ -1,0 +1,493 @@
+"""Voting online: the ballot a voter sees, their marks checked, and casting in one transaction.
+
+Secrecy (DESIGN §6): casting writes two rows that share nothing but the transaction — a roll
+mark ("this roll entry has voted", keyed by the roll entry, so the database itself refuses a
+second vote) and a ballot (a random id, a random tracker, the ranking, the contest and the
+date). Nothing the server keeps links the two: no column, no audit event, no log line. The
+tracker reaches the voter through their own browser's session cookie only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.exc import IntegrityError
+
+from assembly.audit.operations import record_event
+from assembly.auth.actors import Actor, SystemActor
+from assembly.auth.models import User
+from assembly.clock import long_date
+from assembly.clock import today as london_today
+from assembly.counting.canonical import canonical_bytes, sha256_hex
+from assembly.elections.models import (
+    Ballot,
+    Candidate,
+    CandidateOrder,
+    CandidateStatus,
+    Channel,
+    Contest,
+    CountMethod,
+    Election,
+    RollEntry,
+    RollMark,
+)
+from assembly.elections.nominations import valid_candidates
+from assembly.elections.states import ElectionState
+from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
+from assembly.extensions import db
+from assembly.membership.models import Person
+
+__all__ = [
+    "POLL_STARTED",
+    "TRACKER_ALPHABET",
+    "AlreadyVoted",
+    "InvalidBallot",
+    "Receipt",
+    "Turnout",
+    "ballot_candidates",
+    "ballot_hash",
+    "cast_ballot",
+    "check_contest_open",
+    "check_poll_open",
+    "count_turnout",
+    "get_roll_entry",
+    "has_voted",
+    "list_trackers",
+    "new_tracker",
+    "ranking_from_marks",
+    "rotation",
+]
+
+#: Tracker characters: upper-case letters and digits without 0/O and 1/I, which people confuse.
+TRACKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+#: Four groups of four: 80 random bits, short enough to copy down ("K7QM-2XHD-…").
+TRACKER_GROUPS = 4
+TRACKER_GROUP_SIZE = 4
+
+#: Who the audit log says cast a ballot: nobody in particular (see ``cast_ballot``).
+ANONYMOUS_VOTER = SystemActor("anonymous voter")
+
+#: The states in which the poll has opened: from then on its trackers are public.
+POLL_STARTED = frozenset(
+    {
+        ElectionState.poll_open,
+        ElectionState.poll_closed,
+        ElectionState.counted,
+        ElectionState.declared,
+    }
+)
+
+_NUMBER = re.compile(r"[0-9]{1,4}")
+
+
+class AlreadyVoted(Conflict):
+    """This roll entry has voted already: online, on paper, or in another browser."""
+
+    title = "You have already voted"
+
+
+class InvalidBallot(RuleViolation):
+    """The marks on a ballot cannot be read as a vote; ``field`` names the box concerned."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the voter keeps: the contest, their ballot's tracker and the ballot's hash."""
+
+    contest_id: int
+    tracker: str
+    ballot_hash: str
+
+
+@dataclass(frozen=True)
+class Turnout:
+    """A contest's roll and how many on it have voted so far."""
+
+    contest: Contest
+    roll_size: int
+    voted: int
+
+    @property
+    def percent(self) -> str:
+        """Display only: one decimal place, from exact integers."""
+        if not self.roll_size:
+            return "–"
+        tenths = (self.voted * 1000 * 2 + self.roll_size) // (self.roll_size * 2)
+        return f"{tenths // 10}.{tenths % 10}%"
+
+
+# --- the voter's ballot ----------------------------------------------------------------------
+
+
+def _roll_entries(email: str) -> Select[RollEntry]:
+    """Roll entries of the people with this address, first on the roll first."""
+    return (
+        select(RollEntry)
+        .join(Person, Person.id == RollEntry.person_id)
+        .where(Person.email == email.strip().lower())
+        .order_by(RollEntry.id)
+    )
+
+
+def get_roll_entry(election: Election, user: User) -> RollEntry | None:
+    """The roll entry of ``user`` (matched by email) in one of ``election``'s contests.
+
+    Should two people on the roll share an address, the first entry answers; such rows are
+    a roster problem for the secretary, not something a voter can choose between.
+    """
+    email = getattr(user, "email", None)
+    if not email:
+        return None
+    contests = select(Contest.id).where(Contest.election_id == election.id)
+    return db.session.scalars(
+        _roll_entries(email).where(RollEntry.contest_id.in_(contests)).limit(1)
+    ).first()
+
+
+def has_voted(entry: RollEntry) -> bool:
+    """Whether the roll entry has been marked as voted (on any channel)."""
+    return bool(db.session.scalar(select(exists().where(RollMark.roll_entry_id == entry.id))))
+
+
+def rotation(seed: str, roll_entry_id: int, size: int) -> int:
+    """How many places a voter's ballot is rotated: SHA-256 of the election's seed and the roll
+    entry, so the same voter always sees the same order and nothing random is stored."""
+    if size <= 1:
+        return 0
+    digest = hashlib.sha256(f"assembly ballot order\n{seed}\n{roll_entry_id}".encode()).digest()
+    return int.from_bytes(digest, "big") % size
+
+
+def ballot_candidates(election: Election, entry: RollEntry) -> list[Candidate]:
+    """The valid candidates of the entry's contest in the order this voter sees them:
+    alphabetical by family name then given name, or that order rotated for this voter."""
+    # The same order as the statement of candidates (accents and case ignored).
+    candidates = valid_candidates(entry.contest)
+    if election.candidate_order == CandidateOrder.rotated:
+        shift = rotation(election.seed, entry.id, len(candidates))
+        candidates = candidates[shift:] + candidates[:shift]
+    return candidates
+
+
+def check_poll_open(election: Election, today: date) -> None:
+    """Refuse unless the poll is open: the election's state, and its dates too, in case the
+    timer has not run yet today.
+
+    :raises InvalidTransition: saying when the poll opens, or that it has closed.
+    """
+    if election.state == ElectionState.cancelled:
+        raise InvalidTransition("The election was cancelled, so there is no vote.")
+    if election.state not in POLL_STARTED or (
+        election.state == ElectionState.poll_open and today < election.poll_opens_on
+    ):
+        raise InvalidTransition(
+            f"The poll opens on {long_date(election.poll_opens_on)}. Come back then to vote."
+        )
+    if election.state != ElectionState.poll_open or today > election.poll_closes_on:
+        raise InvalidTransition(
+            f"The poll closed at the end of {long_date(election.poll_closes_on)}, so no more "
+            "votes can be cast."
+        )
+
+
+def check_contest_open(election: Election, contest: Contest, today: date) -> None:
+    """Refuse unless the poll is open and this contest has one (an uncontested contest's
+    candidates are elected unopposed, without a poll).
+
+    :raises InvalidTransition: saying why there is no vote now.
+    """
+    check_poll_open(election, today)
+    if contest.is_uncontested:
+        raise InvalidTransition(
+            f"There is no vote in {contest.constituency.name}: its candidates are elected "
+            "unopposed."
+        )
+
+
+# --- reading the marks -----------------------------------------------------------------------
+
+
+def _unknown() -> InvalidBallot:
+    return InvalidBallot(
+        "Your ballot named someone who is not a candidate in your contest. Go back to your "
+        "ballot and mark it again."
+    )
+
+
+def _twice() -> InvalidBallot:
+    return InvalidBallot(
+        "Your ballot marked the same candidate twice. Go back to your ballot and mark it again."
+    )
+
+
+def _preferences(
+    candidates: Sequence[Candidate], preferences: Sequence[tuple[str, str]]
+) -> list[int]:
+    by_key = {str(c.id): c for c in candidates}
+    numbered: dict[int, Candidate] = {}
+    marked: set[str] = set()
+    for key, raw in preferences:
+        candidate = by_key.get(key)
+        if candidate is None:
+            raise _unknown()
+        if key in marked:
+            raise _twice()
+        marked.add(key)
+        text = raw.strip()
+        if not text:
+            continue
+        field = f"pref-{candidate.id}"
+        if not _NUMBER.fullmatch(text):
+            raise InvalidBallot(
+                f"Write a whole number, such as 1, 2 or 3, next to {candidate.ballot_name}.",
+                field,
+            )
+        number = int(text)
+        if number == 0:
+            raise InvalidBallot(
+                "Number your choices from 1: write 1 next to your first choice.", field
+            )
+        if number in numbered:
+            raise InvalidBallot(
+                f"You wrote {number} next to more than one candidate "
+                f"({numbered[number].ballot_name} and {candidate.ballot_name}). "
+                "Give each number to one candidate only.",
+                field,
+            )
+        numbered[number] = candidate
+    if not numbered:
+        first = f"pref-{candidates[0].id}" if candidates else ""
+        raise InvalidBallot(
+            "Write 1 next to the candidate you like best. You can then number as many others "
+            "as you like, 2, 3 and so on.",
+            first,
+        )
+    for expected in range(1, len(numbered) + 1):
+        if expected not in numbered:
+            later = min(n for n in numbered if n > expected)
+            field = f"pref-{numbered[later].id}"
+            if expected == 1:
+                raise InvalidBallot("Start with 1: write 1 next to your first choice.", field)
+            raise InvalidBallot(
+                f"Number your choices 1, 2, 3 and so on without a gap: you wrote {later} "
+                f"but no {expected}.",
+                field,
+            )
+    return [numbered[n].id for n in sorted(numbered)]
+
+
+def _choices(
+    contest: Contest, candidates: Sequence[Candidate], choices: Sequence[str]
+) -> list[int]:
+    by_key = {str(c.id): c for c in candidates}
+    chosen: list[Candidate] = []
+    for key in choices:
+        candidate = by_key.get(key.strip())
+        if candidate is None:
+            raise _unknown()
+        if candidate in chosen:
+            raise _twice()
+        chosen.append(candidate)
+    first = f"choice-{candidates[0].id}" if candidates else ""
+    if not chosen:
+        wanted = "a candidate" if contest.seats == 1 else f"up to {contest.seats} candidates"
+        raise InvalidBallot(f"Choose {wanted} before you continue.", first)
+    if len(chosen) > contest.seats:
+        limit = "one candidate" if contest.seats == 1 else f"{contest.seats} candidates"
+        raise InvalidBallot(
+            f"You can choose at most {limit}: you chose {len(chosen)}. Untick "
+            f"{len(chosen) - contest.seats}.",
+            first,
+        )
+    return [c.id for c in chosen]
+
+
+def ranking_from_marks(
+    contest: Contest,
+    candidates: Sequence[Candidate],
+    preferences: Sequence[tuple[str, str]],
+    choices: Sequence[str],
+) -> list[int]:
+    """Read a voter's marks as a ranking of candidate ids, or say what is wrong with them.
+
+    STV: ``preferences`` pairs a candidate's id (as sent) with the number written next to
+    them; blanks are ignored, and the numbers must run 1, 2, 3 … without gaps or repeats.
+    Plurality: ``choices`` are the ticked candidates' ids, at most ``contest.seats`` of them.
+
+    :raises InvalidBallot: with a message for the voter and the box it is about.
+    """
+    if contest.method == CountMethod.stv:
+        if choices:
+            raise _unknown()
+        return _preferences(candidates, preferences)
+    if preferences:
+        raise _unknown()
+    return _choices(contest, candidates, choices)
+
+
+# --- casting ---------------------------------------------------------------------------------
+
+
+def new_tracker() -> str:
+    """A fresh random tracker: four groups of four unambiguous characters."""
+    characters = "".join(
+        secrets.choice(TRACKER_ALPHABET) for _ in range(TRACKER_GROUPS * TRACKER_GROUP_SIZE)
+    )
+    return "-".join(
+        characters[i : i + TRACKER_GROUP_SIZE]
+        for i in range(0, TRACKER_GROUPS * TRACKER_GROUP_SIZE, TRACKER_GROUP_SIZE)
+    )
+
+
+def ballot_hash(contest_id: int, tracker: str, ranking: Sequence[int]) -> str:
+    """SHA-256 of the ballot as canonical JSON: what the receipt and the record agree on."""
+    return sha256_hex(
+        canonical_bytes({"contest": contest_id, "tracker": tracker, "ranking": list(ranking)})
+    )
+
+
+def _check_ranking(contest: Contest, ranking: Sequence[int]) -> list[int]:
+    ids = list(ranking)
+    if not ids:
+        raise RuleViolation("A ballot needs at least one choice.")
+    if len(set(ids)) != len(ids):
+        raise RuleViolation("A ballot names each candidate at most once.")
+    valid = set(
+        db.session.scalars(
+            select(Candidate.id).where(
+                Candidate.contest_id == contest.id, Candidate.status == CandidateStatus.valid
+            )
+        )
+    )
+    if not set(ids) <= valid:
+        raise RuleViolation(
+            "The ballot names someone who is not a valid candidate in this contest."
+        )
+    if contest.method == CountMethod.plurality:
+        if len(ids) > contest.seats:
+            raise RuleViolation(f"A ballot in this contest chooses at most {contest.seats}.")
+        # Stored in id order, not the order shown: with rotated ballots the shown order
+        # depends on the roll entry, and the ballot must carry nothing derived from it.
+        ids.sort()
+    return ids
+
+
+def _unused_tracker() -> str:
+    while True:
+        tracker = new_tracker()
+        if not db.session.scalar(select(exists().where(Ballot.tracker == tracker))):
+            return tracker
+
+
+def cast_ballot(
+    actor: Actor,
+    election: Election,
+    contest: Contest,
+    ranking: Sequence[int],
+    *,
+    today: date | None = None,
+) -> Receipt:
+    """Cast the actor's vote in ``contest``: mark their roll entry as voted and store an
+    anonymous ballot, together. Call it in a transaction begun with ``begin_writing()``.
+
+    :param ranking: candidate ids, first preference first (plurality: the chosen ones).
+    :raises NotEligible: the actor is not on this contest's roll.
+    :raises InvalidTransition: the poll is not open.
+    :raises RuleViolation: the ranking names someone who is not a valid candidate here.
+    :raises AlreadyVoted: the actor's roll entry has voted, even a moment ago elsewhere.
+    """
+    if not isinstance(actor, User):
+        raise NotEligible("Only a member signed in as themselves can vote online.")
+    # A shared lock (FOR SHARE on PostgreSQL): casts run side by side, but closing the poll,
+    # which locks the row for update, waits for them and they see it closed afterwards.
+    election = db.session.scalars(
+        select(Election)
+        .where(Election.id == election.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one()
+    if contest.election_id != election.id:
+        raise RuleViolation("That contest is not part of this election.")
+    check_contest_open(election, contest, today or london_today())
+    entry = db.session.scalars(
+        _roll_entries(actor.email).where(RollEntry.contest_id == contest.id).limit(1)
+    ).first()
+    if entry is None:
+        raise NotEligible(
+            f"You are not on the roll for {contest.constituency.name} in {election.title}."
+        )
+    ids = _check_ranking(contest, ranking)
+    if has_voted(entry):
+        raise AlreadyVoted("You have already voted in this election.")
+    db.session.add(RollMark(roll_entry_id=entry.id, channel=Channel.online))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another request for the same voter committed its mark first (PostgreSQL; SQLite's
+        # BEGIN IMMEDIATE queues the two, so the check above answers there).
+        raise AlreadyVoted("You have already voted in this election.") from None
+    tracker = _unused_tracker()
+    db.session.add(
+        Ballot(
+            id=secrets.token_hex(16),
+            contest_id=contest.id,
+            tracker=tracker,
+            ranking=json.dumps(ids, separators=(",", ":")),
+            channel=Channel.online,
+            cast_on=today or london_today(),
+        )
+    )
+    db.session.flush()
+    # The event names the contest only, and an anonymous actor: it tells the log that a ballot
+    # was cast in this contest at this moment, and nothing about whose or which. Ballots have
+    # random ids and only a date, so the log's order and times cannot be matched to them. (The
+    # order in which the database stored rows is visible to its administrator only, like the
+    # web server's log of requests; this event adds nothing to what those already show.)
+    record_event(ANONYMOUS_VOTER, "ballot.cast", institution=election.institution, subject=contest)
+    return Receipt(
+        contest_id=contest.id, tracker=tracker, ballot_hash=ballot_hash(contest.id, tracker, ids)
+    )
+
+
+# --- public and officers' views of the poll ------------------------------------------------
+
+
+def list_trackers(contest: Contest) -> Select[str]:
+    """The trackers of the contest's ballots so far, sorted: no contents, no times."""
+    return select(Ballot.tracker).where(Ballot.contest_id == contest.id).order_by(Ballot.tracker)
+
+
+def count_turnout(election: Election) -> list[Turnout]:
+    """Each contest's roll size and how many on it have voted (online or on paper)."""
+    roll: dict[int, int] = dict(
+        db.session.execute(
+            select(RollEntry.contest_id, func.count())
+            .join(Contest, Contest.id == RollEntry.contest_id)
+            .where(Contest.election_id == election.id)
+            .group_by(RollEntry.contest_id)
+        ).all()
+    )
+    voted: dict[int, int] = dict(
+        db.session.execute(
+            select(RollEntry.contest_id, func.count())
+            .join(RollMark, RollMark.roll_entry_id == RollEntry.id)
+            .join(Contest, Contest.id == RollEntry.contest_id)
+            .where(Contest.election_id == election.id)
+            .group_by(RollEntry.contest_id)
+        ).all()
+    )
+    return [
+        Turnout(contest=c, roll_size=roll.get(c.id, 0), voted=voted.get(c.id, 0))
+        for c in election.contests
+    ]

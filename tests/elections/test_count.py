@@ -1,0 +1,160 @@
+"""Counting a closed poll and declaring the result: the counting core's result is stored per
+contest and shown stage by stage; the anonymised ballots download as BLT and recount to the
+same winners; only the returning officer counts and declares; the declaration goes out."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from assembly.auth.actors import SystemActor
+from assembly.counting import count_stv, read_blt
+from assembly.elections.count import (
+    contest_profile,
+    contest_seed,
+    count_election,
+    declare_election,
+)
+from assembly.elections.models import (
+    Ballot,
+    Candidate,
+    Channel,
+    Election,
+    RollEntry,
+    RollMark,
+)
+from assembly.elections.operations import tick
+from assembly.elections.states import ElectionState
+from assembly.errors import InvalidTransition, NotEligible
+from assembly.extensions import db
+from assembly.notices.models import OutboxMessage
+from tests.conftest import make_member
+from tests.elections.test_setup import GOOD
+from tests.elections.test_tick import _approved, _stand
+
+TIMER = SystemActor("timer")
+#: Ballots for the users contest's four candidates (indexes in ballot order), chosen so that
+#: no tie arises: a BLT file names candidates but not their ids, so a recount from it draws
+#: different lots than the original would.
+PAPERS = [(0, 2), (0, 2), (0, 3), (0, 2), (1,), (1,), (1,), (2,), (2,), (3,)]
+
+
+def _closed_poll(slug: str, not_voting: int = 0) -> tuple[Election, object]:
+    """An election whose users contest (3 seats, 4 candidates) was polled, with PAPERS cast
+    (and ``not_voting`` more voters on the roll who did not vote, after them)."""
+    election = _approved(slug)
+    for n in range(len(PAPERS) - 4):
+        make_member(election.institution, "users", family_name=f"Voter{n}")
+    _stand(election, "users", 4)
+    for n in range(not_voting):
+        make_member(election.institution, "users", family_name=f"Zz{n}")  # last on the roll
+    _stand(election, "workers", 1)  # uncontested
+    tick(TIMER, GOOD.poll_opens_on)
+    db.session.commit()
+    contest = next(c for c in election.contests if c.constituency.key == "users")
+    candidates = sorted(
+        db.session.scalars(select(Candidate).where(Candidate.contest_id == contest.id)),
+        key=lambda c: (c.person.family_name, c.person.given_name, c.id),
+    )
+    entries = db.session.scalars(
+        select(RollEntry).where(RollEntry.contest_id == contest.id).order_by(RollEntry.number)
+    ).all()
+    assert len(entries) == len(PAPERS) + not_voting
+    for entry, paper in zip(entries, PAPERS, strict=False):
+        db.session.add(RollMark(roll_entry_id=entry.id, channel=Channel.online))
+        db.session.add(
+            Ballot(
+                id=secrets.token_hex(16),
+                contest_id=contest.id,
+                tracker=secrets.token_hex(8),
+                ranking=json.dumps([candidates[i].id for i in paper]),
+                channel=Channel.online,
+                cast_on=GOOD.poll_opens_on,
+            )
+        )
+    db.session.commit()
+    tick(TIMER, GOOD.poll_closes_on + timedelta(days=1))
+    db.session.commit()
+    return election, contest
+
+
+def test_the_count_equals_the_counting_core_on_the_same_ballots(app: Flask) -> None:
+    """The stored result is the counting core's, on the contest's ballots, with the contest's
+    seed; uncontested contests are not counted again."""
+    election, contest = _closed_poll("count-school")
+    officer = election.returning_officer
+    elected = count_election(officer, election)
+    db.session.commit()
+    assert election.state == ElectionState.counted
+    expected = count_stv(
+        contest_profile(contest), contest.seats, seed=contest_seed(election, contest)
+    )
+    assert elected == {"users": expected.elected_names}
+    assert len(elected["users"]) == 3
+
+
+def test_only_the_officer_counts_and_only_after_the_close(app: Flask) -> None:
+    """A secretary cannot count; nobody counts an open poll or declares an uncounted one."""
+    election, _ = _closed_poll("count-rules")
+    secretary = db.session.scalars(
+        select(election.returning_officer.__class__).where(
+            election.returning_officer.__class__.email == "sec@count-rules.org"
+        )
+    ).one()
+    with pytest.raises(NotEligible):
+        count_election(secretary, election)
+    with pytest.raises(InvalidTransition):
+        declare_election(election.returning_officer, election)
+    count_election(election.returning_officer, election)
+    with pytest.raises(InvalidTransition):
+        count_election(election.returning_officer, election)
+
+
+def test_results_page_blt_and_declaration(app: Flask, client: FlaskClient, login_as) -> None:
+    """Officers see the counted result with its stage table and chart; the BLT recounts to
+    the same winners; once declared the page is public and every member is told."""
+    election, contest = _closed_poll("results-school")
+    officer = election.returning_officer
+    url = f"/institutions/results-school/elections/{election.id}/results"
+    assert client.get(url).status_code == 404  # not counted yet
+    login_as(officer.email)
+    assert (
+        client.post(f"/institutions/results-school/elections/{election.id}/count").status_code
+        == 302
+    )
+    page = client.get(url).get_data(as_text=True)
+    assert "Result of the count (not yet declared)" in page and "Declare the result" in page
+    assert "Stage 1" in page and "<svg" in page and "quota" in page
+    blt = client.get(
+        f"/institutions/results-school/elections/{election.id}/contests/{contest.id}/ballots.blt"
+    )
+    assert blt.status_code == 200
+    seed = contest_seed(election, contest)
+    recount = count_stv(read_blt(blt.get_data(as_text=True)).profile, contest.seats, seed=seed)
+    db.session.rollback()
+    core = count_stv(contest_profile(contest), contest.seats, seed=seed)
+    assert (
+        recount.elected_names == core.elected_names == ["Candidate 0", "Candidate 1", "Candidate 2"]
+    )
+    assert all(name in page for name in core.elected_names)
+    assert (
+        client.post(f"/institutions/results-school/elections/{election.id}/declare").status_code
+        == 302
+    )
+    db.session.rollback()
+    assert db.session.get(Election, election.id).state == ElectionState.declared
+    declarations = db.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.kind == "declaration_of_result")
+    )
+    assert declarations > 0
+    client.post("/sign-out")
+    public = client.get(url)
+    assert public.status_code == 200 and "Declaration of result" in public.get_data(as_text=True)
