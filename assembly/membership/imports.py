@@ -83,6 +83,8 @@ SAMPLE_SIZE = 20
 PROBLEM_LIMIT = 50_000
 #: Rows read, planned and written together: what memory holds at once.
 READ_CHUNK = 5_000
+#: On PostgreSQL each chunk costs a few round trips more (arrays, COPY): larger chunks.
+PG_READ_CHUNK = 20_000
 #: Rows per IN (...) query: well under SQLite's limit of bound parameters.
 CHUNK = 900
 
@@ -497,6 +499,9 @@ _MEMBERSHIPS = text(
 )
 
 
+_PG_EARLIER_IDS = text(
+    "SELECT external_id, line FROM roster_import_ids WHERE external_id = ANY(:ids)"
+)
 _PG_KNOWN = text(
     "SELECT r.external_id, r.id, r.person_id, r.is_present, s.person_id IS NOT NULL, "
     "p.given_name, p.family_name, p.email, p.date_of_birth, p.postcode "
@@ -559,6 +564,9 @@ class _Importer:
         self.constituency = self.constituencies[source.constituency_id]
         self.districts = _districts(self.constituency)
         self.connection = db.session.connection()
+        self.chunk_size = (
+            PG_READ_CHUNK if self.connection.dialect.name == "postgresql" else READ_CHUNK
+        )
         #: People made by this import have larger ids: they are not matched by email.
         self.person_cutoff = int(db.session.scalar(select(func.max(Person.id))) or 0)
         #: External ids seen twice whose first line has been reported.
@@ -576,7 +584,7 @@ class _Importer:
         chunk: list[RosterRow | RowProblem] = []
         for item in rows:
             chunk.append(item)
-            if len(chunk) >= READ_CHUNK:
+            if len(chunk) >= self.chunk_size:
                 self._chunk(chunk)
                 if progress is not None:
                     progress(chunk[-1].line)
@@ -609,19 +617,33 @@ class _Importer:
             else:
                 first_lines[item.external_id] = item.line
                 rows.append(item)
-        connection.execute(_chunk_rows.delete())
-        bulk_insert(
-            connection,
-            _chunk_rows,
-            ({"external_id": r.external_id, "email": r.email, "line": r.line} for r in rows),
-        )
         if connection.dialect.name == "postgresql":
-            # Temporary tables get no statistics by themselves: without them PostgreSQL
-            # plans as if the chunk were large and scans whole tables to join it.
-            connection.execute(text("ANALYZE roster_import_chunk"))
-        # Ids an earlier chunk listed; then remember this chunk's.
-        earlier: dict[str, int] = {key: line for key, line in connection.execute(_EARLIER_IDS)}
-        connection.execute(_REMEMBER_IDS)
+            # The chunk's ids as an array, looked up by index (see ``_lookups``).
+            earlier = {
+                key: line
+                for key, line in connection.execute(
+                    _PG_EARLIER_IDS, {"ids": [row.external_id for row in rows]}
+                )
+            }
+            bulk_insert(
+                connection,
+                _seen_ids,
+                (
+                    {"external_id": row.external_id, "line": row.line}
+                    for row in rows
+                    if row.external_id not in earlier
+                ),
+            )
+        else:
+            connection.execute(_chunk_rows.delete())
+            bulk_insert(
+                connection,
+                _chunk_rows,
+                ({"external_id": r.external_id, "email": r.email, "line": r.line} for r in rows),
+            )
+            # Ids an earlier chunk listed; then remember this chunk's.
+            earlier = {key: line for key, line in connection.execute(_EARLIER_IDS)}
+            connection.execute(_REMEMBER_IDS)
         repeated += [(row, earlier[row.external_id]) for row in rows if row.external_id in earlier]
         for row, first in sorted(repeated, key=lambda pair: pair[0].line):
             key = row.external_id
@@ -812,6 +834,9 @@ class _Importer:
         source = self.source
         records = SourceRecord.__table__
         if self.plan.mode == "snapshot":
+            if self.connection.dialect.name == "postgresql":
+                # The ids the roster listed: statistics, so that the anti-join probes them.
+                self.connection.execute(text("ANALYZE roster_import_ids"))
             after = 0
             while True:
                 batch = db.session.execute(
