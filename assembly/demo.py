@@ -213,7 +213,44 @@ def seed_demo() -> bool:
         _grant_once(institution, SECRETARY, Role.secretary, "Sam Secretary")
         _grant_once(institution, RETURNING_OFFICER, Role.returning_officer, "Robin Officer")
     _seed_member(institutions)
+    changed |= _seed_election(institutions[0])
     return changed
+
+
+def _seed_election(institution: Institution) -> bool:
+    """A draft board election at the school, waiting for the demo returning officer to approve
+    it (so the set-up, approval and timetable pages have something to show)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from assembly.auth.models import User
+    from assembly.clock import today
+    from assembly.elections.models import CountMethod, Election
+    from assembly.elections.operations import ElectionSettings, create_election, timetable_rules
+    from assembly.elections.timetable import suggest_timetable
+
+    if db.session.scalars(
+        select(Election).where(Election.institution_id == institution.id)
+    ).first():
+        return False
+    officer = db.session.scalars(select(User).where(User.email == RETURNING_OFFICER)).one()
+    create_election(
+        CLI,
+        institution,
+        ElectionSettings(
+            title=f"Election of governors {today().year + 1}",
+            seats=9,
+            apportionment="largest-remainder",
+            weights={c.key: c.weight for c in institution.constituencies},
+            methods={c.key: CountMethod.stv for c in institution.constituencies},
+            timetable=suggest_timetable(
+                today() + timedelta(weeks=12), timetable_rules(institution)
+            ),
+            returning_officer_id=officer.id,
+        ),
+    )
+    return True
 
 
 @click.command("demo")
