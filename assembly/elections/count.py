@@ -37,12 +37,11 @@ from assembly.elections.models import (
     RollMark,
 )
 from assembly.elections.nominations import valid_candidates
+from assembly.elections.operations import members_to_notify
 from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
-from assembly.membership.imports import bulk_insert
-from assembly.membership.models import Membership, Person
-from assembly.notices.models import OutboxMessage
+from assembly.notices.operations import queue_bulk_notices
 
 __all__ = [
     "ContestCount",
@@ -164,42 +163,23 @@ def declare_election(actor: Actor, election: Election) -> int:
         raise InvalidTransition("A result is declared once the votes are counted.")
     election.state = ElectionState.declared
     election.declared_at = utcnow()
-    members = db.session.execute(
-        select(Membership.id, Person.email)
-        .join(Person, Person.id == Membership.person_id)
-        .where(Membership.institution_id == election.institution_id, Membership.left_on.is_(None))
-    ).all()
-    now = utcnow()
-    notices = [
-        {
-            "institution_id": election.institution_id,
-            "kind": "declaration_of_result",
-            "to_address": email,
-            "subject": "",
-            "body_text": "",
-            "body_html": "",
-            "template": "declaration_of_result",
-            "context": json.dumps({"election_id": election.id, "membership_id": membership_id}),
-            "status": "queued",
-            "attempts": 0,
-            "message_id": "",
-            "last_error": "",
-            "created_at": now,
-            "next_attempt_at": now,
-        }
-        for membership_id, email in members
-        if email
-    ]
     db.session.flush()
-    bulk_insert(db.session.connection(), OutboxMessage.__table__, notices)
+    queued = queue_bulk_notices(
+        "declaration_of_result",
+        "declaration_of_result",
+        (
+            (election.institution_id, email, {"election_id": election.id, "membership_id": mid})
+            for mid, email in members_to_notify(election)
+        ),
+    )
     record_event(
         actor,
         "election.declared",
         institution=election.institution,
         subject=election,
-        data={"notices": len(notices)},
+        data={"notices": queued},
     )
-    return len(notices)
+    return queued
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor, actor_label
 from assembly.auth.models import Role, User
 from assembly.auth.permissions import can_manage, roles_in
+from assembly.bulk import bulk_insert
 from assembly.clock import utcnow
 from assembly.counting.apportionment import METHODS, ApportionmentError, apportion
 from assembly.counting.canonical import canonical_bytes, rational
@@ -45,9 +46,8 @@ from assembly.elections.states import (
 from assembly.elections.timetable import Timetable, TimetableError, TimetableRules, check_timetable
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
-from assembly.membership.imports import bulk_insert
 from assembly.membership.models import Institution, Membership, Person
-from assembly.notices.models import OutboxMessage
+from assembly.notices.operations import queue_bulk_notices
 
 __all__ = [
     "ElectionSettings",
@@ -393,28 +393,20 @@ def weights_json(weights: dict[str, Fraction]) -> str:
 # -- the dated steps ------------------------------------------------------------------------
 
 
-def _queue(rows: list[dict[str, object]]) -> None:
-    """Queue bulk notices (rendered when sent, from their template and small context)."""
-    now = utcnow()
-    bulk_insert(
-        db.session.connection(),
-        OutboxMessage.__table__,
-        (
-            {
-                "subject": "",
-                "body_text": "",
-                "body_html": "",
-                "status": "queued",
-                "attempts": 0,
-                "message_id": "",
-                "last_error": "",
-                "created_at": now,
-                "next_attempt_at": now,
-                **row,
-            }
-            for row in rows
-        ),
-    )
+def members_to_notify(election: Election) -> list[tuple[int, str | None]]:
+    """(membership id, email) of every current member of the election's institution."""
+    return [
+        (membership_id, email)
+        for membership_id, email in db.session.execute(
+            select(Membership.id, Person.email)
+            .join(Person, Person.id == Membership.person_id)
+            .where(
+                Membership.institution_id == election.institution_id,
+                Membership.left_on.is_(None),
+            )
+            .order_by(Membership.id)
+        )
+    ]
 
 
 def open_nominations(actor: Actor, election: Election) -> int:
@@ -425,33 +417,23 @@ def open_nominations(actor: Actor, election: Election) -> int:
     """
     election = _lock(election)
     _transition(election, ElectionState.nominations_open)
-    members = db.session.execute(
-        select(Membership.id, Person.email)
-        .join(Person, Person.id == Membership.person_id)
-        .where(Membership.institution_id == election.institution_id, Membership.left_on.is_(None))
-        .order_by(Membership.id)
-    ).all()
-    notices = [
-        {
-            "institution_id": election.institution_id,
-            "kind": "notice_of_election",
-            "to_address": email,
-            "template": "notice_of_election",
-            "context": json.dumps({"election_id": election.id, "membership_id": membership_id}),
-        }
-        for membership_id, email in members
-        if email
-    ]
-    _queue(notices)
-    db.session.flush()
+    members = members_to_notify(election)
+    queued = queue_bulk_notices(
+        "notice_of_election",
+        "notice_of_election",
+        (
+            (election.institution_id, email, {"election_id": election.id, "membership_id": mid})
+            for mid, email in members
+        ),
+    )
     record_event(
         actor,
         "election.nominations_opened",
         institution=election.institution,
         subject=election,
-        data={"notices": len(notices), "members_without_email": len(members) - len(notices)},
+        data={"notices": queued, "members_without_email": len(members) - queued},
     )
-    return len(notices)
+    return queued
 
 
 def _age_on(born: date, day: date) -> int:
@@ -566,27 +548,22 @@ def open_poll(actor: Actor, election: Election) -> int:
         .where(Contest.election_id == election.id, Contest.is_uncontested.is_(False))
         .order_by(RollEntry.id)
     ).all()
-    notices = [
-        {
-            "institution_id": election.institution_id,
-            "kind": "voting_information",
-            "to_address": email,
-            "template": "voting_information",
-            "context": json.dumps({"election_id": election.id, "roll_entry_id": entry_id}),
-        }
-        for entry_id, email in voters
-        if email
-    ]
-    _queue(notices)
-    db.session.flush()
+    queued = queue_bulk_notices(
+        "voting_information",
+        "voting_information",
+        (
+            (election.institution_id, email, {"election_id": election.id, "roll_entry_id": eid})
+            for eid, email in voters
+        ),
+    )
     record_event(
         actor,
         "election.poll_opened",
         institution=election.institution,
         subject=election,
-        data={"notices": len(notices), "voters_without_email": len(voters) - len(notices)},
+        data={"notices": queued, "voters_without_email": len(voters) - queued},
     )
-    return len(notices)
+    return queued
 
 
 def close_poll(actor: Actor, election: Election) -> None:

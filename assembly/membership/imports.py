@@ -44,7 +44,6 @@ from sqlalchemy import (
     column,
     exists,
     func,
-    insert,
     literal_column,
     select,
     text,
@@ -53,6 +52,7 @@ from sqlalchemy import (
 
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor, actor_label
+from assembly.bulk import bulk_insert, bulk_statement
 from assembly.clock import utcnow
 from assembly.errors import RosterError
 from assembly.extensions import db
@@ -66,7 +66,7 @@ from assembly.membership.models import (
     SourceRecord,
 )
 from assembly.membership.rosters import RosterRow, RowProblem
-from assembly.notices.models import OutboxMessage
+from assembly.notices.operations import queue_bulk_notices
 
 __all__ = [
     "ImportPlan",
@@ -94,118 +94,6 @@ PERSON_FIELDS = ("given_name", "family_name", "email", "date_of_birth", "postcod
 def _chunks(items: Sequence[object], size: int = CHUNK) -> Iterable[Sequence[object]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-#: Rows per bulk statement: bounds the memory that parameter lists take.
-BATCH = 5_000
-
-
-def _bulk(connection: Any, statement: Any, params: Iterable[dict[str, object]]) -> list[int]:
-    """Execute ``statement`` for every parameter set, ``BATCH`` at a time.
-
-    Returns the ids the statement returns (for ``INSERT … RETURNING id``), in order.
-    """
-    ids: list[int] = []
-    batch: list[dict[str, object]] = []
-
-    def flush() -> None:
-        result = connection.execute(statement, batch)
-        if result.returns_rows:
-            ids.extend(row[0] for row in result)
-        batch.clear()
-
-    for item in params:
-        batch.append(item)
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
-    return ids
-
-
-def _sqlite_insert(connection: Any, table: Any, rows: Iterable[dict[str, object]]) -> None:
-    """``INSERT`` many rows through the driver's ``executemany``, ``BATCH`` at a time.
-
-    Values go through each column's own bind processor, as SQLAlchemy would send them, but
-    without its per-row statement bookkeeping (most of the time of a large import).
-    """
-    iterator = iter(rows)
-    first = next(iterator, None)
-    if first is None:
-        return
-    columns = list(first)
-    dialect = connection.dialect
-    compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
-    order = list(compiled.positiontup or ())
-    processors = [table.c[name].type.bind_processor(dialect) for name in order]
-    cursor = connection.connection.driver_connection.cursor()
-
-    def values(row: dict[str, object]) -> tuple[object, ...]:
-        return tuple(
-            row[name] if process is None else process(row[name])
-            for name, process in zip(order, processors, strict=True)
-        )
-
-    batch = [values(first)]
-    for row in iterator:
-        batch.append(values(row))
-        if len(batch) >= BATCH:
-            cursor.executemany(str(compiled), batch)
-            batch.clear()
-    if batch:
-        cursor.executemany(str(compiled), batch)
-    cursor.close()
-
-
-def bulk_insert(
-    connection: Any, table: Any, rows: Iterable[dict[str, object]], *, returning_ids: bool = False
-) -> list[int]:
-    """Insert many rows; return their new ids (in order) if asked.
-
-    On PostgreSQL this is ``COPY … FROM STDIN`` with ids taken from the table's sequence in
-    one query (a hundred thousand rows in well under a second); elsewhere it is batched
-    ``INSERT … RETURNING``. Either way it runs in the caller's transaction.
-    """
-    if connection.dialect.name != "postgresql":
-        if not returning_ids:
-            _sqlite_insert(connection, table, rows)
-            return []
-        # SQLite returns ids in order only one row per statement: number the rows instead,
-        # after the largest id, which is what SQLite would give them. The caller holds the
-        # database's write lock (``_lock_for_writing``), so nobody else can take these ids.
-        after = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-        numbers: list[int] = []
-
-        def numbered() -> Iterable[dict[str, object]]:
-            for row in rows:
-                numbers.append(after + len(numbers) + 1)
-                yield {**row, "id": numbers[-1]}
-
-        _sqlite_insert(connection, table, numbered())
-        return numbers
-    batch = list(rows)
-    if not batch:
-        return []
-    ids: list[int] = []
-    if returning_ids:
-        sequence = connection.execute(
-            text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
-        ).scalar_one()
-        ids = list(
-            connection.execute(
-                text("SELECT nextval(:sequence) FROM generate_series(1, :n)"),
-                {"sequence": sequence, "n": len(batch)},
-            ).scalars()
-        )
-        for row, new_id in zip(batch, ids, strict=True):
-            row["id"] = new_id
-    columns = list(batch[0])
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    raw = connection.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-        for row in batch:
-            copy.write_row([row[c] for c in columns])
-    return ids
 
 
 def _age_on(born: date, day: date) -> int:
@@ -959,7 +847,7 @@ class _Importer:
                 for r, pid in [*zip(changes.new_people, new_ids, strict=True), *changes.links]
             ),
         )
-        _bulk(
+        bulk_statement(
             connection,
             update(people_table)
             .where(people_table.c.id == bindparam("person_id"))
@@ -967,7 +855,7 @@ class _Importer:
             ({"person_id": pid, **values} for pid, values in changes.updates),
         )
         for ids, present in ((changes.present_again, True), (changes.absent, False)):
-            _bulk(
+            bulk_statement(
                 connection,
                 update(records_table)
                 .where(records_table.c.id == bindparam("rid"))
@@ -976,7 +864,7 @@ class _Importer:
             )
         memberships_table = Membership.__table__
         ended = [m for m, _ in changes.moves] + [m for m, _, _ in changes.leaves]
-        _bulk(
+        bulk_statement(
             connection,
             update(memberships_table)
             .where(memberships_table.c.id == bindparam("mid"))
@@ -1018,28 +906,14 @@ class _Importer:
             changes.joins,
         ):
             emails[person_id] = email
-        now = utcnow()
-        messages: Iterable[dict[str, object]] = (
-            {
-                "institution_id": self.source.institution_id,
-                "kind": "welcome",
-                "to_address": emails[pid],
-                "subject": "",
-                "body_text": "",
-                "body_html": "",
-                "template": "welcome",
-                "context": json.dumps({"membership_id": mid}),
-                "status": "queued",
-                "attempts": 0,
-                "message_id": "",
-                "last_error": "",
-                "created_at": now,
-                "next_attempt_at": now,
-            }
-            for pid, mid in zip([*new_ids, *changes.joins], membership_ids, strict=True)
-            if emails.get(pid)
+        queue_bulk_notices(
+            "welcome",
+            "welcome",
+            (
+                (self.source.institution_id, emails.get(pid), {"membership_id": mid})
+                for pid, mid in zip([*new_ids, *changes.joins], membership_ids, strict=True)
+            ),
         )
-        bulk_insert(self.connection, OutboxMessage.__table__, messages)
 
 
 def _twice(external_id: str, other_line: int) -> str:

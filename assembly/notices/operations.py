@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from flask import render_template
 
+from assembly.bulk import bulk_insert
+from assembly.clock import utcnow
 from assembly.extensions import db
 from assembly.notices.models import OutboxMessage
 
@@ -36,3 +40,38 @@ def queue_notice(
     db.session.add(message)
     db.session.flush()
     return message
+
+
+def queue_bulk_notices(
+    kind: str, template: str, notices: Iterable[tuple[int | None, str | None, dict[str, Any]]]
+) -> int:
+    """Queue many notices at once, each rendered only when it is sent (see ``CONTEXT_BUILDERS``
+    in ``assembly.notices.delivery``); return how many were queued.
+
+    :param notices: (institution id, address, small JSON-able context) per notice; rows
+        without an address are skipped (those members get a printed letter instead).
+    """
+    now = utcnow()
+    rows: list[dict[str, object]] = [
+        {
+            "institution_id": institution_id,
+            "kind": kind,
+            "to_address": address,
+            "subject": "",
+            "body_text": "",
+            "body_html": "",
+            "template": template,
+            "context": json.dumps(context),
+            "status": "queued",
+            "attempts": 0,
+            "message_id": "",
+            "last_error": "",
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for institution_id, address, context in notices
+        if address
+    ]
+    db.session.flush()
+    bulk_insert(db.session.connection(), OutboxMessage.__table__, rows)
+    return len(rows)
