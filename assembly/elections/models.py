@@ -107,6 +107,8 @@ class Election(db.Model):  # type: ignore[name-defined]
     #: Seed for every lot drawn in this election, fixed when it is approved.
     seed: Mapped[str] = mapped_column(String(64), default="")
     roll_frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the reminders to voters who had not voted were queued (they go once).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

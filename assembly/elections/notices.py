@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from assembly.auth.operations import personal_sign_in_link
 from assembly.clock import long_date, utcnow
-from assembly.elections.models import Contest, Election, RollEntry
+from assembly.elections.models import Contest, Election, RollEntry, RollMark
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.membership.models import Membership
@@ -95,6 +95,18 @@ def _declaration_of_result(context: dict[str, Any]) -> tuple[str, dict[str, Any]
     )
 
 
+def _voting_reminder(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    entry = db.session.get(RollEntry, context.get("roll_entry_id"))
+    if entry is None or db.session.get(RollMark, entry.id) is not None:
+        return None  # voted since the reminder was queued
+    built = _voting_information(context)
+    if built is None:
+        return None
+    _, values = built
+    return f"Reminder: vote by {long_date(values['election'].poll_closes_on)}", values
+
+
 CONTEXT_BUILDERS["notice_of_election"] = _notice_of_election
+CONTEXT_BUILDERS["voting_reminder"] = _voting_reminder
 CONTEXT_BUILDERS["declaration_of_result"] = _declaration_of_result
 CONTEXT_BUILDERS["voting_information"] = _voting_information

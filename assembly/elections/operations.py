@@ -34,6 +34,7 @@ from assembly.elections.models import (
     CountMethod,
     Election,
     RollEntry,
+    RollMark,
 )
 from assembly.elections.states import (
     DATED_STEPS,
@@ -43,7 +44,13 @@ from assembly.elections.states import (
     due_transitions,
     is_locked,
 )
-from assembly.elections.timetable import Timetable, TimetableError, TimetableRules, check_timetable
+from assembly.elections.timetable import (
+    Timetable,
+    TimetableError,
+    TimetableRules,
+    check_timetable,
+    working_day_before,
+)
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
 from assembly.membership.models import Institution, Membership, Person
@@ -566,6 +573,57 @@ def open_poll(actor: Actor, election: Election) -> int:
     return queued
 
 
+def reminder_due_on(election: Election) -> date | None:
+    """The day voters who have not voted are reminded (None: no reminder)."""
+    if not election.reminder_days_before_close:
+        return None
+    return max(
+        election.poll_opens_on,
+        working_day_before(election.poll_closes_on, election.reminder_days_before_close),
+    )
+
+
+def send_reminders(actor: Actor, election: Election) -> int:
+    """Remind each voter with an email address who has not voted yet (once); return how many
+    reminders were queued. A reminder whose voter votes before it is sent is dropped.
+
+    :raises InvalidTransition: the poll is not open, or the reminders were sent.
+    """
+    election = _lock(election)
+    if election.state != ElectionState.poll_open or election.reminded_at is not None:
+        raise InvalidTransition("Reminders go once, while the poll is open.")
+    voters = db.session.execute(
+        select(RollEntry.id, Person.email)
+        .join(Person, Person.id == RollEntry.person_id)
+        .join(Contest, Contest.id == RollEntry.contest_id)
+        .outerjoin(RollMark, RollMark.roll_entry_id == RollEntry.id)
+        .where(
+            Contest.election_id == election.id,
+            Contest.is_uncontested.is_(False),
+            RollMark.roll_entry_id.is_(None),
+        )
+        .order_by(RollEntry.id)
+    ).all()
+    queued = queue_bulk_notices(
+        "voting_reminder",
+        "voting_reminder",
+        (
+            (election.institution_id, email, {"election_id": election.id, "roll_entry_id": eid})
+            for eid, email in voters
+        ),
+    )
+    election.reminded_at = utcnow()
+    db.session.flush()
+    record_event(
+        actor,
+        "election.reminders_sent",
+        institution=election.institution,
+        subject=election,
+        data={"notices": queued, "not_voted_without_email": len(voters) - queued},
+    )
+    return queued
+
+
 def close_poll(actor: Actor, election: Election) -> None:
     """Close the poll: no more ballots are accepted.
 
@@ -597,6 +655,15 @@ def tick(actor: Actor, day: date) -> list[tuple[Election, ElectionState]]:
     ).all()
     for election in elections:
         while True:
+            reminder = reminder_due_on(election)
+            if (
+                election.state == ElectionState.poll_open
+                and election.reminded_at is None
+                and reminder is not None
+                and reminder <= day <= election.poll_closes_on
+            ):
+                send_reminders(actor, election)
+                db.session.refresh(election)
             due = due_transitions(election.state, settings_of(election).timetable, day)
             if not due:
                 break

@@ -71,6 +71,7 @@ def upgrade():
         sa.Column("approved_at", assembly.sqltypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("seed", sa.String(length=64), nullable=False),
         sa.Column("roll_frozen_at", assembly.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", assembly.sqltypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("declared_at", assembly.sqltypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancelled_reason", sa.Text(), nullable=False),
         sa.Column("created_at", assembly.sqltypes.UTCDateTime(timezone=True), nullable=False),

@@ -237,3 +237,43 @@ def test_the_cli_ticks_and_says_what_it_did(app: Flask, runner: FlaskCliRunner) 
         args=["elections", "tick", "--date", GOOD.notice_of_election_on.isoformat()]
     )
     assert "0 step(s)" in again.output
+
+
+def test_voters_who_have_not_voted_are_reminded_once(app: Flask) -> None:
+    """On the reminder day the timer queues one reminder per voter with an email who has not
+    voted; a voter who votes before it is sent gets nothing; it never goes twice."""
+    from assembly.elections.models import Channel, RollMark
+    from assembly.elections.operations import reminder_due_on
+
+    election = _approved("remind-school")
+    make_member(election.institution, "users", email="late@example.org", given_name="Late")
+    make_member(election.institution, "users", email="keen@example.org", given_name="Keen")
+    _stand(election, "users", 4)
+    tick(TIMER, GOOD.poll_opens_on)
+    db.session.commit()
+    day = reminder_due_on(election)
+    assert day is not None and GOOD.poll_opens_on < day < GOOD.poll_closes_on
+    tick(TIMER, day - timedelta(days=1))
+    assert _notices("voting_reminder") == 0
+    keen = db.session.scalars(
+        select(RollEntry)
+        .join(RollEntry.person)
+        .where(RollEntry.person.has(email="keen@example.org"))
+    ).one()
+    db.session.add(RollMark(roll_entry_id=keen.id, channel=Channel.online))
+    db.session.commit()
+    tick(TIMER, day)
+    db.session.commit()
+    assert _notices("voting_reminder") == 5  # 6 voters with email, one has voted
+    tick(TIMER, day + timedelta(days=1))
+    assert _notices("voting_reminder") == 5
+    late = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "voting_reminder", OutboxMessage.to_address == "late@example.org"
+        )
+    ).one()
+    from unittest import mock
+
+    with mock.patch("assembly.elections.notices.utcnow", return_value=_noon(day)):
+        assert render_pending(late)
+    assert late.subject.startswith("Reminder: vote by")
