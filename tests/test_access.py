@@ -197,6 +197,10 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
             "admin": 404,
         },
     },
+    # Printed letters: the draft sample election has none yet (404) for those who may print.
+    "elections.letters": {
+        "GET": {**OFFICERS, "secretary": 404, "returning_officer": 404, "admin": 404}
+    },
     "ops.health": {"GET": ALL_200},
     "ops.ready": {"GET": ALL_200},
 }
@@ -421,6 +425,8 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             values["contest_id"] = scenario["poll_contest_id"]
         elif argument == "candidate_id":
             values["candidate_id"] = scenario["candidate_id"]
+        elif argument == "kind":
+            values["kind"] = "notice_of_election"
         elif argument == "batch_id":
             values["batch_id"] = 1
         elif argument == "filename":

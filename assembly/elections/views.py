@@ -111,7 +111,7 @@ from assembly.elections.voting import (
 )
 from assembly.errors import DomainError, NotEligible
 from assembly.extensions import begin_writing, db
-from assembly.membership.models import Institution, Membership
+from assembly.membership.models import Institution, Membership, Person
 from assembly.membership.operations import parse_weight
 from assembly.membership.queries import get_institution
 from assembly.records.canonical import rational
@@ -565,11 +565,14 @@ def vote_cast(slug: str, election_id: int) -> ResponseReturnValue:
     except AlreadyVoted:
         db.session.rollback()
         return _no_store(_already_voted(institution, election, contest), 409)
+    # Read before the commit expires the user: afterwards it would cost a query (and a
+    # transaction) of its own.
+    voter_id = current_user.id
     db.session.commit()
     session[RECEIPTS] = {
         **session.get(RECEIPTS, {}),
         str(election_id): {
-            "user": current_user.id,
+            "user": voter_id,
             "contest": receipt.contest_id,
             "tracker": receipt.tracker,
             "ballot_hash": receipt.ballot_hash,
@@ -1056,4 +1059,63 @@ def paper_batch_discard(
             election_id=election_id,
             contest_id=contest_id,
         )
+    )
+
+
+# -- printed letters for members without an email address ------------------------------------
+
+LETTERS = {
+    "notice_of_election": "Notice of election",
+    "voting_information": "Voting information and ballot paper",
+}
+
+
+@bp.route("/institutions/<slug>/elections/<int:election_id>/letters/<kind>")
+@institution_view(Role.secretary, Role.returning_officer)
+def letters(institution: Institution, election_id: int, kind: str) -> ResponseReturnValue:
+    """A batch of print-ready letters, one per page, for the members the notices could not
+    reach by email: the notice of election, or voting information with a ballot paper."""
+    election = _get_election(institution, election_id)
+    if kind not in LETTERS:
+        abort(404)
+    if kind == "notice_of_election":
+        if election.state in {ElectionState.draft, ElectionState.approved}:
+            abort(404)
+        rows: list[tuple[Membership | None, RollEntry | None, list[Candidate] | None]] = [
+            (membership, None, None)
+            for membership in db.session.scalars(
+                select(Membership)
+                .join(Person, Person.id == Membership.person_id)
+                .where(
+                    Membership.institution_id == institution.id,
+                    Membership.left_on.is_(None),
+                    (Person.email.is_(None)) | (Person.email == ""),
+                )
+                .order_by(Person.family_name, Person.given_name)
+            )
+        ]
+    else:
+        if election.state not in {ElectionState.poll_open, ElectionState.poll_closed}:
+            abort(404)
+        rows = [
+            (None, entry, ballot_candidates_in_order(entry.contest))
+            for entry in db.session.scalars(
+                select(RollEntry)
+                .join(Person, Person.id == RollEntry.person_id)
+                .join(Contest, Contest.id == RollEntry.contest_id)
+                .where(
+                    Contest.election_id == election.id,
+                    Contest.is_uncontested.is_(False),
+                    (Person.email.is_(None)) | (Person.email == ""),
+                )
+                .order_by(Contest.id, RollEntry.number)
+            )
+        ]
+    return render_template(
+        "elections/letters.html",
+        institution=institution,
+        election=election,
+        kind=kind,
+        title=LETTERS[kind],
+        rows=rows,
     )

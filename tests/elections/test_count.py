@@ -158,3 +158,26 @@ def test_results_page_blt_and_declaration(app: Flask, client: FlaskClient, login
     client.post("/sign-out")
     public = client.get(url)
     assert public.status_code == 200 and "Declaration of result" in public.get_data(as_text=True)
+
+
+def test_letters_for_members_without_email(app: Flask, client: FlaskClient, login_as) -> None:
+    """Officers print one letter per member without email: the notice of election once
+    nominations opened, and during the poll the voting information with a ballot paper."""
+    election = _approved("letters-school")
+    paper = make_member(election.institution, "users", given_name="Petra", family_name="Post")
+    paper.person.email = None
+    db.session.commit()
+    _stand(election, "users", 4)
+    login_as(election.returning_officer.email)
+    base = f"/institutions/letters-school/elections/{election.id}/letters"
+    assert client.get(base + "/notice_of_election").status_code == 404  # not noticed yet
+    tick(TIMER, GOOD.notice_of_election_on)
+    db.session.commit()
+    page = client.get(base + "/notice_of_election").get_data(as_text=True)
+    assert page.count('class="app-letter"') == 1 and "Petra Post" in page
+    tick(TIMER, GOOD.poll_opens_on)
+    db.session.commit()
+    ballot = client.get(base + "/voting_information").get_data(as_text=True)
+    assert "Your elector number is" in ballot and "Petra" in ballot
+    assert ballot.count("app-ballot-box") == 4  # one box per candidate
+    assert client.get(base + "/other").status_code == 404
