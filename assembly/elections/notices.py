@@ -64,6 +64,11 @@ def _voting_information(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
             "person": entry.person,
             "contest": contest,
             "number": entry.number,
+            "candidates_url": external_url(
+                "elections.statement_of_candidates",
+                slug=election.institution.slug,
+                election_id=election.id,
+            ),
             "long_date": long_date,
             "vote_url": personal_sign_in_link(
                 entry.person.email,
