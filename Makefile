@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= auto
 # Local runs are development; production settings come from the environment (deploy/).
 DEV := ASSEMBLY_ENV=development
 
-.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol clean help
+.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol bench-cast clean help
 
 help:
 	@echo "make run        set up, migrate, seed the demo, serve http://127.0.0.1:5000"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench      run the benchmarks and print their figures"
 	@echo "make bench-count  count 10k/100k/1M ballots beside pyrankvote, pref_voting, votekit"
 	@echo "make bench-enrol  import 10k/100k/1M-row rosters, then again with 1% changed"
+	@echo "make bench-cast   3,000 signed-in voters cast through gunicorn: ballots/s, latency"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +61,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy assembly
 	$(BIN)/mypy --strict --follow-imports=silent assembly/records assembly/counting assembly/clock.py
 
-bench: $(VENV)/.installed-dev bench-count bench-enrol
+bench: $(VENV)/.installed-dev bench-count bench-enrol bench-cast
 	$(BIN)/python benchmarks/run.py
 
 # ASSEMBLY_BENCH_DATABASE_URL=postgresql://…/postgres measures on PostgreSQL as well.
@@ -68,6 +69,12 @@ bench-enrol: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_enrol.py
 	@if [ -n "$$ASSEMBLY_BENCH_DATABASE_URL" ]; then \
 	  $(BIN)/python benchmarks/bench_enrol.py --database-url "$$ASSEMBLY_BENCH_DATABASE_URL"; fi
+
+# Through gunicorn (2 sync workers), as bench-enrol: SQLite, then PostgreSQL if given.
+bench-cast: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/bench_cast.py
+	@if [ -n "$$ASSEMBLY_BENCH_DATABASE_URL" ]; then \
+	  $(BIN)/python benchmarks/bench_cast.py --database-url "$$ASSEMBLY_BENCH_DATABASE_URL"; fi
 
 # The STV packages we measure ourselves against, in a venv of their own.
 PEERS := pyrankvote pref_voting votekit dividebatur

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from assembly.audit.operations import record_event
@@ -411,9 +411,12 @@ def cast_ballot(
         raise NotEligible("Only a member signed in as themselves can vote online.")
     # A shared lock (FOR SHARE on PostgreSQL): casts run side by side, but closing the poll,
     # which locks the row for update, waits for them and they see it closed afterwards.
+    # (The id comes from the identity: begin_writing() expired the instance, and reading
+    # ``election.id`` would load the whole row once more just before it is read here.)
+    identity: tuple[object, ...] | None = inspect(election).identity
     election = db.session.scalars(
         select(Election)
-        .where(Election.id == election.id)
+        .where(Election.id == (identity[0] if identity else election.id))
         .with_for_update(read=True)
         .execution_options(populate_existing=True)
     ).one()

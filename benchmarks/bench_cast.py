@@ -1,0 +1,505 @@
+"""Casting speed through the real web stack: signed-in voters cast their ballots at once.
+
+``make bench-cast`` runs it on SQLite (WAL), and on PostgreSQL with ``--database-url``. The
+measurement runs in a process of its own (``--child``), which:
+
+1. builds a fresh database with the migrations and an election whose poll is open
+   (``tests.elections.polls.make_poll``: one STV contest, 3 candidates); its roll is then
+   filled up to N voters the way ``make_poll`` fills it (members enrolled, roll entries), but
+   in one transaction rather than one per member, which on PostgreSQL saves half a minute;
+2. starts gunicorn as deployed (``deploy/gunicorn.conf.py``: sync workers, two of them here,
+   bound to 127.0.0.1 only) and signs every voter in through the real sign-in link flow, as
+   ``tests/elections/test_voting_server.py`` does: the link is issued in-process (as
+   ``assembly users link`` would print it, so no mail and no rate limit), then opened (GET,
+   for the form's CSRF token) and confirmed (POST), which redeems it and sets the session
+   cookie. Each voter then opens the ballot page (GET) for the CSRF token of its form. That is
+   three requests per voter, 9,000 for 3,000 voters, in well under a minute, so there is no
+   need to mint sessions by hand: every session is one the application made itself;
+3. stops that server and starts a fresh one (sessions live in the signed cookie, so they
+   survive): the preparation's requests would otherwise trip ``max_requests`` (5,000 per
+   worker) and recycle a worker in the middle of the timed run. A few ballot-page GETs warm
+   both workers up (database connection, compiled statements) before the clock starts;
+4. times the casts: a fixed number of client threads (16), each with its own connection per
+   request (sync workers close it anyway), send each voter's ``POST …/vote/cast`` exactly as
+   the browser sends it from the "Check your vote" page: the CSRF token and a hidden
+   ``pref-<candidate>`` field per chosen candidate, form-encoded, with the voter's session
+   cookie. The review step (``POST …/vote``) is not sent: it only shows the marks back, and
+   the cast endpoint reads and checks them itself. Each cast is timed from connect to the last
+   byte of the 302 to the receipt (which is not followed). The run is bounded: each voter casts
+   once, and no new cast starts after the time limit (60 s);
+5. checks the database afterwards: one ballot and one roll mark per voter, the tracker in
+   every voter's receipt (read back from their session cookie) stored, one ``ballot.cast``
+   audit event per ballot and the audit chain intact.
+
+The server runs with ``ASSEMBLY_ENV=development``, as the test does: production differs only
+in what needs TLS in front (Secure cookies, ProxyFix, HSTS). The load generator runs on the
+same machine and takes some of the two cores from the server: the figures are what one small
+box does, client included. The CPU the workers, the load generator and everything else used
+during the run is printed per cast; ``--profile FOLDER`` samples the workers with py-spy
+(``PY_SPY=/path/to/py-spy``) to see where it goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from run import machine
+
+ROOT = Path(__file__).resolve().parent.parent
+VOTERS = 3_000
+CLIENTS = 16
+#: Seconds after which no new cast is started.
+TIME_LIMIT = 60.0
+#: Seconds gunicorn may take to answer its first request.
+START_LIMIT = 30.0
+TARGET_RATE = 300
+TARGET_P99_MS = 250
+#: Only with --profile: https://github.com/benfred/py-spy
+PY_SPY = os.environ.get("PY_SPY", "py-spy")
+SECRET = "cast-benchmark-secret-key-long-enough-for-production-0123456789"
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+AGENT = "Mozilla/5.0 (X11; Linux x86_64) assembly-bench-cast/1"
+
+
+class Voter:
+    """One voter's browser: its cookies, and the form its "Cast my vote" button sends."""
+
+    __slots__ = ("cookies", "form", "link")
+
+    def __init__(self, link: str) -> None:
+        self.link = link
+        self.cookies: dict[str, str] = {}
+        self.form: dict[str, str] = {}
+
+    def request(
+        self, port: int, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        """Send one request on a new connection; keep the cookies it sets; return the status
+        and the body."""
+        headers = {"User-Agent": AGENT, "Accept": "text/html"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = f"http://127.0.0.1:{port}"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            connection.request(method, path, body, headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            pair, _, attributes = header.partition(";")
+            name, _, value = pair.strip().partition("=")
+            if "max-age=0" in attributes.lower() or "1970" in attributes:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return response.status, text
+
+
+def _percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _wait_until_up(port: int, log: Path, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_LIMIT
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def gunicorn(
+    port: int, environment: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run gunicorn with the deployment's settings and two workers until the block ends."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "assembly.wsgi:app",
+    ]
+    with log.open("a") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            _wait_until_up(port, log, process)
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+@contextmanager
+def _profiling(master: int, folder: str | None) -> Iterator[None]:
+    """With ``folder``, sample each gunicorn worker with py-spy while the block runs (folded
+    stacks, one file per worker, for ``flamegraph.pl`` or speedscope)."""
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    workers = _workers(master)
+    record = [PY_SPY, "record", "--rate", "250", "--nonblocking", "--format", "raw"]
+    spies = [
+        subprocess.Popen(
+            [*record, "--pid", pid, "--output", str(Path(folder, f"worker-{pid}.txt"))],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in workers
+    ]
+    time.sleep(1)  # py-spy attaches
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+        for spy in spies:
+            spy.wait(timeout=60)
+
+
+def _workers(master: int) -> list[str]:
+    return Path(f"/proc/{master}/task/{master}/children").read_text().split()
+
+
+def _cpu_seconds(pids: list[str]) -> float:
+    """User and system CPU time used so far by these processes."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[float, float]:
+    """Seconds of CPU the whole machine has been busy, and in all, since boot (all cores)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - values[3] - values[4]) / tick, sum(values) / tick
+
+
+def _sign_in(port: int, vote: str, voter: Voter) -> None:
+    """Open the sign-in link, confirm it, open the ballot: what a voter does before casting."""
+    status, page = voter.request(port, "GET", voter.link)
+    found = CSRF.findall(page)
+    assert status == 200 and found, ("sign-in page", status)
+    status, _ = voter.request(port, "POST", voter.link, {"csrf_token": found[-1]})
+    assert status == 302, ("sign-in", status)
+    status, page = voter.request(port, "GET", vote)
+    found = CSRF.findall(page)
+    assert status == 200 and found, ("ballot page", status)
+    voter.form["csrf_token"] = found[-1]
+
+
+def _cast_all(
+    port: int, cast: str, voters: list[Voter], clients: int, time_limit: float
+) -> tuple[list[tuple[int, float, float]], float]:
+    """Cast every voter's ballot from ``clients`` threads; return (status, seconds, finished
+    at) per cast, and when the run started."""
+    queue = iter(voters)
+    lock = threading.Lock()
+    results: list[tuple[int, float, float]] = []
+    start = time.perf_counter()
+    deadline = start + time_limit
+
+    def client() -> None:
+        while True:
+            with lock:
+                voter = next(queue, None)
+            if voter is None or time.perf_counter() > deadline:
+                return
+            began = time.perf_counter()
+            try:
+                status, _ = voter.request(port, "POST", cast, voter.form)
+            except OSError:
+                status = 0
+            ended = time.perf_counter()
+            results.append((status, ended - began, ended))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, start
+
+
+def _open_poll(voters: int) -> Any:
+    """An election with its poll open and ``voters`` members on its one contest's roll."""
+    from assembly.auth.actors import SYSTEM
+    from assembly.elections.models import RollEntry
+    from assembly.extensions import db
+    from assembly.membership.models import Person
+    from assembly.membership.operations import enrol_person
+    from assembly.membership.queries import get_constituency
+    from tests.elections.polls import make_poll
+
+    poll = make_poll(keys=("workers",), voters=1)
+    contest = poll.contests["workers"]
+    constituency = get_constituency(poll.institution, "workers")
+    for number in range(2, voters + 1):
+        email = f"voter-{number}-{secrets.token_hex(3)}@example.org"
+        person = Person(given_name="Pat", family_name="Voter", email=email)
+        enrol_person(SYSTEM, constituency, person, source="bench", audit=False)
+        salt = secrets.token_hex(16)
+        db.session.add(
+            RollEntry(contest_id=contest.id, person_id=person.id, number=number, salt=salt)
+        )
+        poll.voters["workers"].append(email)
+    contest.roll_size = voters
+    db.session.commit()
+    return poll
+
+
+def child(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT))
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from assembly import create_app
+    from assembly.audit.models import AuditEvent
+    from assembly.audit.operations import verify_chain
+    from assembly.auth.actors import CLI
+    from assembly.auth.operations import issue_sign_in_link
+    from assembly.elections.models import Ballot, RollMark
+    from assembly.extensions import db
+    from tests.conftest import free_port
+
+    folder = Path(tempfile.mkdtemp(prefix="assembly-cast-"))
+    url = f"sqlite:///{folder}/cast.sqlite3"
+    scratch = None
+    if args.database_url:
+        from tests.conftest import make_pg_database
+
+        scratch = f"assembly_cast_{os.getpid()}"
+        url = make_pg_database(args.database_url, scratch)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(
+        {
+            "ENV": "testing",
+            "SECRET_KEY": SECRET,
+            "INSTANCE_PATH": str(folder),
+            "DATABASE_URL": url,
+            "BASE_URL": base,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    rng = random.Random(1)
+    began = time.perf_counter()
+    with app.app_context():
+        upgrade()
+        poll = _open_poll(args.voters)
+        candidates = [c.id for c in poll.candidates["workers"]]
+        voters = [
+            Voter(re.sub(r"^https?://[^/]+", "", issue_sign_in_link(CLI, email)))
+            for email in poll.voters["workers"]
+        ]
+        db.session.commit()
+        slug, election_id = poll.institution.slug, poll.election.id
+        contest_id = poll.contests["workers"].id
+        database = db.engine.dialect.name
+        db.session.remove()
+        db.engine.dispose()
+    for voter in voters:
+        chosen = rng.sample(candidates, rng.randint(1, len(candidates)))
+        voter.form.update({f"pref-{c}": str(n) for n, c in enumerate(chosen, start=1)})
+    built = time.perf_counter() - began
+
+    vote = f"/institutions/{slug}/elections/{election_id}/vote"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
+    environment.update(
+        ASSEMBLY_ENV="development",
+        ASSEMBLY_SECRET_KEY=SECRET,
+        ASSEMBLY_DATABASE_URL=url,
+        ASSEMBLY_INSTANCE_PATH=str(folder / "server-instance"),
+        ASSEMBLY_BASE_URL=base,
+        ASSEMBLY_WORKERS="2",
+        ASSEMBLY_LOG_LEVEL="WARNING",
+    )
+    log = folder / "gunicorn.log"
+    began = time.perf_counter()
+    with gunicorn(port, environment, log), ThreadPoolExecutor(args.clients) as pool:
+        list(pool.map(lambda v: _sign_in(port, vote, v), voters))
+    signed_in = time.perf_counter() - began
+
+    with gunicorn(port, environment, log) as server:
+        warm = voters[: 4 * args.clients]
+        with ThreadPoolExecutor(args.clients) as pool:
+            statuses = list(pool.map(lambda v: v.request(port, "GET", vote)[0], warm))
+        assert set(statuses) == {200}, statuses
+        workers = _workers(server.pid)
+        with _profiling(server.pid, args.profile):
+            server_cpu, own_cpu = _cpu_seconds(workers), time.process_time()
+            busy, spent = _machine_busy()
+            results, start = _cast_all(port, vote + "/cast", voters, args.clients, args.time_limit)
+            busy, spent = (a - b for a, b in zip(_machine_busy(), (busy, spent), strict=True))
+            server_cpu = _cpu_seconds(workers) - server_cpu
+            own_cpu = time.process_time() - own_cpu
+
+    ok = [r for r in results if r[0] == 302]
+    elapsed = max(r[2] for r in results) - start
+    per_second = Counter(int(r[2] - start) for r in ok)
+    whole_seconds = [per_second[s] for s in range(int(elapsed))]
+    latencies = [r[1] for r in results]
+    with app.app_context():
+        serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        receipts = []
+        for voter in voters:
+            cookie = voter.cookies.get(app.config["SESSION_COOKIE_NAME"], "")
+            found = serializer.loads(cookie).get("vote_receipts", {}).get(str(election_id))
+            if found:
+                receipts.append(found["tracker"])
+        stored = set(
+            db.session.scalars(select(Ballot.tracker).where(Ballot.contest_id == contest_id))
+        )
+        marks = db.session.scalar(select(func.count()).select_from(RollMark))
+        events = db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ballot.cast")
+        )
+        chain = verify_chain()
+        db.session.remove()
+        db.engine.dispose()
+    if scratch and args.database_url:
+        from tests.conftest import drop_pg_database
+
+        drop_pg_database(args.database_url, scratch)
+    server_log = log.read_text()
+    result = {
+        "database": database,
+        "voters": args.voters,
+        "clients": args.clients,
+        "prepare_s": round(built, 1),
+        "sign_in_s": round(signed_in, 1),
+        "casts": len(results),
+        "ok": len(ok),
+        "errors": len(results) - len(ok),
+        "statuses": dict(Counter(str(r[0]) for r in results)),
+        "seconds": round(elapsed, 2),
+        "rate": round(len(ok) / elapsed),
+        "worst_second": min(whole_seconds) if whole_seconds else None,
+        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
+        "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1),
+        "server_cpu_ms": round(server_cpu / len(results) * 1000, 1),
+        "client_cpu_ms": round(own_cpu / len(results) * 1000, 1),
+        "other_cpu_ms": round(max(0.0, busy - server_cpu - own_cpu) / len(results) * 1000, 1),
+        "machine_busy": round(100 * busy / spent),
+        "stored": len(stored),
+        "marks": marks,
+        "receipts": len(receipts),
+        "lost": len(set(receipts) - stored),
+        "double": max(0, len(stored) - (marks or 0)),
+        "cast_events": events,
+        "chain_ok": chain.ok,
+        "tracebacks": server_log.count("Traceback"),
+        "log": str(log),
+    }
+    if result["errors"] == 0 and result["tracebacks"] == 0 and not args.profile:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--voters", type=int, default=VOTERS)
+    parser.add_argument("--clients", type=int, default=CLIENTS)
+    parser.add_argument("--time-limit", type=float, default=TIME_LIMIT)
+    parser.add_argument("--profile", metavar="FOLDER", help="py-spy the workers into FOLDER")
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    where = "PostgreSQL" if args.database_url else "SQLite (WAL)"
+    print(
+        f"casting through gunicorn (2 sync workers) on {where}: {args.voters:,} signed-in "
+        f"voters, {args.clients} client threads, one POST …/vote/cast each"
+    )
+    print(f"machine: {machine()}")
+    command = [sys.executable, __file__, "--child", *sys.argv[1:]]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    if done.returncode != 0:
+        print(f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        print(done.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(1)
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    print(
+        f"prepared: poll and links in {r['prepare_s']} s, {r['voters']:,} sign-ins through "
+        f"the link flow in {r['sign_in_s']} s"
+    )
+    print(
+        f"{'casts':>7} {'ballots/s':>10} {'worst 1 s':>10} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>7} {'max ms':>7} {'errors':>7} {'stored':>7} {'lost':>5} {'double':>7}"
+    )
+    print(
+        f"{r['casts']:>7,} {r['rate']:>10,} {r['worst_second'] or '-':>10} {r['p50_ms']:>7} "
+        f"{r['p95_ms']:>7} {r['p99_ms']:>7} {r['max_ms']:>7} {r['errors']:>7} "
+        f"{r['stored']:>7,} {r['lost']:>5} {r['double']:>7}"
+    )
+    print(
+        f"CPU per cast: {r['server_cpu_ms']} ms in the gunicorn workers, {r['client_cpu_ms']} ms "
+        f"in the load generator, {r['other_cpu_ms']} ms elsewhere (database server, kernel, "
+        f"other processes); the machine was {r['machine_busy']}% busy"
+    )
+    checks = {
+        f"every voter cast ({r['ok']:,} of {r['voters']:,})": r["ok"] == r["voters"],
+        "no errors": r["errors"] == 0,
+        "one ballot and one roll mark per voter": r["stored"] == r["marks"] == r["voters"],
+        "every receipt's tracker stored": r["lost"] == 0 and r["receipts"] == r["ok"],
+        "one ballot.cast event per ballot, audit chain intact": (
+            r["cast_events"] == r["stored"] and r["chain_ok"]
+        ),
+        "no traceback in the server log": r["tracebacks"] == 0,
+        f"≥ {TARGET_RATE} ballots/s": r["rate"] >= TARGET_RATE,
+        f"p99 ≤ {TARGET_P99_MS} ms": r["p99_ms"] <= TARGET_P99_MS,
+    }
+    for label, passed in checks.items():
+        print(f"  {'ok ' if passed else 'NOT'} {label}")
+    if r["errors"]:
+        print(f"  statuses: {r['statuses']} (server log: {r['log']})")
+
+
+if __name__ == "__main__":
+    main()
