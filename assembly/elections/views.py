@@ -26,7 +26,7 @@ from sqlalchemy import select
 from assembly.auth.actors import current_actor
 from assembly.auth.forms import ConfirmForm
 from assembly.auth.models import Role, RoleGrant, User
-from assembly.auth.permissions import can_manage, institution_view
+from assembly.auth.permissions import can_manage, institution_view, roles_in
 from assembly.clock import long_date, today
 from assembly.counting import write_blt
 from assembly.elections.charts import stage_chart
@@ -110,7 +110,7 @@ from assembly.elections.voting import (
     ranking_from_marks,
 )
 from assembly.errors import DomainError, NotEligible
-from assembly.extensions import begin_writing, db
+from assembly.extensions import begin_writing, db, login_manager
 from assembly.membership.models import Institution, Membership, Person
 from assembly.membership.operations import parse_weight
 from assembly.membership.queries import get_institution
@@ -618,11 +618,22 @@ def trackers(slug: str, election_id: int, contest_id: int) -> str:
     )
 
 
+#: From these states on, turnout is public.
+TURNOUT_PUBLIC = {ElectionState.poll_closed, ElectionState.counted, ElectionState.declared}
+
+
 @bp.route("/institutions/<slug>/elections/<int:election_id>/turnout")
-@institution_view(Role.secretary, Role.returning_officer)
-def turnout(institution: Institution, election_id: int) -> str:
-    """Each contest's roll and votes cast so far, live during the poll."""
-    election = _get_election(institution, election_id)
+def turnout(slug: str, election_id: int) -> ResponseReturnValue:
+    """Each contest's roll and votes cast so far: live for the secretary and returning
+    officers during the poll, public once it has closed."""
+    institution, election = _public_election(slug, election_id)
+    if election.state not in TURNOUT_PUBLIC:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_platform_admin and not (
+            roles_in(current_user, institution) & {Role.secretary, Role.returning_officer}
+        ):
+            abort(403)
     return render_template(
         "elections/turnout.html",
         institution=institution,

@@ -668,3 +668,16 @@ def test_officers_see_turnout_per_contest(app: Flask) -> None:
         )
         assert rows == [("Workers", "4", "1", "25.0%"), ("Service users", "4", "0", "0.0%")]
     assert _signed_in(app, poll.voters["workers"][1]).get(url).status_code == 403
+
+
+def test_turnout_is_public_once_the_poll_closes(app: Flask) -> None:
+    """During the poll only officers see turnout; once it closes, anyone does."""
+    from assembly.elections.states import ElectionState
+
+    poll = make_poll(voters=2)
+    url = f"/institutions/{poll.institution.slug}/elections/{poll.election.id}/turnout"
+    assert app.test_client().get(url).status_code == 302  # to sign in
+    poll.election.state = ElectionState.poll_closed
+    db.session.commit()
+    page = app.test_client().get(url)
+    assert page.status_code == 200 and "Workers" in page.text
