@@ -199,7 +199,9 @@ def resolve(
     settings["REMEMBER_COOKIE_SECURE"] = cookie_secure
     settings["PREFERRED_URL_SCHEME"] = "https" if production else "http"
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        "pool_pre_ping": True,
+        # A server's connections can be dropped under the pool (a restart, a failover): test
+        # them before use. A SQLite file cannot, and the ping costs every request a query.
+        "pool_pre_ping": not settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"),
         **settings["SQLALCHEMY_ENGINE_OPTIONS"],
     }
     return settings
