@@ -416,6 +416,52 @@ def members_to_notify(election: Election) -> list[tuple[int, str | None]]:
     ]
 
 
+def _voters(election: Election, *, not_voted: bool = False) -> list[tuple[int, str | None]]:
+    """(roll entry id, email) of the voters of the election's contested contests (only those
+    who have not voted, if asked)."""
+    query = (
+        select(RollEntry.id, Person.email)
+        .join(Person, Person.id == RollEntry.person_id)
+        .join(Contest, Contest.id == RollEntry.contest_id)
+        .where(Contest.election_id == election.id, Contest.is_uncontested.is_(False))
+        .order_by(RollEntry.id)
+    )
+    if not_voted:
+        query = query.outerjoin(RollMark, RollMark.roll_entry_id == RollEntry.id).where(
+            RollMark.roll_entry_id.is_(None)
+        )
+    return [(entry_id, email) for entry_id, email in db.session.execute(query)]
+
+
+def _notify(
+    actor: Actor,
+    election: Election,
+    recipients: list[tuple[int, str | None]],
+    *,
+    template: str,
+    key: str,
+    action: str,
+) -> int:
+    """Queue ``template`` to each recipient (id under ``key`` in the notice's context) and
+    record ``action`` with how many were queued and how many have no email address."""
+    queued = queue_bulk_notices(
+        template,
+        template,
+        (
+            (election.institution_id, email, {"election_id": election.id, key: rid})
+            for rid, email in recipients
+        ),
+    )
+    record_event(
+        actor,
+        action,
+        institution=election.institution,
+        subject=election,
+        data={"notices": queued, "without_email": len(recipients) - queued},
+    )
+    return queued
+
+
 def open_nominations(actor: Actor, election: Election) -> int:
     """Open nominations and send the notice of election to every current member (how to
     stand); return how many notices were queued.
@@ -424,23 +470,14 @@ def open_nominations(actor: Actor, election: Election) -> int:
     """
     election = _lock(election)
     _transition(election, ElectionState.nominations_open)
-    members = members_to_notify(election)
-    queued = queue_bulk_notices(
-        "notice_of_election",
-        "notice_of_election",
-        (
-            (election.institution_id, email, {"election_id": election.id, "membership_id": mid})
-            for mid, email in members
-        ),
-    )
-    record_event(
+    return _notify(
         actor,
-        "election.nominations_opened",
-        institution=election.institution,
-        subject=election,
-        data={"notices": queued, "members_without_email": len(members) - queued},
+        election,
+        members_to_notify(election),
+        template="notice_of_election",
+        key="membership_id",
+        action="election.nominations_opened",
     )
-    return queued
 
 
 def _age_on(born: date, day: date) -> int:
@@ -548,29 +585,14 @@ def open_poll(actor: Actor, election: Election) -> int:
     """
     election = _lock(election)
     _transition(election, ElectionState.poll_open)
-    voters = db.session.execute(
-        select(RollEntry.id, Person.email)
-        .join(Person, Person.id == RollEntry.person_id)
-        .join(Contest, Contest.id == RollEntry.contest_id)
-        .where(Contest.election_id == election.id, Contest.is_uncontested.is_(False))
-        .order_by(RollEntry.id)
-    ).all()
-    queued = queue_bulk_notices(
-        "voting_information",
-        "voting_information",
-        (
-            (election.institution_id, email, {"election_id": election.id, "roll_entry_id": eid})
-            for eid, email in voters
-        ),
-    )
-    record_event(
+    return _notify(
         actor,
-        "election.poll_opened",
-        institution=election.institution,
-        subject=election,
-        data={"notices": queued, "voters_without_email": len(voters) - queued},
+        election,
+        _voters(election),
+        template="voting_information",
+        key="roll_entry_id",
+        action="election.poll_opened",
     )
-    return queued
 
 
 def reminder_due_on(election: Election) -> date | None:
@@ -592,36 +614,15 @@ def send_reminders(actor: Actor, election: Election) -> int:
     election = _lock(election)
     if election.state != ElectionState.poll_open or election.reminded_at is not None:
         raise InvalidTransition("Reminders go once, while the poll is open.")
-    voters = db.session.execute(
-        select(RollEntry.id, Person.email)
-        .join(Person, Person.id == RollEntry.person_id)
-        .join(Contest, Contest.id == RollEntry.contest_id)
-        .outerjoin(RollMark, RollMark.roll_entry_id == RollEntry.id)
-        .where(
-            Contest.election_id == election.id,
-            Contest.is_uncontested.is_(False),
-            RollMark.roll_entry_id.is_(None),
-        )
-        .order_by(RollEntry.id)
-    ).all()
-    queued = queue_bulk_notices(
-        "voting_reminder",
-        "voting_reminder",
-        (
-            (election.institution_id, email, {"election_id": election.id, "roll_entry_id": eid})
-            for eid, email in voters
-        ),
-    )
     election.reminded_at = utcnow()
-    db.session.flush()
-    record_event(
+    return _notify(
         actor,
-        "election.reminders_sent",
-        institution=election.institution,
-        subject=election,
-        data={"notices": queued, "not_voted_without_email": len(voters) - queued},
+        election,
+        _voters(election, not_voted=True),
+        template="voting_reminder",
+        key="roll_entry_id",
+        action="election.reminders_sent",
     )
-    return queued
 
 
 def close_poll(actor: Actor, election: Election) -> None:
