@@ -28,6 +28,11 @@ def london(moment: datetime | None) -> str:
     return f"{local.day} {local:%B %Y}, {hour}:{local:%M}{suffix}"
 
 
+def age_on(born: date, day: date) -> int:
+    """Return the age in whole years on ``day`` of someone born on ``born``."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 def long_date(day: date | None) -> str:
     """Format a date for people: ``22 November 2026``."""
     if day is None:

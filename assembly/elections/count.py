@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
-from assembly.auth.models import User
 from assembly.clock import utcnow
 from assembly.counting import Candidate as CountCandidate
 from assembly.counting import Profile, build_profile, count_plurality, count_stv
@@ -34,10 +33,11 @@ from assembly.elections.models import (
     Election,
     PaperBatch,
     PaperBatchStatus,
+    RollEntry,
     RollMark,
 )
 from assembly.elections.nominations import valid_candidates
-from assembly.elections.operations import members_to_notify
+from assembly.elections.operations import lock_election, members_to_notify
 from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
@@ -80,7 +80,7 @@ def contest_seed(election: Election, contest: Contest) -> str:
 
 
 def _check_officer(actor: Actor, election: Election, what: str) -> None:
-    if not isinstance(actor, User) or actor.id != election.returning_officer_id:
+    if not election.is_returning_officer(actor):
         raise NotEligible(f"Only the election's returning officer can {what}.")
 
 
@@ -92,9 +92,7 @@ def count_election(actor: Actor, election: Election) -> dict[str, list[str]]:
     :raises InvalidTransition: the poll is not closed, or a paper batch awaits its second entry.
     """
     _check_officer(actor, election, "count the votes")
-    election = db.session.scalars(
-        select(Election).where(Election.id == election.id).with_for_update()
-    ).one()
+    election = lock_election(election)
     if election.state != ElectionState.poll_closed:
         raise InvalidTransition("The votes are counted once the poll has closed.")
     waiting = db.session.scalar(
@@ -156,9 +154,7 @@ def declare_election(actor: Actor, election: Election) -> int:
     :raises InvalidTransition: the election has not been counted.
     """
     _check_officer(actor, election, "declare the result")
-    election = db.session.scalars(
-        select(Election).where(Election.id == election.id).with_for_update()
-    ).one()
+    election = lock_election(election)
     if election.state != ElectionState.counted:
         raise InvalidTransition("A result is declared once the votes are counted.")
     election.state = ElectionState.declared
@@ -219,7 +215,8 @@ def read_result(contest: Contest) -> ContestCount | None:
     voted = db.session.scalar(
         select(func.count())
         .select_from(RollMark)
-        .where(RollMark.roll_entry_id.in_(_roll_ids(contest)))
+        .join(RollEntry, RollEntry.id == RollMark.roll_entry_id)
+        .where(RollEntry.contest_id == contest.id)
     )
     return ContestCount(
         contest=contest,
@@ -229,9 +226,3 @@ def read_result(contest: Contest) -> ContestCount | None:
         ballots=row.ballots_counted,
         voted=int(voted or 0),
     )
-
-
-def _roll_ids(contest: Contest) -> Any:
-    from assembly.elections.models import RollEntry
-
-    return select(RollEntry.id).where(RollEntry.contest_id == contest.id)

@@ -120,6 +120,10 @@ class Election(db.Model):  # type: ignore[name-defined]
         back_populates="election", order_by="Contest.id", cascade="all, delete-orphan"
     )
 
+    def is_returning_officer(self, user: object) -> bool:
+        """Whether ``user`` is this election's returning officer."""
+        return isinstance(user, User) and user.id == self.returning_officer_id
+
 
 class Contest(db.Model):  # type: ignore[name-defined]
     """One constituency's part of an election: its seats, method, candidates and roll."""

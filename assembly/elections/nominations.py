@@ -39,6 +39,7 @@ from assembly.auth.models import User
 from assembly.clock import LONDON, long_date, utcnow
 from assembly.clock import today as london_today
 from assembly.elections.models import Candidate, CandidateStatus, Contest, Election
+from assembly.elections.operations import lock_election
 from assembly.elections.states import ElectionState
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
@@ -262,17 +263,6 @@ def can_withdraw_now(election: Election, today: date) -> bool:
 # -- operations -----------------------------------------------------------------------------
 
 
-def _lock_election(election: Election) -> Election:
-    """Reload the election with a shared lock: closing nominations (which locks it for
-    update) waits for this transaction, and this one sees the state it left."""
-    return db.session.scalars(
-        select(Election)
-        .where(Election.id == election.id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    ).one()
-
-
 def _lock_candidate(candidate: Candidate) -> Candidate:
     return db.session.scalars(
         select(Candidate)
@@ -368,7 +358,7 @@ def nominate_candidate(
     today = today or london_today()
     if not isinstance(actor, User):
         raise NotEligible("Only a member signed in as themselves can stand as a candidate.")
-    election = _lock_election(contest.election)
+    election = lock_election(contest.election, shared=True)
     institution = election.institution
     membership = member_of(election, actor)
     if membership is None:
@@ -458,8 +448,8 @@ def decide_nomination(
     :raises NominationRefused: an invalid nomination needs a reason (``field`` "reason").
     """
     today = today or london_today()
-    election = _lock_election(candidate.contest.election)
-    if not isinstance(actor, User) or actor.id != election.returning_officer_id:
+    election = lock_election(candidate.contest.election, shared=True)
+    if not election.is_returning_officer(actor):
         raise NotEligible("Only the election's returning officer can decide nominations.")
     if not can_decide_now(election, today):
         if election.state == _S.cancelled:
@@ -538,7 +528,7 @@ def withdraw_nomination(actor: Actor, candidate: Candidate, *, today: date | Non
     :raises Conflict: the nomination is already withdrawn.
     """
     today = today or london_today()
-    election = _lock_election(candidate.contest.election)
+    election = lock_election(candidate.contest.election, shared=True)
     email = getattr(actor, "email", None)
     if not isinstance(actor, User) or not email or email.lower() != candidate.person.email:
         raise NotEligible("Only the candidate can withdraw their nomination.")

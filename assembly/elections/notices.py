@@ -9,15 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from assembly.auth.operations import personal_sign_in_link
-from assembly.clock import long_date, utcnow
+from assembly.clock import LONDON, long_date, utcnow
 from assembly.elections.models import Contest, Election, RollEntry, RollMark
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.membership.models import Membership
 from assembly.notices.delivery import CONTEXT_BUILDERS
 from assembly.urls import external_url
-
-LONDON = ZoneInfo("Europe/London")
 
 
 def poll_closes_at(election: Election) -> datetime:

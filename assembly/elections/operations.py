@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor, actor_label
 from assembly.auth.models import Role, User
 from assembly.auth.permissions import can_manage, roles_in
 from assembly.bulk import bulk_insert
-from assembly.clock import utcnow
+from assembly.clock import age_on, utcnow
 from assembly.counting.apportionment import METHODS, ApportionmentError, apportion
 from assembly.counting.canonical import canonical_bytes, rational
 from assembly.elections.models import (
@@ -275,13 +275,22 @@ def create_election(
     return election
 
 
-def _lock(election: Election) -> Election:
-    """Reload the election with its row locked, so two transitions cannot interleave."""
-    locked = db.session.scalars(
-        select(Election).where(Election.id == election.id).with_for_update()
+def lock_election(election: Election, *, shared: bool = False) -> Election:
+    """Reload the election with its row locked, so two transitions cannot interleave.
+
+    :param shared: a shared lock (FOR SHARE on PostgreSQL; SQLite's write transaction is
+        already exclusive): work that only reads the state, such as casting or nominating,
+        runs side by side, while a transition waits for it and it sees the state left.
+    """
+    # The id from the identity map: reading ``election.id`` from an expired instance (after
+    # begin_writing()'s rollback, say) would load the whole row once more just before this.
+    identity: tuple[object, ...] | None = inspect(election).identity
+    return db.session.scalars(
+        select(Election)
+        .where(Election.id == (identity[0] if identity else election.id))
+        .with_for_update(read=shared)
+        .execution_options(populate_existing=True)
     ).one()
-    db.session.refresh(locked)
-    return locked
 
 
 def update_election(actor: Actor, election: Election, settings: ElectionSettings) -> bool:
@@ -294,7 +303,7 @@ def update_election(actor: Actor, election: Election, settings: ElectionSettings
     """
     if not can_manage(actor, election.institution):
         raise NotEligible("Only the institution's secretary can change the election.")
-    election = _lock(election)
+    election = lock_election(election)
     if election.state not in {ElectionState.draft, ElectionState.approved}:
         raise InvalidTransition(
             "The election's settings are fixed once nominations have opened. Cancel it and "
@@ -337,8 +346,8 @@ def approve_election(actor: Actor, election: Election, *, today: date | None = N
     :raises InvalidTransition: the election is not a draft.
     :raises RuleViolation: the timetable no longer holds (its notice date has passed).
     """
-    election = _lock(election)
-    if not isinstance(actor, User) or actor.id != election.returning_officer_id:
+    election = lock_election(election)
+    if not election.is_returning_officer(actor):
         raise NotEligible("Only the election's returning officer can approve it.")
     if election.state != ElectionState.draft:
         raise InvalidTransition("Only a draft election can be approved.")
@@ -369,9 +378,8 @@ def cancel_election(actor: Actor, election: Election, reason: str) -> None:
     :raises NotEligible: the actor is neither the secretary nor the returning officer.
     :raises InvalidTransition: the election is declared or already cancelled.
     """
-    election = _lock(election)
-    is_officer = isinstance(actor, User) and actor.id == election.returning_officer_id
-    if not (can_manage(actor, election.institution) or is_officer):
+    election = lock_election(election)
+    if not (can_manage(actor, election.institution) or election.is_returning_officer(actor)):
         raise NotEligible("Only the secretary or the returning officer can cancel the election.")
     reason = reason.strip()
     if not reason:
@@ -468,7 +476,7 @@ def open_nominations(actor: Actor, election: Election) -> int:
 
     :raises InvalidTransition: the election is not approved.
     """
-    election = _lock(election)
+    election = lock_election(election)
     _transition(election, ElectionState.nominations_open)
     return _notify(
         actor,
@@ -478,10 +486,6 @@ def open_nominations(actor: Actor, election: Election) -> int:
         key="membership_id",
         action="election.nominations_opened",
     )
-
-
-def _age_on(born: date, day: date) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def freeze_roll(election: Election) -> dict[str, int]:
@@ -505,7 +509,7 @@ def freeze_roll(election: Election) -> dict[str, int]:
         voters = [
             person_id
             for person_id, born in people
-            if not minimum or born is None or _age_on(born, day) >= minimum
+            if not minimum or born is None or age_on(born, day) >= minimum
         ]
         bulk_insert(
             db.session.connection(),
@@ -533,7 +537,7 @@ def close_nominations(actor: Actor, election: Election) -> None:
 
     :raises InvalidTransition: nominations are not open.
     """
-    election = _lock(election)
+    election = lock_election(election)
     _transition(election, ElectionState.nominations_closed)
     sizes = freeze_roll(election)
     uncontested: dict[str, dict[str, object]] = {}
@@ -583,7 +587,7 @@ def open_poll(actor: Actor, election: Election) -> int:
 
     :raises InvalidTransition: nominations have not closed.
     """
-    election = _lock(election)
+    election = lock_election(election)
     _transition(election, ElectionState.poll_open)
     return _notify(
         actor,
@@ -611,7 +615,7 @@ def send_reminders(actor: Actor, election: Election) -> int:
 
     :raises InvalidTransition: the poll is not open, or the reminders were sent.
     """
-    election = _lock(election)
+    election = lock_election(election)
     if election.state != ElectionState.poll_open or election.reminded_at is not None:
         raise InvalidTransition("Reminders go once, while the poll is open.")
     election.reminded_at = utcnow()
@@ -630,7 +634,7 @@ def close_poll(actor: Actor, election: Election) -> None:
 
     :raises InvalidTransition: the poll is not open.
     """
-    election = _lock(election)
+    election = lock_election(election)
     _transition(election, ElectionState.poll_closed)
     db.session.flush()
     record_event(actor, "election.poll_closed", institution=election.institution, subject=election)

@@ -35,6 +35,7 @@ from assembly.elections.models import (
     RollMark,
 )
 from assembly.elections.states import ElectionState
+from assembly.elections.voting import unused_tracker
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
 
@@ -42,7 +43,6 @@ __all__ = ["BatchEntry", "can_enter_paper", "discard_batch", "enter_batch", "par
 
 #: Up to this many papers in one batch (a postal bundle or a ballot box).
 MAX_PAPERS = 2000
-_TRACKER = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 @dataclass(frozen=True)
@@ -114,14 +114,9 @@ def can_enter_paper(user: object, contest: Contest) -> bool:
     election = contest.election
     if not isinstance(user, User):
         return False
-    if user.id == election.returning_officer_id:
+    if election.is_returning_officer(user):
         return True
     return bool(roles_in(user, election.institution) & {Role.secretary, Role.teller})
-
-
-def _tracker() -> str:
-    code = "".join(secrets.choice(_TRACKER) for _ in range(16))
-    return "-".join(code[i : i + 4] for i in range(0, 16, 4))
 
 
 def enter_batch(
@@ -232,7 +227,7 @@ def _accept(contest: Contest, batch: PaperBatch, entry: BatchEntry) -> None:
             Ballot(
                 id=secrets.token_hex(16),
                 contest_id=contest.id,
-                tracker=_tracker(),
+                tracker=unused_tracker(),
                 ranking=json.dumps([candidates[p - 1].id for p in paper]),
                 channel=Channel.paper,
                 cast_on=day,

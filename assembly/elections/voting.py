@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, exists, func, inspect, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from assembly.audit.operations import record_event
@@ -39,6 +39,7 @@ from assembly.elections.models import (
     RollMark,
 )
 from assembly.elections.nominations import valid_candidates
+from assembly.elections.operations import lock_election
 from assembly.elections.states import ElectionState
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
@@ -383,7 +384,8 @@ def _check_ranking(contest: Contest, ranking: Sequence[int]) -> list[int]:
     return ids
 
 
-def _unused_tracker() -> str:
+def unused_tracker() -> str:
+    """A fresh tracker that no ballot has."""
     while True:
         tracker = new_tracker()
         if not db.session.scalar(select(exists().where(Ballot.tracker == tracker))):
@@ -409,17 +411,9 @@ def cast_ballot(
     """
     if not isinstance(actor, User):
         raise NotEligible("Only a member signed in as themselves can vote online.")
-    # A shared lock (FOR SHARE on PostgreSQL): casts run side by side, but closing the poll,
-    # which locks the row for update, waits for them and they see it closed afterwards.
-    # (The id comes from the identity: begin_writing() expired the instance, and reading
-    # ``election.id`` would load the whole row once more just before it is read here.)
-    identity: tuple[object, ...] | None = inspect(election).identity
-    election = db.session.scalars(
-        select(Election)
-        .where(Election.id == (identity[0] if identity else election.id))
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    ).one()
+    # A shared lock: casts run side by side, but closing the poll, which locks the row for
+    # update, waits for them and they see it closed afterwards.
+    election = lock_election(election, shared=True)
     if contest.election_id != election.id:
         raise RuleViolation("That contest is not part of this election.")
     check_contest_open(election, contest, today or london_today())
@@ -440,7 +434,7 @@ def cast_ballot(
         # Another request for the same voter committed its mark first (PostgreSQL; SQLite's
         # BEGIN IMMEDIATE queues the two, so the check above answers there).
         raise AlreadyVoted("You have already voted in this election.") from None
-    tracker = _unused_tracker()
+    tracker = unused_tracker()
     db.session.add(
         Ballot(
             id=secrets.token_hex(16),

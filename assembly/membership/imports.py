@@ -53,7 +53,7 @@ from sqlalchemy import (
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor, actor_label
 from assembly.bulk import bulk_insert, bulk_statement
-from assembly.clock import utcnow
+from assembly.clock import age_on, utcnow
 from assembly.errors import RosterError
 from assembly.extensions import db
 from assembly.membership.models import (
@@ -94,10 +94,6 @@ PERSON_FIELDS = ("given_name", "family_name", "email", "date_of_birth", "postcod
 def _chunks(items: Sequence[object], size: int = CHUNK) -> Iterable[Sequence[object]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _age_on(born: date, day: date) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 @dataclass
@@ -245,7 +241,7 @@ def _eligibility(
     if (
         constituency.minimum_age
         and row.date_of_birth is not None
-        and _age_on(row.date_of_birth, day) < constituency.minimum_age
+        and age_on(row.date_of_birth, day) < constituency.minimum_age
     ):
         return f"under {constituency.minimum_age}, the minimum age for {constituency.name}"
     if districts:
