@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Insert, MetaData, Table, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 #: Stable constraint names, so that migrations can refer to them on every database.
@@ -43,3 +46,23 @@ def begin_writing() -> None:
     ordinary transaction. Anything read before is rolled back, so call it first."""
     db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def identity_of(instance: Any) -> Any:
+    """The primary key of a mapped instance, without loading it.
+
+    After a commit or rollback every instance is expired, and reading even ``instance.id``
+    loads the whole row again; the identity map already knows the key. A new instance has no
+    identity yet: its ``id`` attribute answers (flushing first if need be is the caller's).
+    """
+    state = inspect(instance, raiseerr=False)
+    identity = state.identity if state is not None else None
+    return identity[0] if identity else instance.id
+
+
+def insert_or_ignore(table: Table, dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL: a row whose key or unique
+    value is taken is skipped, and the result's ``rowcount`` says whether it went in. Unlike a
+    caught IntegrityError it leaves a PostgreSQL transaction usable."""
+    construct = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return construct(table).on_conflict_do_nothing()

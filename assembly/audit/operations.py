@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 from assembly.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from assembly.auth.actors import Actor, actor_label
 from assembly.clock import utcnow
-from assembly.extensions import db
+from assembly.extensions import db, identity_of
 from assembly.records.canonical import canonical_bytes, canonical_text, sha256_hex
 
 HEAD_ID = 1
@@ -79,21 +79,30 @@ def record_event(
     The head row is updated first, which takes its lock (a row lock on PostgreSQL, the write
     lock on SQLite), so concurrent appends queue rather than fork the chain. Core statements,
     not the ORM, because every change in the application passes through here.
+
+    :param institution: the institution concerned, or its id.
+    :param subject: the row the event is about; its id is read without loading it again.
     """
-    if subject is not None and getattr(subject, "id", None) is None:
+    subject_id = identity_of(subject) if subject is not None else None
+    if subject is not None and subject_id is None:
         db.session.flush()
+        subject_id = subject.id
     connection = db.session.connection()
     seq, prev_hash = connection.execute(_ADVANCE_HEAD).one()
     occurred_at = (now or utcnow()).astimezone(UTC)
     fields: dict[str, Any] = {
         "seq": seq,
         "occurred_at": occurred_at,
-        "institution_id": institution.id if institution is not None else None,
-        "actor_user_id": actor.id,
+        "institution_id": (
+            institution
+            if institution is None or isinstance(institution, int)
+            else identity_of(institution)
+        ),
+        "actor_user_id": identity_of(actor),
         "actor_label": actor_label(actor),
         "action": action,
         "subject_type": type(subject).__name__.lower() if subject is not None else "",
-        "subject_id": str(subject.id) if subject is not None else "",
+        "subject_id": str(subject_id) if subject is not None else "",
         "data": canonical_text(data or {}),
         "prev_hash": prev_hash,
     }

@@ -16,9 +16,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor, SystemActor
@@ -39,11 +40,10 @@ from assembly.elections.models import (
     RollMark,
 )
 from assembly.elections.nominations import valid_candidates
-from assembly.elections.operations import lock_election
 from assembly.elections.states import ElectionState
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
-from assembly.extensions import db
-from assembly.membership.models import Person
+from assembly.extensions import db, identity_of, insert_or_ignore
+from assembly.membership.models import Constituency, Person
 
 __all__ = [
     "POLL_STARTED",
@@ -152,7 +152,10 @@ def get_roll_entry(election: Election, user: User) -> RollEntry | None:
         return None
     contests = select(Contest.id).where(Contest.election_id == election.id)
     return db.session.scalars(
-        _roll_entries(email).where(RollEntry.contest_id.in_(contests)).limit(1)
+        _roll_entries(email)
+        .where(RollEntry.contest_id.in_(contests))
+        .options(joinedload(RollEntry.contest))
+        .limit(1)
     ).first()
 
 
@@ -181,7 +184,18 @@ def ballot_candidates(election: Election, entry: RollEntry) -> list[Candidate]:
     return candidates
 
 
-def check_poll_open(election: Election, today: date) -> None:
+class PollDates(Protocol):
+    """An election's state and polling dates (an Election, or a row read while casting)."""
+
+    @property
+    def state(self) -> ElectionState: ...
+    @property
+    def poll_opens_on(self) -> date: ...
+    @property
+    def poll_closes_on(self) -> date: ...
+
+
+def check_poll_open(election: PollDates, today: date) -> None:
     """Refuse unless the poll is open: the election's state, and its dates too, in case the
     timer has not run yet today.
 
@@ -210,10 +224,11 @@ def check_contest_open(election: Election, contest: Contest, today: date) -> Non
     """
     check_poll_open(election, today)
     if contest.is_uncontested:
-        raise InvalidTransition(
-            f"There is no vote in {contest.constituency.name}: its candidates are elected "
-            "unopposed."
-        )
+        raise InvalidTransition(_uncontested(contest.constituency.name))
+
+
+def _uncontested(constituency: str) -> str:
+    return f"There is no vote in {constituency}: its candidates are elected unopposed."
 
 
 # --- reading the marks -----------------------------------------------------------------------
@@ -358,26 +373,21 @@ def ballot_hash(contest_id: int, tracker: str, ranking: Sequence[int]) -> str:
     )
 
 
-def _check_ranking(contest: Contest, ranking: Sequence[int]) -> list[int]:
+def _check_ranking(
+    method: CountMethod, seats: int, valid: set[int], ranking: Sequence[int]
+) -> list[int]:
     ids = list(ranking)
     if not ids:
         raise RuleViolation("A ballot needs at least one choice.")
     if len(set(ids)) != len(ids):
         raise RuleViolation("A ballot names each candidate at most once.")
-    valid = set(
-        db.session.scalars(
-            select(Candidate.id).where(
-                Candidate.contest_id == contest.id, Candidate.status == CandidateStatus.valid
-            )
-        )
-    )
     if not set(ids) <= valid:
         raise RuleViolation(
             "The ballot names someone who is not a valid candidate in this contest."
         )
-    if contest.method == CountMethod.plurality:
-        if len(ids) > contest.seats:
-            raise RuleViolation(f"A ballot in this contest chooses at most {contest.seats}.")
+    if method == CountMethod.plurality:
+        if len(ids) > seats:
+            raise RuleViolation(f"A ballot in this contest chooses at most {seats}.")
         # Stored in id order, not the order shown: with rotated ballots the shown order
         # depends on the roll entry, and the ballot must carry nothing derived from it.
         ids.sort()
@@ -392,6 +402,45 @@ def unused_tracker() -> str:
             return tracker
 
 
+@dataclass(frozen=True)
+class _Poll:
+    """What casting reads of the election and the contest, with the election's row locked."""
+
+    state: ElectionState
+    poll_opens_on: date
+    poll_closes_on: date
+    institution_id: int
+    method: CountMethod
+    seats: int
+    is_uncontested: bool
+    constituency: str
+
+
+def _lock_poll(election_id: int, contest_id: int) -> _Poll | None:
+    """The contest and its election in one statement, the election's row share-locked (on
+    PostgreSQL; SQLite's write transaction is exclusive already): casts run side by side, but
+    closing the poll, which locks the row for update, waits for them, and they see it closed
+    afterwards. None when the contest is not part of the election."""
+    row = db.session.execute(
+        select(
+            Election.state,
+            Election.poll_opens_on,
+            Election.poll_closes_on,
+            Election.institution_id,
+            Contest.method,
+            Contest.seats,
+            Contest.is_uncontested,
+            Constituency.name,
+        )
+        .select_from(Contest)
+        .join(Election, Election.id == Contest.election_id)
+        .join(Constituency, Constituency.id == Contest.constituency_id)
+        .where(Contest.id == contest_id, Election.id == election_id)
+        .with_for_update(read=True, of=Election)
+    ).one_or_none()
+    return _Poll(*row) if row is not None else None
+
+
 def cast_ballot(
     actor: Actor,
     election: Election,
@@ -403,6 +452,11 @@ def cast_ballot(
     """Cast the actor's vote in ``contest``: mark their roll entry as voted and store an
     anonymous ballot, together. Call it in a transaction begun with ``begin_writing()``.
 
+    Every check is made again here, inside the writing transaction, whatever the caller read
+    before. The statements are Core ones on the rows' ids (taken from the identity map: the
+    instances may be expired by ``begin_writing()``'s rollback), so that the write lock, which
+    every cast on SQLite queues for, is held for a few short statements only.
+
     :param ranking: candidate ids, first preference first (plurality: the chosen ones).
     :raises NotEligible: the actor is not on this contest's roll.
     :raises InvalidTransition: the poll is not open.
@@ -411,49 +465,66 @@ def cast_ballot(
     """
     if not isinstance(actor, User):
         raise NotEligible("Only a member signed in as themselves can vote online.")
-    # A shared lock: casts run side by side, but closing the poll, which locks the row for
-    # update, waits for them and they see it closed afterwards.
-    election = lock_election(election, shared=True)
-    if contest.election_id != election.id:
+    day = today or london_today()
+    contest_id = identity_of(contest)
+    poll = _lock_poll(identity_of(election), contest_id)
+    if poll is None:
         raise RuleViolation("That contest is not part of this election.")
-    check_contest_open(election, contest, today or london_today())
-    entry = db.session.scalars(
-        _roll_entries(actor.email).where(RollEntry.contest_id == contest.id).limit(1)
-    ).first()
-    if entry is None:
-        raise NotEligible(
-            f"You are not on the roll for {contest.constituency.name} in {election.title}."
-        )
-    ids = _check_ranking(contest, ranking)
-    if has_voted(entry):
-        raise AlreadyVoted("You have already voted in this election.")
-    db.session.add(RollMark(roll_entry_id=entry.id, channel=Channel.online))
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Another request for the same voter committed its mark first (PostgreSQL; SQLite's
-        # BEGIN IMMEDIATE queues the two, so the check above answers there).
-        raise AlreadyVoted("You have already voted in this election.") from None
-    tracker = unused_tracker()
-    db.session.add(
-        Ballot(
-            id=secrets.token_hex(16),
-            contest_id=contest.id,
-            tracker=tracker,
-            ranking=json.dumps(ids, separators=(",", ":")),
-            channel=Channel.online,
-            cast_on=today or london_today(),
+    check_poll_open(poll, day)
+    if poll.is_uncontested:
+        raise InvalidTransition(_uncontested(poll.constituency))
+    entry_id = db.session.scalar(
+        select(RollEntry.id)
+        .join(Person, Person.id == RollEntry.person_id)
+        .join(User, User.email == Person.email)
+        .where(User.id == identity_of(actor), RollEntry.contest_id == contest_id)
+        .order_by(RollEntry.id)
+        .limit(1)
+    )
+    if entry_id is None:
+        raise NotEligible(f"You are not on the roll for {poll.constituency} in this election.")
+    valid = set(
+        db.session.scalars(
+            select(Candidate.id).where(
+                Candidate.contest_id == contest_id, Candidate.status == CandidateStatus.valid
+            )
         )
     )
-    db.session.flush()
+    ids = _check_ranking(poll.method, poll.seats, valid, ranking)
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    # The roll mark's primary key is the roll entry: a second mark, from another browser a
+    # moment ago or from a paper batch, is not written, and that is the answer.
+    marked = connection.execute(
+        insert_or_ignore(RollMark.__table__, dialect),
+        {"roll_entry_id": entry_id, "channel": Channel.online},
+    )
+    if marked.rowcount != 1:
+        raise AlreadyVoted("You have already voted in this election.")
+    store = insert_or_ignore(Ballot.__table__, dialect)
+    ballot = {
+        "contest_id": contest_id,
+        "ranking": json.dumps(ids, separators=(",", ":")),
+        "channel": Channel.online,
+        "cast_on": day,
+        "batch_id": None,
+    }
+    while True:
+        # 80 random bits: a tracker already taken is all but impossible, and then skipped.
+        tracker = new_tracker()
+        stored = connection.execute(
+            store, {**ballot, "id": secrets.token_hex(16), "tracker": tracker}
+        )
+        if stored.rowcount == 1:
+            break
     # The event names the contest only, and an anonymous actor: it tells the log that a ballot
     # was cast in this contest at this moment, and nothing about whose or which. Ballots have
     # random ids and only a date, so the log's order and times cannot be matched to them. (The
     # order in which the database stored rows is visible to its administrator only, like the
     # web server's log of requests; this event adds nothing to what those already show.)
-    record_event(ANONYMOUS_VOTER, "ballot.cast", institution=election.institution, subject=contest)
+    record_event(ANONYMOUS_VOTER, "ballot.cast", institution=poll.institution_id, subject=contest)
     return Receipt(
-        contest_id=contest.id, tracker=tracker, ballot_hash=ballot_hash(contest.id, tracker, ids)
+        contest_id=contest_id, tracker=tracker, ballot_hash=ballot_hash(contest_id, tracker, ids)
     )
 
 
