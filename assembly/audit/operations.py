@@ -65,6 +65,14 @@ def event_hash(
     )
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A row an event is about, by its kind and id, when the row itself is not loaded."""
+
+    kind: str
+    id: object
+
+
 def record_event(
     actor: Actor,
     action: str,
@@ -81,7 +89,8 @@ def record_event(
     not the ORM, because every change in the application passes through here.
 
     :param institution: the institution concerned, or its id.
-    :param subject: the row the event is about; its id is read without loading it again.
+    :param subject: the row the event is about (its id is read without loading it again),
+        or a ``Ref`` to it.
     """
     subject_id = identity_of(subject) if subject is not None else None
     if subject is not None and subject_id is None:
@@ -101,7 +110,13 @@ def record_event(
         "actor_user_id": identity_of(actor),
         "actor_label": actor_label(actor),
         "action": action,
-        "subject_type": type(subject).__name__.lower() if subject is not None else "",
+        "subject_type": (
+            ""
+            if subject is None
+            else subject.kind
+            if isinstance(subject, Ref)
+            else type(subject).__name__.lower()
+        ),
         "subject_id": str(subject_id) if subject is not None else "",
         "data": canonical_text(data or {}),
         "prev_hash": prev_hash,

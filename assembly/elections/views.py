@@ -98,10 +98,9 @@ from assembly.elections.states import ElectionState
 from assembly.elections.timetable import Timetable, suggest_timetable
 from assembly.elections.voting import (
     POLL_STARTED,
-    AlreadyVoted,
     InvalidBallot,
     ballot_candidates,
-    cast_ballot,
+    cast_marks,
     check_contest_open,
     check_poll_open,
     count_turnout,
@@ -549,31 +548,46 @@ def vote(slug: str, election_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/institutions/<slug>/elections/<int:election_id>/vote/cast", methods=["POST"])
-@login_required
-def vote_cast(slug: str, election_id: int) -> ResponseReturnValue:
-    """Cast the reviewed ballot, then show the receipt (DESIGN §6)."""
+def _refused_cast(
+    slug: str,
+    election_id: int,
+    marks: tuple[list[tuple[str, str]], list[str]],
+    refusal: DomainError,
+) -> ResponseReturnValue:
+    """The page for a cast that was refused: the ballot page's checks, in its order."""
     institution, election = _public_election(slug, election_id)
     entry = _voter_entry(institution, election)
     contest = entry.contest
+    if has_voted(entry):
+        return _no_store(_already_voted(institution, election, contest), 409)
     check_contest_open(election, contest, today())
     candidates = ballot_candidates(election, entry)
-    marks = ballot_marks(request.form)
     try:
-        ranking = ranking_from_marks(contest, candidates, *marks)
+        ranking_from_marks(contest, candidates, *marks)
     except InvalidBallot as problem:
-        if has_voted(entry):
-            return _no_store(_already_voted(institution, election, contest), 409)
         return _ballot_page(institution, election, contest, candidates, marks, problem)
+    raise refusal
+
+
+@bp.route("/institutions/<slug>/elections/<int:election_id>/vote/cast", methods=["POST"])
+@login_required
+def vote_cast(slug: str, election_id: int) -> ResponseReturnValue:
+    """Cast the reviewed ballot, then show the receipt (DESIGN §6).
+
+    Nothing is read before the writing transaction: ``cast_marks`` reads the voter's ballot
+    paper and the marks, and stores the vote, in a few statements. Only when it refuses are
+    the ballot page's own checks run, to show the voter what to do.
+    """
+    marks = ballot_marks(request.form)
     # Read now: begin_writing()'s rollback expires the user, and reading it afterwards would
-    # cost a query. Whether the voter has voted already, cast_ballot finds out as a writer.
+    # cost a query.
     voter_id = current_user.id
     begin_writing()
     try:
-        receipt = cast_ballot(current_actor(), election, contest, ranking, today=today())
-    except AlreadyVoted:
+        receipt = cast_marks(current_actor(), slug, election_id, marks, today=today())
+    except DomainError as refusal:
         db.session.rollback()
-        return _no_store(_already_voted(institution, election, contest), 409)
+        return _refused_cast(slug, election_id, marks, refusal)
     db.session.commit()
     session[RECEIPTS] = {
         **session.get(RECEIPTS, {}),

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Executable, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload
 
-from assembly.audit.operations import record_event
+from assembly.audit.operations import Ref, record_event
 from assembly.auth.actors import Actor, SystemActor
 from assembly.auth.models import User
 from assembly.clock import long_date
@@ -41,9 +41,9 @@ from assembly.elections.models import (
 )
 from assembly.elections.nominations import valid_candidates
 from assembly.elections.states import ElectionState
-from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
+from assembly.errors import Conflict, InvalidTransition, NotEligible, NotFound, RuleViolation
 from assembly.extensions import db, identity_of, insert_or_ignore
-from assembly.membership.models import Constituency, Person
+from assembly.membership.models import Constituency, Institution, Person
 
 __all__ = [
     "POLL_STARTED",
@@ -55,6 +55,7 @@ __all__ = [
     "ballot_candidates",
     "ballot_hash",
     "cast_ballot",
+    "cast_marks",
     "check_contest_open",
     "check_poll_open",
     "count_turnout",
@@ -234,6 +235,24 @@ def _uncontested(constituency: str) -> str:
 # --- reading the marks -----------------------------------------------------------------------
 
 
+class ContestRules(Protocol):
+    """How a contest's ballot is marked (a Contest, or a row read while casting)."""
+
+    @property
+    def method(self) -> CountMethod: ...
+    @property
+    def seats(self) -> int: ...
+
+
+class OnBallot(Protocol):
+    """A candidate as the marks name them (a Candidate, or a row read while casting)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def ballot_name(self) -> str: ...
+
+
 def _unknown() -> InvalidBallot:
     return InvalidBallot(
         "Your ballot named someone who is not a candidate in your contest. Go back to your "
@@ -248,10 +267,10 @@ def _twice() -> InvalidBallot:
 
 
 def _preferences(
-    candidates: Sequence[Candidate], preferences: Sequence[tuple[str, str]]
+    candidates: Sequence[OnBallot], preferences: Sequence[tuple[str, str]]
 ) -> list[int]:
     by_key = {str(c.id): c for c in candidates}
-    numbered: dict[int, Candidate] = {}
+    numbered: dict[int, OnBallot] = {}
     marked: set[str] = set()
     for key, raw in preferences:
         candidate = by_key.get(key)
@@ -304,10 +323,10 @@ def _preferences(
 
 
 def _choices(
-    contest: Contest, candidates: Sequence[Candidate], choices: Sequence[str]
+    contest: ContestRules, candidates: Sequence[OnBallot], choices: Sequence[str]
 ) -> list[int]:
     by_key = {str(c.id): c for c in candidates}
-    chosen: list[Candidate] = []
+    chosen: list[OnBallot] = []
     for key in choices:
         candidate = by_key.get(key.strip())
         if candidate is None:
@@ -330,8 +349,8 @@ def _choices(
 
 
 def ranking_from_marks(
-    contest: Contest,
-    candidates: Sequence[Candidate],
+    contest: ContestRules,
+    candidates: Sequence[OnBallot],
     preferences: Sequence[tuple[str, str]],
     choices: Sequence[str],
 ) -> list[int]:
@@ -373,9 +392,7 @@ def ballot_hash(contest_id: int, tracker: str, ranking: Sequence[int]) -> str:
     )
 
 
-def _check_ranking(
-    method: CountMethod, seats: int, valid: set[int], ranking: Sequence[int]
-) -> list[int]:
+def _check_ranking(paper: _Paper, valid: set[int], ranking: Sequence[int]) -> list[int]:
     ids = list(ranking)
     if not ids:
         raise RuleViolation("A ballot needs at least one choice.")
@@ -385,9 +402,9 @@ def _check_ranking(
         raise RuleViolation(
             "The ballot names someone who is not a valid candidate in this contest."
         )
-    if method == CountMethod.plurality:
-        if len(ids) > seats:
-            raise RuleViolation(f"A ballot in this contest chooses at most {seats}.")
+    if paper.method == CountMethod.plurality:
+        if len(ids) > paper.seats:
+            raise RuleViolation(f"A ballot in this contest chooses at most {paper.seats}.")
         # Stored in id order, not the order shown: with rotated ballots the shown order
         # depends on the roll entry, and the ballot must carry nothing derived from it.
         ids.sort()
@@ -403,107 +420,108 @@ def unused_tracker() -> str:
 
 
 @dataclass(frozen=True)
-class _Poll:
-    """What casting reads of the election and the contest, with the election's row locked."""
+class _Paper:
+    """A voter's ballot paper as casting reads it, with the election's row share-locked."""
 
     state: ElectionState
     poll_opens_on: date
     poll_closes_on: date
     institution_id: int
+    contest_id: int
     method: CountMethod
     seats: int
     is_uncontested: bool
     constituency: str
+    roll_entry_id: int
 
 
-def _lock_poll(election_id: int, contest_id: int) -> _Poll | None:
-    """The contest and its election in one statement, the election's row share-locked (on
-    PostgreSQL; SQLite's write transaction is exclusive already): casts run side by side, but
-    closing the poll, which locks the row for update, waits for them, and they see it closed
-    afterwards. None when the contest is not part of the election."""
-    row = db.session.execute(
+@dataclass(frozen=True)
+class _Choice:
+    id: int
+    ballot_name: str
+
+
+# Casting's statements, built once: each cast runs them with its own parameters while it holds
+# the write lock (on SQLite every cast queues for it), so they are Core statements on ids.
+# FOR SHARE (PostgreSQL; SQLite's write transaction is exclusive already) lets casts run side
+# by side, while closing the poll, which locks the election's row for update, waits for them,
+# and they see it closed afterwards.
+_PAPER = (
+    select(
+        Election.state,
+        Election.poll_opens_on,
+        Election.poll_closes_on,
+        Election.institution_id,
+        Contest.id,
+        Contest.method,
+        Contest.seats,
+        Contest.is_uncontested,
+        Constituency.name,
+        RollEntry.id,
+    )
+    .select_from(RollEntry)
+    .join(Contest, Contest.id == RollEntry.contest_id)
+    .join(Election, Election.id == Contest.election_id)
+    .join(Constituency, Constituency.id == Contest.constituency_id)
+    .join(Person, Person.id == RollEntry.person_id)
+    .join(User, User.email == Person.email)
+    .where(Election.id == bindparam("election_id"), User.id == bindparam("user_id"))
+    .order_by(RollEntry.id)
+    .limit(1)
+    .with_for_update(read=True, of=Election)
+)
+_PAPER_IN_CONTEST = _PAPER.where(Contest.id == bindparam("contest_id"))
+_PAPER_AT = _PAPER.join(Institution, Institution.id == Election.institution_id).where(
+    Institution.slug == bindparam("slug")
+)
+_ELECTION = select(
+    Election.state, Election.poll_opens_on, Election.poll_closes_on, Election.title
+).where(Election.id == bindparam("election_id"))
+_CANDIDATES = select(Candidate.id, Candidate.ballot_name).where(
+    Candidate.contest_id == bindparam("contest_id"), Candidate.status == CandidateStatus.valid
+)
+
+
+def _read_paper(
+    statement: Executable, params: dict[str, object], day: date, contest_id: int | None = None
+) -> _Paper:
+    """The voter's paper; or why there is none for them: the poll is not open, the contest is
+    not the election's, or they are not on its roll (in that order, as the pages say it)."""
+    row = db.session.execute(statement, params).one_or_none()
+    if row is not None:
+        paper = _Paper(*row)
+        check_poll_open(paper, day)
+        if paper.is_uncontested:
+            raise InvalidTransition(_uncontested(paper.constituency))
+        return paper
+    election = db.session.execute(_ELECTION, params).one_or_none()
+    if election is None:
+        raise NotFound("There is no such election.")
+    check_poll_open(election, day)
+    if contest_id is not None and not db.session.scalar(
         select(
-            Election.state,
-            Election.poll_opens_on,
-            Election.poll_closes_on,
-            Election.institution_id,
-            Contest.method,
-            Contest.seats,
-            Contest.is_uncontested,
-            Constituency.name,
+            exists().where(Contest.id == contest_id, Contest.election_id == params["election_id"])
         )
-        .select_from(Contest)
-        .join(Election, Election.id == Contest.election_id)
-        .join(Constituency, Constituency.id == Contest.constituency_id)
-        .where(Contest.id == contest_id, Election.id == election_id)
-        .with_for_update(read=True, of=Election)
-    ).one_or_none()
-    return _Poll(*row) if row is not None else None
-
-
-def cast_ballot(
-    actor: Actor,
-    election: Election,
-    contest: Contest,
-    ranking: Sequence[int],
-    *,
-    today: date | None = None,
-) -> Receipt:
-    """Cast the actor's vote in ``contest``: mark their roll entry as voted and store an
-    anonymous ballot, together. Call it in a transaction begun with ``begin_writing()``.
-
-    Every check is made again here, inside the writing transaction, whatever the caller read
-    before. The statements are Core ones on the rows' ids (taken from the identity map: the
-    instances may be expired by ``begin_writing()``'s rollback), so that the write lock, which
-    every cast on SQLite queues for, is held for a few short statements only.
-
-    :param ranking: candidate ids, first preference first (plurality: the chosen ones).
-    :raises NotEligible: the actor is not on this contest's roll.
-    :raises InvalidTransition: the poll is not open.
-    :raises RuleViolation: the ranking names someone who is not a valid candidate here.
-    :raises AlreadyVoted: the actor's roll entry has voted, even a moment ago elsewhere.
-    """
-    if not isinstance(actor, User):
-        raise NotEligible("Only a member signed in as themselves can vote online.")
-    day = today or london_today()
-    contest_id = identity_of(contest)
-    poll = _lock_poll(identity_of(election), contest_id)
-    if poll is None:
+    ):
         raise RuleViolation("That contest is not part of this election.")
-    check_poll_open(poll, day)
-    if poll.is_uncontested:
-        raise InvalidTransition(_uncontested(poll.constituency))
-    entry_id = db.session.scalar(
-        select(RollEntry.id)
-        .join(Person, Person.id == RollEntry.person_id)
-        .join(User, User.email == Person.email)
-        .where(User.id == identity_of(actor), RollEntry.contest_id == contest_id)
-        .order_by(RollEntry.id)
-        .limit(1)
-    )
-    if entry_id is None:
-        raise NotEligible(f"You are not on the roll for {poll.constituency} in this election.")
-    valid = set(
-        db.session.scalars(
-            select(Candidate.id).where(
-                Candidate.contest_id == contest_id, Candidate.status == CandidateStatus.valid
-            )
-        )
-    )
-    ids = _check_ranking(poll.method, poll.seats, valid, ranking)
+    raise NotEligible(f"You are not on the roll for {election.title}.")
+
+
+def _store(paper: _Paper, ids: list[int], day: date) -> Receipt:
+    """Mark the roll entry as voted and store the ballot; refuse a second vote."""
     connection = db.session.connection()
     dialect = connection.dialect.name
     # The roll mark's primary key is the roll entry: a second mark, from another browser a
     # moment ago or from a paper batch, is not written, and that is the answer.
     marked = connection.execute(
         insert_or_ignore(RollMark.__table__, dialect),
-        {"roll_entry_id": entry_id, "channel": Channel.online},
+        {"roll_entry_id": paper.roll_entry_id, "channel": Channel.online},
     )
     if marked.rowcount != 1:
         raise AlreadyVoted("You have already voted in this election.")
     store = insert_or_ignore(Ballot.__table__, dialect)
     ballot = {
-        "contest_id": contest_id,
+        "contest_id": paper.contest_id,
         "ranking": json.dumps(ids, separators=(",", ":")),
         "channel": Channel.online,
         "cast_on": day,
@@ -522,10 +540,83 @@ def cast_ballot(
     # random ids and only a date, so the log's order and times cannot be matched to them. (The
     # order in which the database stored rows is visible to its administrator only, like the
     # web server's log of requests; this event adds nothing to what those already show.)
-    record_event(ANONYMOUS_VOTER, "ballot.cast", institution=poll.institution_id, subject=contest)
-    return Receipt(
-        contest_id=contest_id, tracker=tracker, ballot_hash=ballot_hash(contest_id, tracker, ids)
+    record_event(
+        ANONYMOUS_VOTER,
+        "ballot.cast",
+        institution=paper.institution_id,
+        subject=Ref("contest", paper.contest_id),
     )
+    return Receipt(
+        contest_id=paper.contest_id,
+        tracker=tracker,
+        ballot_hash=ballot_hash(paper.contest_id, tracker, ids),
+    )
+
+
+def _voter(actor: Actor) -> int:
+    if not isinstance(actor, User):
+        raise NotEligible("Only a member signed in as themselves can vote online.")
+    return int(identity_of(actor))
+
+
+def cast_ballot(
+    actor: Actor,
+    election: Election,
+    contest: Contest,
+    ranking: Sequence[int],
+    *,
+    today: date | None = None,
+) -> Receipt:
+    """Cast the actor's vote in ``contest``: mark their roll entry as voted and store an
+    anonymous ballot, together. Call it in a transaction begun with ``begin_writing()``.
+
+    Everything is checked here, inside the writing transaction, whatever the caller read
+    before; the election and contest are taken by their ids (they may be expired by
+    ``begin_writing()``'s rollback, and are not loaded again).
+
+    :param ranking: candidate ids, first preference first (plurality: the chosen ones).
+    :raises NotEligible: the actor is not on this contest's roll.
+    :raises InvalidTransition: the poll is not open.
+    :raises RuleViolation: the ranking names someone who is not a valid candidate here.
+    :raises AlreadyVoted: the actor's roll entry has voted, even a moment ago elsewhere.
+    """
+    day = today or london_today()
+    params = {
+        "election_id": identity_of(election),
+        "contest_id": identity_of(contest),
+        "user_id": _voter(actor),
+    }
+    paper = _read_paper(_PAPER_IN_CONTEST, params, day, params["contest_id"])
+    valid = set(db.session.scalars(_CANDIDATES, {"contest_id": paper.contest_id}))
+    return _store(paper, _check_ranking(paper, valid, ranking), day)
+
+
+def cast_marks(
+    actor: Actor,
+    slug: str,
+    election_id: int,
+    marks: tuple[Sequence[tuple[str, str]], Sequence[str]],
+    *,
+    today: date | None = None,
+) -> Receipt:
+    """Cast the ballot a voter marked on the web (``forms.ballot_marks``), in the election
+    named as its page's address names it (institution's slug, election's id): read their
+    ballot paper, read the marks, store the vote. Call it in a transaction begun with
+    ``begin_writing()``: the web's cast reads nothing before, so that the few statements a
+    vote takes are all there is and the write lock is held briefly.
+
+    :raises NotFound: no such election at that institution.
+    :raises InvalidBallot: the marks are not a vote (the message for the voter).
+    :raises: as ``cast_ballot``.
+    """
+    day = today or london_today()
+    params = {"slug": slug, "election_id": election_id, "user_id": _voter(actor)}
+    paper = _read_paper(_PAPER_AT, params, day)
+    candidates = [
+        _Choice(*row) for row in db.session.execute(_CANDIDATES, {"contest_id": paper.contest_id})
+    ]
+    ranking = ranking_from_marks(paper, candidates, *marks)
+    return _store(paper, _check_ranking(paper, {c.id for c in candidates}, ranking), day)
 
 
 # --- public and officers' views of the poll ------------------------------------------------
