@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import request
@@ -60,9 +61,12 @@ def identity_of(instance: Any) -> Any:
     return identity[0] if identity else instance.id
 
 
+@functools.cache
 def insert_or_ignore(table: Table, dialect: str) -> Insert:
     """``INSERT … ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL: a row whose key or unique
     value is taken is skipped, and the result's ``rowcount`` says whether it went in. Unlike a
-    caught IntegrityError it leaves a PostgreSQL transaction usable."""
+    caught IntegrityError it leaves a PostgreSQL transaction usable. Built once per table."""
     construct = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return construct(table).on_conflict_do_nothing()
+    # Without preserve_rowcount the driver's cursor is closed before the count is read (-1
+    # from psycopg).
+    return construct(table).on_conflict_do_nothing().execution_options(preserve_rowcount=True)

@@ -460,7 +460,10 @@ _PAPER = (
         RollEntry.id,
     )
     .select_from(RollEntry)
-    .join(Contest, Contest.id == RollEntry.contest_id)
+    # "+ 0" keeps SQLite, which has no statistics to know better, from walking the contest's
+    # whole roll: it finds the voter's entries from the user (users → people by email →
+    # roll_entries by person), a few rows whatever the size of the roll.
+    .join(Contest, Contest.id == RollEntry.contest_id + 0)
     .join(Election, Election.id == Contest.election_id)
     .join(Constituency, Constituency.id == Contest.constituency_id)
     .join(Person, Person.id == RollEntry.person_id)
