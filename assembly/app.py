@@ -134,7 +134,8 @@ def _init_extensions(app: Flask) -> None:
     import assembly.elections.notices
     import assembly.membership.models
     import assembly.membership.notices
-    import assembly.notices.models  # noqa: F401
+    import assembly.notices.models
+    import assembly.records.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -144,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     from assembly.elections.views import bp as elections_bp
     from assembly.membership.views import bp as membership_bp
     from assembly.ops import bp as ops_bp
+    from assembly.records.views import bp as records_bp
 
     app.register_blueprint(membership_bp)
     app.register_blueprint(auth_bp)
@@ -151,15 +153,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(records_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
     from assembly.auth.forms import ConfirmForm
+    from assembly.records.signing import group_fingerprint
 
     app.jinja_env.filters["london"] = clock.london
     app.jinja_env.filters["long_date"] = clock.long_date
+    app.jinja_env.filters["fingerprint"] = group_fingerprint
 
     @app.template_filter("fraction")
     def fraction(value: Any) -> str:

@@ -41,6 +41,7 @@ ENV_SETTINGS: dict[str, str] = {
     "SIGN_IN_PER_ADDRESS": "int",
     "SIGN_IN_PER_CLIENT": "str",
     "LOG_LEVEL": "str",
+    "KEY_PASSPHRASE": "str",
 }
 
 #: Defaults shared by every environment.
@@ -172,8 +173,17 @@ def resolve(
             raise ConfigError(
                 "production needs ASSEMBLY_DATABASE_URL (postgresql://user:password@host/dbname)"
             )
+        passphrase = settings.get("KEY_PASSPHRASE") or ""
+        if len(passphrase) < 16:
+            raise ConfigError(
+                "production needs ASSEMBLY_KEY_PASSPHRASE (at least 16 characters): it encrypts "
+                "the election key that signs records and receipts"
+            )
     elif not secret:
         settings["SECRET_KEY"] = _development_secret(instance_path)
+    if not settings.get("KEY_PASSPHRASE"):
+        # Development and tests only: production refuses to start without its own.
+        settings["KEY_PASSPHRASE"] = "election-key:" + settings["SECRET_KEY"]
 
     url = settings.get("DATABASE_URL") or settings.get("SQLALCHEMY_DATABASE_URI")
     if not url:

@@ -56,8 +56,19 @@ ON_POLL_ELECTION = {
     "elections.vote",
     "elections.vote_cast",
     "elections.vote_receipt",
+    "elections.vote_receipt_file",
     "elections.trackers",
     "elections.turnout",
+}
+#: Endpoints tried on the scenario's counted election (its record issued, not countersigned).
+ON_COUNTED_ELECTION = {"records.record", "records.record_json", "records.record_countersign"}
+#: A counted record: its election's secretary and returning officer (and admins) see it before
+#: the declaration; for everyone else it does not exist yet.
+RECORD_OFFICERS = {
+    **dict.fromkeys(ROLES, 404),
+    "secretary": 200,
+    "returning_officer": 200,
+    "admin": 200,
 }
 #: An empty POST to an edit form keeps the saved values and redirects back.
 SECRETARY_SAVES = {**SECRETARY, "secretary": 302, "admin": 302}
@@ -124,8 +135,10 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
         "GET": SECRETARY,
         "POST": {**SECRETARY, "secretary": 400, "admin": 400},
     },
+    # The returning officer may approve, but the scenario's draft has no officer key yet, so
+    # the operation refuses it (400, saying to register the key first).
     "elections.election_approve": {
-        "POST": {**dict.fromkeys(ROLES, 403), "anonymous": 302, "returning_officer": 302}
+        "POST": {**dict.fromkeys(ROLES, 403), "anonymous": 302, "returning_officer": 400}
     },
     "elections.election_cancel": {
         "GET": OFFICERS,
@@ -155,6 +168,9 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "elections.vote": {"GET": MEMBER, "POST": {**MEMBER, "member": 400}},
     "elections.vote_cast": {"POST": {**MEMBER, "member": 400}},
     "elections.vote_receipt": {"GET": {**MEMBER, "member": 302}},
+    # The signed receipt comes from the browser's own session: none here, so 404 for anyone
+    # signed in (the server has no receipt to give out).
+    "elections.vote_receipt_file": {"GET": {**dict.fromkeys(ROLES, 404), "anonymous": 302}},
     "elections.trackers": {"GET": ALL_200},
     "elections.turnout": {"GET": OFFICERS},
     # Counting and declaring are the returning officer's (a draft cannot be: 409); results
@@ -203,6 +219,24 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     },
     "ops.health": {"GET": ALL_200},
     "ops.ready": {"GET": ALL_200},
+    # Records: the keys and the verify page are public (an empty check is refused, 400); a
+    # counted record is its officers' until declared; only the returning officer countersigns
+    # (an empty upload is 400; the secretary and admins are refused); the officer registers
+    # their key on the draft election (an empty form is 400).
+    "records.keys": {"GET": ALL_200},
+    "records.verify": {"GET": ALL_200, "POST": dict.fromkeys(ROLES, 400)},
+    "records.record": {"GET": RECORD_OFFICERS},
+    "records.record_json": {"GET": RECORD_OFFICERS},
+    "records.record_countersign": {
+        "POST": {
+            **RECORD_OFFICERS,
+            "anonymous": 302,
+            "secretary": 403,
+            "admin": 403,
+            "returning_officer": 400,
+        }
+    },
+    "records.officer_key": {"GET": THE_OFFICER, "POST": {**THE_OFFICER, "returning_officer": 400}},
 }
 
 
@@ -280,6 +314,7 @@ def _scenario() -> dict[str, Any]:
     )
     open_election, candidate = _open_for_nominations(target, officer)
     poll = _poll_open(target, emails["member"])
+    counted = _counted(target, officer)
     db.session.commit()
     return {
         "target": target,
@@ -292,6 +327,7 @@ def _scenario() -> dict[str, Any]:
         "candidate_id": candidate.id,
         "poll_election_id": poll.election.id,
         "poll_contest_id": poll.contests["workers"].id,
+        "counted_election_id": counted.id,
     }
 
 
@@ -315,6 +351,21 @@ def _poll_open(target: Any, email: str) -> Any:
         )
     )
     return poll
+
+
+def _counted(target: Any, officer: User) -> Any:
+    """A fourth election, its poll closed (set directly) without a vote and counted by its
+    returning officer: its record is issued, not yet countersigned."""
+    from assembly.elections.count import count_election
+    from assembly.elections.states import ElectionState
+    from tests.elections.polls import make_poll
+
+    election = make_poll(target, keys=("users",), voters=0).election
+    election.returning_officer_id = officer.id
+    election.state = ElectionState.poll_closed
+    db.session.flush()
+    count_election(officer, election)
+    return election
 
 
 def _open_for_nominations(target: Any, officer: User) -> tuple[Any, Any]:
@@ -419,6 +470,8 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
                 if endpoint in ON_OPEN_ELECTION
                 else "poll_election_id"
                 if endpoint in ON_POLL_ELECTION
+                else "counted_election_id"
+                if endpoint in ON_COUNTED_ELECTION
                 else "election_id"
             ]
         elif argument == "contest_id":

@@ -22,6 +22,7 @@ def _production(tmp_path: Path, **overrides: object) -> dict[str, object]:
         "INSTANCE_PATH": str(tmp_path),
         "SECRET_KEY": TEST_SECRET,
         "DATABASE_URL": f"sqlite:///{tmp_path}/prod.sqlite3",
+        "KEY_PASSPHRASE": "a passphrase for the election key",
     }
     config.update(overrides)
     return config
@@ -60,6 +61,15 @@ def test_production_refuses_a_missing_database_url(tmp_path: Path) -> None:
     """Production never falls back to the embedded SQLite file."""
     with pytest.raises(ConfigError, match="ASSEMBLY_DATABASE_URL"):
         create_app(_production(tmp_path, DATABASE_URL=None))
+
+
+@pytest.mark.parametrize("passphrase", [None, "", "too short"])
+def test_production_refuses_a_missing_or_short_key_passphrase(
+    tmp_path: Path, passphrase: str | None
+) -> None:
+    """The election key is kept encrypted: production needs a passphrase of 16+ characters."""
+    with pytest.raises(ConfigError, match="ASSEMBLY_KEY_PASSPHRASE"):
+        create_app(_production(tmp_path, KEY_PASSPHRASE=passphrase))
 
 
 def test_production_cookies_are_secure_httponly_and_samesite(tmp_path: Path) -> None:

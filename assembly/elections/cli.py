@@ -44,8 +44,14 @@ simulate_cli = AppGroup("simulate", help="Run whole elections through the real o
 @click.option("--voters", type=click.IntRange(3, 1_000_000), default=300, show_default=True)
 @click.option("--seed", default="1", show_default=True, help="The same seed, the same result.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the signed election record to this file (check it with `assembly verify`).",
+)
 def simulate_board_election_command(
-    slug: str, seats: int, voters: int, seed: str, as_json: bool
+    slug: str, seats: int, voters: int, seed: str, as_json: bool, record_path: str | None
 ) -> None:
     """Enrol VOTERS synthetic members, run a board election for SEATS through every step
     (set-up, approval, nominations, roll, poll, count, declaration) and print the result."""
@@ -57,10 +63,16 @@ def simulate_board_election_command(
         db.session.rollback()
         click.echo(f"assembly simulate: {error.message}", err=True)
         raise SystemExit(1) from None
+    if record_path and result.record is not None:
+        with open(record_path, "w", encoding="utf-8") as file:
+            json.dump(result.record, file, indent=1, sort_keys=True, ensure_ascii=False)
+            file.write("\n")
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return
     click.echo(f"election {result.election_id} (seed {seed}): declared")
+    if record_path:
+        click.echo(f"  record (signed and countersigned): {record_path}")
     for key, contest in result.to_dict()["contests"].items():
         click.echo(
             f"  {key}: {contest['seats']} seat(s), {contest['ballots']:,} of "

@@ -42,6 +42,7 @@ from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.notices.operations import queue_bulk_notices
+from assembly.records.operations import get_record, issue_record
 
 __all__ = [
     "ContestCount",
@@ -143,6 +144,7 @@ def count_election(actor: Actor, election: Election) -> dict[str, list[str]]:
         subject=election,
         data={"contests": summary},
     )
+    issue_record(actor, election)
     return elected
 
 
@@ -157,6 +159,12 @@ def declare_election(actor: Actor, election: Election) -> int:
     election = lock_election(election)
     if election.state != ElectionState.counted:
         raise InvalidTransition("A result is declared once the votes are counted.")
+    record = get_record(election)
+    if record is None or not record.officer_signature:
+        raise InvalidTransition(
+            "The record must be countersigned before the result is declared: download it from "
+            "the record page, sign it with `assembly record sign`, and upload the signature."
+        )
     election.state = ElectionState.declared
     election.declared_at = utcnow()
     db.session.flush()

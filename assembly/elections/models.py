@@ -106,6 +106,13 @@ class Election(db.Model):  # type: ignore[name-defined]
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Seed for every lot drawn in this election, fixed when it is approved.
     seed: Mapped[str] = mapped_column(String(64), default="")
+    #: The deployment's election key that signs this election's receipts and record: the
+    #: current one when the election was approved.
+    signing_key_id: Mapped[int | None] = mapped_column(ForeignKey("signing_keys.id"))
+    #: The returning officer's own public key (base64), registered before the poll opens;
+    #: they countersign the record with its private part, which the server never holds.
+    officer_public_key: Mapped[str] = mapped_column(String(64), default="")
+    officer_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     roll_frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When the reminders to voters who had not voted were queued (they go once).
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

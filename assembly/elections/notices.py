@@ -45,6 +45,19 @@ def _notice_of_election(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
     )
 
 
+def _key_fingerprints(election: Election) -> dict[str, str]:
+    """The fingerprints the notice of poll prints (grouped in fours), so that voters and
+    observers can later check the record was signed with these keys and no others."""
+    from assembly.records.models import SigningKey
+    from assembly.records.signing import group_fingerprint
+
+    key = db.session.get(SigningKey, election.signing_key_id) if election.signing_key_id else None
+    return {
+        "election": group_fingerprint(key.fingerprint) if key else "",
+        "officer": group_fingerprint(election.officer_fingerprint),
+    }
+
+
 def _voting_information(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     election = db.session.get(Election, context.get("election_id"))
     entry = db.session.get(RollEntry, context.get("roll_entry_id"))
@@ -68,6 +81,7 @@ def _voting_information(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
                 election_id=election.id,
             ),
             "long_date": long_date,
+            "keys": _key_fingerprints(election),
             "vote_url": personal_sign_in_link(
                 entry.person.email,
                 expires_at=closes,

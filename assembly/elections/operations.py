@@ -351,6 +351,12 @@ def approve_election(actor: Actor, election: Election, *, today: date | None = N
         raise NotEligible("Only the election's returning officer can approve it.")
     if election.state != ElectionState.draft:
         raise InvalidTransition("Only a draft election can be approved.")
+    if not election.officer_public_key:
+        raise RuleViolation(
+            "Register your signing key before you approve: run `assembly keys generate --out "
+            "ro.key` on your own computer and register the line of ro.key.pub on the election's "
+            "signing key page. You will countersign the result with it."
+        )
     try:
         check_timetable(
             settings_of(election).timetable,
@@ -360,6 +366,9 @@ def approve_election(actor: Actor, election: Election, *, today: date | None = N
     except TimetableError as error:
         raise RuleViolation(str(error)) from None
     _transition(election, ElectionState.approved)
+    from assembly.records.operations import current_signing_key
+
+    election.signing_key_id = current_signing_key(actor).id
     election.approved_at = utcnow()
     election.approved_settings = settings_fingerprint(election)
     db.session.flush()
@@ -370,6 +379,60 @@ def approve_election(actor: Actor, election: Election, *, today: date | None = N
         subject=election,
         data={"settings_sha256": election.approved_settings},
     )
+
+
+#: Until the poll opens the returning officer can register (or replace) their key: it is
+#: printed in the notice of poll.
+OFFICER_KEY_STATES = frozenset(
+    {
+        ElectionState.draft,
+        ElectionState.approved,
+        ElectionState.nominations_open,
+        ElectionState.nominations_closed,
+    }
+)
+
+
+def register_officer_key(actor: Actor, election: Election, public_key: str) -> bool:
+    """The returning officer registers the public key they will countersign the record with
+    (the line ``assembly keys generate`` wrote to the .pub file). Return whether it changed.
+
+    :raises NotEligible: the actor is not this election's returning officer.
+    :raises InvalidTransition: the poll has opened: the key is fixed.
+    :raises RuleViolation: that is not an Ed25519 public key.
+    """
+    from assembly.records.signing import KeyProblem, decode_public_key, fingerprint
+
+    election = lock_election(election)
+    if not election.is_returning_officer(actor):
+        raise NotEligible("Only the election's returning officer can register their key.")
+    if election.state not in OFFICER_KEY_STATES:
+        raise InvalidTransition(
+            "The poll has opened, so the returning officer's key is fixed: it was printed in "
+            "the notice of poll."
+        )
+    text = "".join(public_key.split())
+    try:
+        decode_public_key(text)
+    except KeyProblem as problem:
+        raise RuleViolation(
+            f"That is not a public key made by `assembly keys generate` ({problem}): paste the "
+            "one line of the .pub file."
+        ) from None
+    if text == election.officer_public_key:
+        return False
+    previous = election.officer_fingerprint
+    election.officer_public_key = text
+    election.officer_fingerprint = fingerprint(text)
+    db.session.flush()
+    record_event(
+        actor,
+        "election.officer_key_registered",
+        institution=election.institution,
+        subject=election,
+        data={"fingerprint": election.officer_fingerprint, "previous": previous},
+    )
+    return True
 
 
 def cancel_election(actor: Actor, election: Election, reason: str) -> None:

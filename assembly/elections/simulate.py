@@ -4,7 +4,9 @@ Members are enrolled by a roster import; a secretary sets the election up and a 
 officer approves it; the timer's steps open nominations, close them (freezing the roll) and
 open the poll; candidates nominate themselves and are found valid; every voter casts a
 ranked ballot through ``cast_ballot``; the poll closes; the returning officer counts and
-declares. Everything random comes from the seed given, so the same seed gives the same
+declares. The returning officer's signing key is made from the seed too (a simulation plays
+every part, so it also countersigns the record, which a real officer does on their own
+computer). Everything random comes from the seed given, so the same seed gives the same
 election and the same result.
 """
 
@@ -19,6 +21,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from assembly.auth.actors import Actor, SystemActor
@@ -28,7 +31,13 @@ from assembly.auth.permissions import roles_in
 from assembly.elections.count import count_election, declare_election, read_result
 from assembly.elections.models import CountMethod, Election, RollEntry
 from assembly.elections.nominations import decide_nomination, nominate_candidate, valid_candidates
-from assembly.elections.operations import ElectionSettings, approve_election, create_election, tick
+from assembly.elections.operations import (
+    ElectionSettings,
+    approve_election,
+    create_election,
+    register_officer_key,
+    tick,
+)
 from assembly.elections.states import ElectionState
 from assembly.elections.timetable import TimetableRules, suggest_timetable
 from assembly.elections.voting import cast_ballot
@@ -36,6 +45,9 @@ from assembly.extensions import db
 from assembly.membership.models import Institution, InstitutionKind, Person
 from assembly.membership.operations import create_institution, ensure_csv_source, import_roster
 from assembly.membership.queries import get_institution
+from assembly.records.operations import countersign_record, get_record, published_record
+from assembly.records.record import signature_file
+from assembly.records.signing import public_key_text
 
 __all__ = ["SimulationResult", "simulate_board_election"]
 
@@ -47,6 +59,8 @@ FAMILY = ["Adeyemi", "Brown", "Campbell", "Davies", "Evans", "Fraser", "Green", 
 class SimulationResult:
     election_id: int
     seed: str
+    #: The published record (both signatures), once declared.
+    record: dict[str, Any] | None = None
     seats: dict[str, int] = field(default_factory=dict)
     roll: dict[str, int] = field(default_factory=dict)
     ballots: dict[str, int] = field(default_factory=dict)
@@ -148,6 +162,10 @@ def simulate_board_election(
         ),
         seed=hashlib.sha256(f"lots:{seed}".encode()).hexdigest(),
     )
+    officer_key = Ed25519PrivateKey.from_private_bytes(
+        hashlib.sha256(f"officer:{seed}".encode()).digest()
+    )
+    register_officer_key(officer, election, public_key_text(officer_key))
     approve_election(officer, election, today=today)
     db.session.commit()
     tick(system, timetable.notice_of_election_on)
@@ -201,8 +219,16 @@ def simulate_board_election(
     election = db.session.get(Election, election.id) or election
     if election.state == ElectionState.poll_closed:
         count_election(officer, election)
+        row = get_record(election)
+        assert row is not None
+        countersign_record(
+            officer,
+            election,
+            signature_file("returning_officer", row.body_sha256, officer_key),
+        )
         declare_election(officer, election)
         db.session.commit()
+        result.record = published_record(row, election)
     for contest in election.contests:
         counted = read_result(contest)
         result.elected[contest.constituency.key] = counted.elected if counted else []

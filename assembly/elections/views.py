@@ -3,6 +3,7 @@ page, returning officer approval and cancellation."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from fractions import Fraction
 from typing import Any
@@ -596,6 +597,7 @@ def vote_cast(slug: str, election_id: int) -> ResponseReturnValue:
             "contest": receipt.contest_id,
             "tracker": receipt.tracker,
             "ballot_hash": receipt.ballot_hash,
+            "signed": receipt.signed,
         },
     }
     return redirect(url_for("elections.vote_receipt", slug=slug, election_id=election_id))
@@ -619,6 +621,23 @@ def vote_receipt(slug: str, election_id: int) -> ResponseReturnValue:
             receipt=receipt,
         )
     )
+
+
+@bp.route("/institutions/<slug>/elections/<int:election_id>/vote/receipt.json")
+@login_required
+def vote_receipt_file(slug: str, election_id: int) -> ResponseReturnValue:
+    """The voter's receipt signed by the election key, as a file to keep and to check against
+    the published record (``assembly verify RECORD --receipt FILE``)."""
+    _public_election(slug, election_id)
+    receipt = _session_receipt(election_id)
+    if receipt is None or not receipt.get("signed"):
+        abort(404)
+    response = _no_store(json.dumps(receipt["signed"], indent=1, sort_keys=True) + "\n")
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="receipt-{slug}-{election_id}.json"'
+    )
+    return response
 
 
 @bp.route("/institutions/<slug>/elections/<int:election_id>/contests/<int:contest_id>/trackers")

@@ -14,19 +14,18 @@ import json
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Executable, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload
 
 from assembly.audit.operations import Ref, record_event
-from assembly.auth.actors import Actor, SystemActor
+from assembly.auth.actors import SYSTEM, Actor, SystemActor
 from assembly.auth.models import User
 from assembly.clock import long_date
 from assembly.clock import today as london_today
-from assembly.counting.canonical import canonical_bytes, sha256_hex
 from assembly.elections.models import (
     Ballot,
     Candidate,
@@ -44,6 +43,8 @@ from assembly.elections.states import ElectionState
 from assembly.errors import Conflict, InvalidTransition, NotEligible, NotFound, RuleViolation
 from assembly.extensions import db, identity_of, insert_or_ignore
 from assembly.membership.models import Constituency, Institution, Person
+from assembly.records.operations import current_signing_key, sign_receipt
+from assembly.records.record import ballot_hash
 
 __all__ = [
     "POLL_STARTED",
@@ -110,6 +111,9 @@ class Receipt:
     contest_id: int
     tracker: str
     ballot_hash: str
+    #: The receipt signed by the election key (``records.record.make_receipt``): the voter
+    #: can download it and check it against the published record.
+    signed: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -385,13 +389,6 @@ def new_tracker() -> str:
     )
 
 
-def ballot_hash(contest_id: int, tracker: str, ranking: Sequence[int]) -> str:
-    """SHA-256 of the ballot as canonical JSON: what the receipt and the record agree on."""
-    return sha256_hex(
-        canonical_bytes({"contest": contest_id, "tracker": tracker, "ranking": list(ranking)})
-    )
-
-
 def _check_ranking(paper: _Paper, valid: set[int], ranking: Sequence[int]) -> list[int]:
     ids = list(ranking)
     if not ids:
@@ -433,6 +430,9 @@ class _Paper:
     is_uncontested: bool
     constituency: str
     roll_entry_id: int
+    institution: str
+    election_id: int
+    signing_key_id: int | None
 
 
 @dataclass(frozen=True)
@@ -458,6 +458,9 @@ _PAPER = (
         Contest.is_uncontested,
         Constituency.name,
         RollEntry.id,
+        Institution.slug,
+        Election.id,
+        Election.signing_key_id,
     )
     .select_from(RollEntry)
     # "+ 0" keeps SQLite, which has no statistics to know better, from walking the contest's
@@ -468,15 +471,14 @@ _PAPER = (
     .join(Constituency, Constituency.id == Contest.constituency_id)
     .join(Person, Person.id == RollEntry.person_id)
     .join(User, User.email == Person.email)
+    .join(Institution, Institution.id == Election.institution_id)
     .where(Election.id == bindparam("election_id"), User.id == bindparam("user_id"))
     .order_by(RollEntry.id)
     .limit(1)
     .with_for_update(read=True, of=Election)
 )
 _PAPER_IN_CONTEST = _PAPER.where(Contest.id == bindparam("contest_id"))
-_PAPER_AT = _PAPER.join(Institution, Institution.id == Election.institution_id).where(
-    Institution.slug == bindparam("slug")
-)
+_PAPER_AT = _PAPER.where(Institution.slug == bindparam("slug"))
 _ELECTION = select(
     Election.state, Election.poll_opens_on, Election.poll_closes_on, Election.title
 ).where(Election.id == bindparam("election_id"))
@@ -549,10 +551,21 @@ def _store(paper: _Paper, ids: list[int], day: date) -> Receipt:
         institution=paper.institution_id,
         subject=Ref("contest", paper.contest_id),
     )
+    digest = ballot_hash(paper.contest_id, tracker, ids)
+    receipt = {
+        "institution": paper.institution,
+        "election": paper.election_id,
+        "contest": paper.contest_id,
+        "tracker": tracker,
+        "ballot_hash": digest,
+        "cast_on": day.isoformat(),
+    }
+    key_id = paper.signing_key_id or current_signing_key(SYSTEM).id
     return Receipt(
         contest_id=paper.contest_id,
         tracker=tracker,
-        ballot_hash=ballot_hash(paper.contest_id, tracker, ids),
+        ballot_hash=digest,
+        signed=sign_receipt(key_id, receipt),
     )
 
 

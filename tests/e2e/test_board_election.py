@@ -39,9 +39,11 @@ from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.notices.delivery import render_pending
 from assembly.notices.models import OutboxMessage
+from assembly.records.signing import fingerprint, group_fingerprint
 from tests.conftest import grant, make_institution, make_member, make_user
 from tests.e2e.conftest import assert_accessible
 from tests.e2e.test_admin_flow import _sign_in
+from tests.elections.polls import OFFICER_PUBLIC_KEY, countersign
 
 TIMER = SystemActor("timer")
 SLUG = "meadow-election"
@@ -214,6 +216,14 @@ def test_a_board_election_from_set_up_to_declaration(
     officer.get_by_role("link", name="Board elections").click()
     officer.get_by_role("link", name=TITLE).click()
     expect(officer.get_by_text("Waiting for Rita Officer, the returning officer")).to_be_visible()
+    # -- they register the public key they made on their own computer, then approve
+    officer.get_by_role("link", name="Register your signing key").click()
+    officer.get_by_label("Your public key").fill(OFFICER_PUBLIC_KEY)
+    officer.get_by_role("button", name="Register my key").click()
+    _expect_flash(officer, "Your signing key is registered")
+    expect(officer.get_by_text(group_fingerprint(fingerprint(OFFICER_PUBLIC_KEY)))).to_be_visible()
+    assert_accessible(officer)
+    officer.goto(election_url)
     officer.get_by_role("button", name="Approve the set-up").click()
     _expect_flash(officer, "You approved the election")
     assert_accessible(officer)
@@ -344,6 +354,11 @@ def test_a_board_election_from_set_up_to_declaration(
         officer.get_by_role("heading", name="Result of the count (not yet declared)")
     ).to_be_visible()
     assert_accessible(officer)
+    # -- the record is countersigned (on the officer's computer; the upload page has its own
+    # browser test in test_record.py), then declared
+    _fresh()
+    countersign(election)
+    officer.reload()
     officer.get_by_role("button", name="Declare the result").click()
     _expect_flash(officer, "You declared the result")
     expect(officer.get_by_role("heading", name="Declaration of result")).to_be_visible()

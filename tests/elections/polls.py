@@ -3,11 +3,15 @@ leave it: contests, valid candidates, a frozen roll), for the voting tests and t
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from assembly.auth.actors import SYSTEM
 from assembly.clock import today, utcnow
 from assembly.elections.models import (
     Candidate,
@@ -22,10 +26,34 @@ from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.membership.models import Institution
 from assembly.membership.queries import get_constituency
+from assembly.records.operations import current_signing_key
+from assembly.records.signing import fingerprint, public_key_text
 from tests.conftest import make_institution, make_member
+
+
+def countersign(election: Election, key: Ed25519PrivateKey | None = None) -> dict[str, str]:
+    """Countersign the counted election's record as its returning officer would (signed with
+    ``key``, by default the officer's registered one), and commit. Return the signature file."""
+    from assembly.records.operations import countersign_record, get_record
+    from assembly.records.record import signature_file
+
+    row = get_record(election)
+    assert row is not None, "count the election first"
+    signature = signature_file("returning_officer", row.body_sha256, key or OFFICER_KEY)
+    assert election.returning_officer is not None
+    countersign_record(election.returning_officer, election, signature)
+    db.session.commit()
+    return signature
+
 
 #: A fixed seed, so that rotated ballots are the same on every run.
 SEED = "5eed" * 16
+#: The returning officer's key in the tests: made from a fixed seed, as if with
+#: ``assembly keys generate`` on their own computer. The server only ever sees the public part.
+OFFICER_KEY = Ed25519PrivateKey.from_private_bytes(
+    hashlib.sha256(b"test returning officer").digest()
+)
+OFFICER_PUBLIC_KEY = public_key_text(OFFICER_KEY)
 #: Candidates per contest by default: (given name, family name), not in alphabetical order.
 NAMES = (("Zoe", "Adams"), ("Amy", "Brown"), ("Bob", "Adams"))
 
@@ -75,6 +103,9 @@ def make_poll(
         poll_closes_on=day + timedelta(days=7),
         seed=SEED,
         roll_frozen_at=utcnow(),
+        signing_key_id=current_signing_key(SYSTEM).id,
+        officer_public_key=OFFICER_PUBLIC_KEY,
+        officer_fingerprint=fingerprint(OFFICER_PUBLIC_KEY),
         created_by="test",
     )
     db.session.add(election)

@@ -35,6 +35,7 @@ from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.notices.models import OutboxMessage
 from tests.conftest import make_member
+from tests.elections.polls import countersign
 from tests.elections.test_setup import GOOD
 from tests.elections.test_tick import _approved, _stand
 
@@ -143,10 +144,12 @@ def test_results_page_blt_and_declaration(app: Flask, client: FlaskClient, login
         recount.elected_names == core.elected_names == ["Candidate 0", "Candidate 1", "Candidate 2"]
     )
     assert all(name in page for name in core.elected_names)
-    assert (
-        client.post(f"/institutions/results-school/elections/{election.id}/declare").status_code
-        == 302
-    )
+    declare = f"/institutions/results-school/elections/{election.id}/declare"
+    refused = client.post(declare)
+    assert refused.status_code == 409 and "must be countersigned" in refused.text
+    db.session.rollback()
+    countersign(election)
+    assert client.post(declare).status_code == 302
     db.session.rollback()
     assert db.session.get(Election, election.id).state == ElectionState.declared
     declarations = db.session.scalar(

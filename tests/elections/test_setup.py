@@ -9,6 +9,7 @@ from datetime import date
 from fractions import Fraction
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -21,13 +22,16 @@ from assembly.elections.operations import (
     approve_election,
     cancel_election,
     create_election,
+    register_officer_key,
     update_election,
 )
 from assembly.elections.states import ElectionState
 from assembly.elections.timetable import Timetable
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
+from assembly.records.signing import fingerprint, public_key_text
 from tests.conftest import grant, make_institution, make_user
+from tests.elections.polls import OFFICER_PUBLIC_KEY
 from tests.membership.test_imports import database_fingerprint
 
 THIRD = Fraction(1, 3)
@@ -125,11 +129,60 @@ def test_only_the_secretary_sets_up_and_only_the_officer_approves(app: Flask) ->
     db.session.commit()
     with pytest.raises(NotEligible):
         approve_election(secretary, election, today=date(2027, 4, 1))
+    with pytest.raises(RuleViolation, match="Register your signing key"):
+        approve_election(officer, election, today=date(2027, 4, 1))
+    with pytest.raises(NotEligible):
+        register_officer_key(secretary, election, OFFICER_PUBLIC_KEY)
+    register_officer_key(officer, election, OFFICER_PUBLIC_KEY)
     approve_election(officer, election, today=date(2027, 4, 1))
     db.session.commit()
     assert election.state == ElectionState.approved and election.approved_settings
+    assert election.signing_key_id is not None
+    assert election.officer_fingerprint == fingerprint(OFFICER_PUBLIC_KEY)
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    assert actions[-2:] == ["election.created", "election.approved"]
+    assert actions[-3:] == [
+        "election.officer_key_registered",
+        "signing_key.created",
+        "election.approved",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "not a key", "AAAA", OFFICER_PUBLIC_KEY[:-4]],
+    ids=["empty", "words", "short", "truncated"],
+)
+def test_an_officer_key_that_is_not_a_public_key_is_refused(app: Flask, text: str) -> None:
+    """The officer pastes the .pub line; anything else is refused with what to paste, and
+    nothing is stored."""
+    school, secretary, officer = _school_with_officer("bad-key")
+    election = create_election(secretary, school, _settings(returning_officer_id=officer.id))
+    db.session.commit()
+    before = database_fingerprint()
+    with pytest.raises(RuleViolation, match=r"paste the one line of the \.pub file"):
+        register_officer_key(officer, election, text)
+    db.session.rollback()
+    assert database_fingerprint() == before
+
+
+def test_the_officer_key_is_fixed_once_the_poll_opens(app: Flask) -> None:
+    """Until the poll opens the officer may replace their key (audited, with the previous
+    fingerprint); from then on it is the one printed in the notice of poll."""
+    school, secretary, officer = _school_with_officer("key-fixed")
+    election = create_election(secretary, school, _settings(returning_officer_id=officer.id))
+    register_officer_key(officer, election, OFFICER_PUBLIC_KEY)
+    assert not register_officer_key(officer, election, f" {OFFICER_PUBLIC_KEY}\n")
+    other = public_key_text(Ed25519PrivateKey.generate())
+    assert register_officer_key(officer, election, other)
+    db.session.commit()
+    event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert event is not None and json.loads(event.data)["previous"] == fingerprint(
+        OFFICER_PUBLIC_KEY
+    )
+    election.state = ElectionState.poll_open
+    db.session.commit()
+    with pytest.raises(InvalidTransition, match="poll has opened"):
+        register_officer_key(officer, election, OFFICER_PUBLIC_KEY)
 
 
 def test_a_change_after_approval_needs_a_new_approval(app: Flask) -> None:
@@ -137,6 +190,7 @@ def test_a_change_after_approval_needs_a_new_approval(app: Flask) -> None:
     settings changes nothing."""
     school, secretary, officer = _school_with_officer("reapprove")
     election = create_election(secretary, school, _settings(returning_officer_id=officer.id))
+    register_officer_key(officer, election, OFFICER_PUBLIC_KEY)
     approve_election(officer, election, today=date(2027, 4, 1))
     db.session.commit()
     assert not update_election(secretary, election, _settings(returning_officer_id=officer.id))
@@ -155,8 +209,9 @@ def test_approval_is_refused_once_the_notice_date_has_passed(app: Flask) -> None
     """An officer cannot approve a timetable whose notice of election is already in the past."""
     school, secretary, officer = _school_with_officer("late-approval")
     election = create_election(secretary, school, _settings(returning_officer_id=officer.id))
+    register_officer_key(officer, election, OFFICER_PUBLIC_KEY)
     db.session.commit()
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation, match="notice"):
         approve_election(officer, election, today=date(2027, 5, 10))
 
 
@@ -224,6 +279,11 @@ def test_the_officer_approves_from_the_election_page(
     login_as(officer.email)
     url = f"/institutions/approve-page/elections/{election.id}"
     assert "Approve the set-up" in client.get(url).get_data(as_text=True)
+    refused = client.post(url + "/approve")
+    assert refused.status_code == 400 and "Register your signing key" in refused.text
+    db.session.rollback()
+    register_officer_key(officer, election, OFFICER_PUBLIC_KEY)
+    db.session.commit()
     assert client.post(url + "/approve").status_code == 302  # the notice date is ahead
     db.session.expire_all()
     assert db.session.get(Election, election.id).state == ElectionState.approved

@@ -4,6 +4,7 @@ same seed gives the same result."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
@@ -16,6 +17,7 @@ from assembly.elections.models import Ballot, Election, RollMark
 from assembly.elections.simulate import simulate_board_election
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
+from assembly.records.verify import verify_record
 
 
 def test_a_simulation_runs_every_step_and_repeats_exactly(app: Flask) -> None:
@@ -58,3 +60,43 @@ def test_the_command_prints_the_result(app: Flask, runner: FlaskCliRunner) -> No
     document = json.loads(result.output)
     assert set(document["contests"]) == {"workers", "users", "community"}
     assert all(len(c["elected"]) == 1 for c in document["contests"].values())
+
+
+def test_the_command_writes_a_record_that_verifies(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """`--record FILE` writes the signed and countersigned record; the standalone verifier
+    passes every step on it, the receipts the voters were given check against it, and one
+    changed ballot fails it."""
+    path = tmp_path / "record.json"
+    result = runner.invoke(
+        args=[
+            "simulate",
+            "board-election",
+            "--institution",
+            "sim-record",
+            "--seats",
+            "3",
+            "--voters",
+            "15",
+            "--seed",
+            "r",
+            "--record",
+            str(path),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"record (signed and countersigned): {path}" in result.output
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert {s["role"] for s in record["signatures"]} == {"election", "returning_officer"}
+    assert sum(c["ballots"]["count"] for c in record["body"]["contests"]) == 15
+    report = verify_record(record)
+    assert report.ok, report.to_dict()
+    contest = next(c for c in record["body"]["contests"] if c["ballots"]["items"])
+    contest["ballots"]["items"][0]["ranking"].reverse()
+    if len(contest["ballots"]["items"][0]["ranking"]) == 1:
+        contest["ballots"]["items"][0]["ranking"] = [c["id"] for c in contest["candidates"][:2]]
+    tampered = verify_record(record)
+    assert not tampered.ok
+    failed = [step.name for step in tampered.steps if not step.passed]
+    assert any("ballot" in name.lower() for name in failed), failed

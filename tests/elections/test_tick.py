@@ -23,12 +23,21 @@ from assembly.elections.models import (
     Election,
     RollEntry,
 )
-from assembly.elections.operations import ElectionSettings, approve_election, create_election, tick
+from assembly.elections.operations import (
+    ElectionSettings,
+    approve_election,
+    create_election,
+    register_officer_key,
+    tick,
+)
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.notices.delivery import render_pending
 from assembly.notices.models import OutboxMessage
+from assembly.records.models import SigningKey
+from assembly.records.signing import fingerprint, group_fingerprint
 from tests.conftest import grant, make_institution, make_member, make_user
+from tests.elections.polls import OFFICER_PUBLIC_KEY
 from tests.elections.test_setup import GOOD
 
 TIMER = SystemActor("timer")
@@ -53,6 +62,7 @@ def _approved(slug: str, seats: int = 9) -> Election:
             returning_officer_id=officer.id,
         ),
     )
+    register_officer_key(officer, election, OFFICER_PUBLIC_KEY)
     approve_election(officer, election, today=date(2027, 4, 1))
     db.session.commit()
     return election
@@ -217,6 +227,14 @@ def test_notices_render_with_how_to_stand_and_a_personal_link(app: Flask) -> Non
         assert render_pending(poll_card)
     assert "Your elector number is" in poll_card.body_text
     assert "/sign-in/link/" in poll_card.body_text
+    # The notice of poll prints the fingerprints of the keys that must sign the record.
+    election = db.session.scalars(select(Election)).one()
+    key = db.session.get(SigningKey, election.signing_key_id)
+    assert key is not None
+    assert f"election key {group_fingerprint(key.fingerprint)}" in poll_card.body_text
+    assert f"returning officer {group_fingerprint(fingerprint(OFFICER_PUBLIC_KEY))}" in (
+        poll_card.body_text
+    )
 
 
 def _noon(day: date):  # type: ignore[no-untyped-def]

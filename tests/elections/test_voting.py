@@ -44,6 +44,8 @@ from assembly.elections.voting import (
     get_roll_entry,
 )
 from assembly.extensions import begin_writing, db
+from assembly.records.models import SigningKey
+from assembly.records.record import receipt_signed_by
 from tests.conftest import grant, make_member, make_user
 from tests.elections.polls import Poll, make_poll
 from tests.membership.test_imports import database_fingerprint
@@ -681,3 +683,38 @@ def test_turnout_is_public_once_the_poll_closes(app: Flask) -> None:
     db.session.commit()
     page = app.test_client().get(url)
     assert page.status_code == 200 and "Workers" in page.text
+
+
+def test_the_receipt_is_signed_by_the_election_key_and_downloads(app: Flask) -> None:
+    """At cast the voter's session gets a receipt signed by the election's key: institution,
+    election, contest, tracker, ballot hash and the day only. It downloads as JSON (no-store)
+    from the receipt page; another browser has none to download."""
+    poll = make_poll()
+    zoe, amy, _ = poll.candidates["workers"]
+    client = _signed_in(app, poll.voters["workers"][0])
+    assert client.post(_url(poll, "/cast"), data=_ranked(amy, zoe)).status_code == 302
+    page = client.get(_url(poll, "/receipt"))
+    assert "Download your signed receipt" in page.text
+    download = client.get(_url(poll, "/receipt.json"))
+    assert download.status_code == 200 and download.mimetype == "application/json"
+    assert download.headers["Cache-Control"] == "no-store"
+    assert "attachment" in download.headers["Content-Disposition"]
+    document = json.loads(download.text)
+    db.session.rollback()
+    key = db.session.get(SigningKey, poll.election.signing_key_id)
+    assert key is not None and document["fingerprint"] == key.fingerprint
+    assert receipt_signed_by(document, key.public_key)
+    receipt = document["receipt"]
+    ballot = db.session.scalars(select(Ballot)).one()
+    assert receipt == {
+        "institution": poll.institution.slug,
+        "election": poll.election.id,
+        "contest": poll.contests["workers"].id,
+        "tracker": ballot.tracker,
+        "ballot_hash": ballot_hash(ballot.contest_id, ballot.tracker, [amy.id, zoe.id]),
+        "cast_on": today().isoformat(),
+    }
+    receipt["tracker"] = "2222-2222-2222-2222"
+    assert not receipt_signed_by(document, key.public_key)
+    other = _signed_in(app, poll.voters["workers"][1])
+    assert other.get(_url(poll, "/receipt.json")).status_code == 404

@@ -1,0 +1,363 @@
+"""Election keys, receipts and records: made, signed, countersigned.
+
+The deployment's election key is made on first use (or by ``assembly keys rotate``), kept
+encrypted with ``ASSEMBLY_KEY_PASSPHRASE``, and unlocked once per process. Each election
+signs with the key that was current when it was approved. When the votes are counted the
+record is built from the database (``build_body``), signed and stored; the returning
+officer adds their countersignature by uploading the file ``assembly record sign`` wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import current_app
+from sqlalchemy import select
+
+from assembly import __version__
+from assembly.audit.models import AuditHead
+from assembly.audit.operations import record_event
+from assembly.auth.actors import Actor
+from assembly.clock import utcnow
+from assembly.elections.models import (
+    Ballot,
+    Contest,
+    ContestResult,
+    CountMethod,
+    Election,
+    RollEntry,
+)
+from assembly.errors import InvalidTransition, NotEligible, NotFound, RuleViolation
+from assembly.extensions import db
+from assembly.membership.models import Person
+from assembly.records import merkle
+from assembly.records.canonical import canonical_text
+from assembly.records.models import ElectionRecord, SigningKey
+from assembly.records.record import (
+    SIGNATURE_FORMAT,
+    ballot_leaf,
+    key_entry,
+    make_receipt,
+    roll_leaf,
+    sign_record,
+)
+from assembly.records.signing import (
+    RECORD,
+    KeyProblem,
+    fingerprint,
+    generate_private_key,
+    load_private_key,
+    private_key_pem,
+    public_key_text,
+    verify_signature,
+)
+
+__all__ = [
+    "build_body",
+    "countersign_record",
+    "current_signing_key",
+    "get_record",
+    "issue_record",
+    "published_record",
+    "rotate_signing_key",
+    "sign_receipt",
+]
+
+_UNLOCKED: dict[int, Ed25519PrivateKey] = {}
+_UNLOCKING = threading.Lock()
+
+
+class KeyLocked(RuleViolation):
+    """The election key cannot be unlocked with the configured passphrase."""
+
+    title = "The election key cannot be unlocked"
+
+
+# --- the deployment's election key ----------------------------------------------------------
+
+
+def _passphrase() -> str:
+    return str(current_app.config["KEY_PASSPHRASE"])
+
+
+def _make_key(actor: Actor) -> SigningKey:
+    private = generate_private_key()
+    public = public_key_text(private)
+    key = SigningKey(
+        public_key=public,
+        fingerprint=fingerprint(public),
+        private_key=private_key_pem(private, _passphrase()).decode("ascii"),
+    )
+    db.session.add(key)
+    db.session.flush()
+    _UNLOCKED[key.id] = private
+    record_event(actor, "signing_key.created", subject=key, data={"fingerprint": key.fingerprint})
+    return key
+
+
+def current_signing_key(actor: Actor) -> SigningKey:
+    """The election key new elections sign with; made (and audited) on first use."""
+    key = db.session.scalars(
+        select(SigningKey)
+        .where(SigningKey.retired_at.is_(None))
+        .order_by(SigningKey.id.desc())
+        .limit(1)
+    ).first()
+    return key if key is not None else _make_key(actor)
+
+
+def rotate_signing_key(actor: Actor) -> SigningKey:
+    """Retire the current election key and make a new one. Elections approved before keep
+    signing with the key they were approved under; the old public key stays listed."""
+    now = utcnow()
+    for key in db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
+        key.retired_at = now
+        record_event(
+            actor, "signing_key.retired", subject=key, data={"fingerprint": key.fingerprint}
+        )
+    return _make_key(actor)
+
+
+def list_signing_keys() -> list[SigningKey]:
+    """Every election key, newest first: the current one and those retired."""
+    return list(db.session.scalars(select(SigningKey).order_by(SigningKey.id.desc())))
+
+
+def _unlocked(key_id: int) -> Ed25519PrivateKey:
+    """The private part of an election key, unlocked once per process."""
+    private = _UNLOCKED.get(key_id)
+    if private is not None:
+        return private
+    with _UNLOCKING:
+        row = db.session.get(SigningKey, key_id)
+        if row is None:
+            raise NotFound("The election key is missing.")
+        try:
+            private = load_private_key(row.private_key.encode("ascii"), _passphrase())
+        except KeyProblem:
+            raise KeyLocked(
+                "The election key cannot be unlocked with ASSEMBLY_KEY_PASSPHRASE: set the "
+                "passphrase it was made with."
+            ) from None
+        _UNLOCKED[key_id] = private
+        return private
+
+
+def _public_key(key_id: int) -> str:
+    row = db.session.get(SigningKey, key_id)
+    if row is None:
+        raise NotFound("The election key is missing.")
+    return row.public_key
+
+
+# --- receipts -------------------------------------------------------------------------------
+
+
+def sign_receipt(key_id: int, receipt: dict[str, Any]) -> dict[str, Any]:
+    """The voter's receipt signed with the election's key (``record.make_receipt``)."""
+    return make_receipt(receipt, _unlocked(key_id))
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+def _roll(contest: Contest) -> dict[str, Any]:
+    leaves = [
+        roll_leaf(contest.id, number, email or "", salt)
+        for number, email, salt in db.session.execute(
+            select(RollEntry.number, Person.email, RollEntry.salt)
+            .join(Person, Person.id == RollEntry.person_id)
+            .where(RollEntry.contest_id == contest.id)
+            .order_by(RollEntry.number)
+        )
+    ]
+    return {"voters": len(leaves), "merkle_root": merkle.merkle_root(leaves)}
+
+
+def _ballots(contest: Contest) -> dict[str, Any]:
+    rows = db.session.execute(
+        select(Ballot.tracker, Ballot.ranking, Ballot.channel).where(
+            Ballot.contest_id == contest.id
+        )
+    ).all()
+    # Sorted here, by code point: a database's collation might order dashes differently.
+    items = sorted(
+        (
+            {"tracker": tracker, "ranking": json.loads(ranking), "channel": channel.value}
+            for tracker, ranking, channel in rows
+        ),
+        key=lambda item: item["tracker"],
+    )
+    root = merkle.merkle_root(
+        ballot_leaf(contest.id, item["tracker"], item["ranking"]) for item in items
+    )
+    return {"count": len(items), "merkle_root": root, "items": items}
+
+
+def _contest(election: Election, contest: Contest) -> dict[str, Any]:
+    from assembly.elections.count import ballot_candidates, contest_seed
+
+    candidates = ballot_candidates(contest)
+    result = db.session.get(ContestResult, contest.id)
+    if contest.is_uncontested:
+        count, elected = None, [c.id for c in candidates]
+    elif result is None:
+        raise InvalidTransition(f"{contest.constituency.name} has not been counted.")
+    else:
+        count, elected = json.loads(result.result), json.loads(result.elected)
+    return {
+        "id": contest.id,
+        "constituency": {"key": contest.constituency.key, "name": contest.constituency.name},
+        "weight": f"{contest.weight_numerator}/{contest.weight_denominator}",
+        "seats": contest.seats,
+        "method": "stv" if contest.method == CountMethod.stv else "fptp",
+        "seed": contest_seed(election, contest),
+        "uncontested": contest.is_uncontested,
+        "candidates": [{"id": c.id, "ballot_name": c.ballot_name} for c in candidates],
+        "roll": _roll(contest),
+        "ballots": _ballots(contest),
+        "count": count,
+        "elected": elected,
+    }
+
+
+def build_body(election: Election) -> dict[str, Any]:
+    """The record's body (format v1) for a counted election, from the database."""
+    if election.signing_key_id is None or not election.officer_public_key:
+        raise InvalidTransition(
+            "The election has no election key or no returning officer's key, so it has no record."
+        )
+    institution = election.institution
+    head = db.session.get(AuditHead, 1)
+    return {
+        "software": {"name": "assembly", "version": __version__},
+        "issued_at": utcnow().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "institution": {
+            "slug": institution.slug,
+            "name": institution.name,
+            "kind": str(institution.kind.value),
+        },
+        "election": {
+            "id": election.id,
+            "title": election.title,
+            "seats": election.seats,
+            "apportionment": election.apportionment,
+            "candidate_order": str(election.candidate_order.value),
+            "timetable": {
+                name: getattr(election, name).isoformat()
+                for name in (
+                    "notice_of_election_on",
+                    "nominations_close_on",
+                    "withdrawals_close_on",
+                    "poll_opens_on",
+                    "poll_closes_on",
+                )
+            },
+        },
+        "contests": [_contest(election, contest) for contest in sorted(election.contests, key=_id)],
+        "audit": {"seq": head.seq if head else 0, "head_hash": head.hash if head else "0" * 64},
+        "keys": {
+            "election": key_entry(_public_key(election.signing_key_id)),
+            "returning_officer": key_entry(election.officer_public_key),
+        },
+    }
+
+
+def _id(contest: Contest) -> int:
+    return contest.id
+
+
+def issue_record(actor: Actor, election: Election) -> ElectionRecord:
+    """Build the counted election's record, sign it with the election key and keep it."""
+    assert election.signing_key_id is not None
+    body = build_body(election)
+    record = sign_record(body, _unlocked(election.signing_key_id))
+    row = db.session.get(ElectionRecord, election.id)
+    if row is None:
+        row = ElectionRecord(election_id=election.id)
+        db.session.add(row)
+    row.body_sha256 = record["body_sha256"]
+    row.document = canonical_text(record)
+    row.officer_signature = ""
+    row.countersigned_at = None
+    db.session.flush()
+    record_event(
+        actor,
+        "record.issued",
+        institution=election.institution,
+        subject=election,
+        data={"body_sha256": row.body_sha256},
+    )
+    return row
+
+
+def get_record(election: Election) -> ElectionRecord | None:
+    return db.session.get(ElectionRecord, election.id)
+
+
+def published_record(row: ElectionRecord, election: Election) -> dict[str, Any]:
+    """The record as published: the server's document with the officer's signature added."""
+    record: dict[str, Any] = json.loads(row.document)
+    if row.officer_signature:
+        record["signatures"].append(
+            {
+                "role": "returning_officer",
+                "fingerprint": election.officer_fingerprint,
+                "signature": row.officer_signature,
+            }
+        )
+    return record
+
+
+def countersign_record(actor: Actor, election: Election, signature: Any) -> None:
+    """Add the returning officer's countersignature (the file ``assembly record sign`` wrote)
+    to the election's record, once it is checked against the key they registered.
+
+    :raises NotEligible: the actor is not the election's returning officer.
+    :raises InvalidTransition: there is no record yet, or the result is declared.
+    :raises RuleViolation: the file is not a signature of this record by that key.
+    """
+    from assembly.elections.operations import lock_election
+    from assembly.elections.states import ElectionState
+
+    if not election.is_returning_officer(actor):
+        raise NotEligible("Only the election's returning officer can countersign its record.")
+    election = lock_election(election)
+    row = get_record(election)
+    if row is None or election.state != ElectionState.counted:
+        raise InvalidTransition(
+            "A record is countersigned after the count and before the declaration."
+        )
+    if not isinstance(signature, dict) or signature.get("format") != SIGNATURE_FORMAT:
+        raise RuleViolation(
+            "That file is not a signature made by `assembly record sign`: upload the .sig file "
+            "it wrote."
+        )
+    if signature.get("body_sha256") != row.body_sha256:
+        raise RuleViolation(
+            "That signature is for a different record (its body hash does not match): sign "
+            "the record downloaded from this election's record page."
+        )
+    if signature.get("fingerprint") != election.officer_fingerprint:
+        raise RuleViolation(
+            "That signature was made with a key other than the one you registered for this "
+            f"election (fingerprint {election.officer_fingerprint[:16]}…)."
+        )
+    if not verify_signature(
+        election.officer_public_key, str(signature.get("signature", "")), RECORD, row.body_sha256
+    ):
+        raise RuleViolation("The signature does not verify with your registered key.")
+    row.officer_signature = str(signature["signature"])
+    row.countersigned_at = utcnow()
+    db.session.flush()
+    record_event(
+        actor,
+        "record.countersigned",
+        institution=election.institution,
+        subject=election,
+        data={"body_sha256": row.body_sha256, "fingerprint": election.officer_fingerprint},
+    )

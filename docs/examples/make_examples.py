@@ -1,0 +1,352 @@
+"""Make the example election record, its receipt and signature file, and tampered copies.
+
+Run ``.venv/bin/python docs/examples/make_examples.py``: it writes the files beside itself
+(README.md there explains each). Everything is deterministic — fixed keys from fixed seeds,
+trackers and salts from a seeded ``random.Random``, Ed25519 signatures are deterministic — so
+running it again gives the same bytes, and ``tests/records`` checks the files are current.
+
+The record is built by hand from plain data with the pure modules only (no application, no
+database): three contests of a hospital's board election — the public constituency by STV
+(3 seats, 6 candidates, 60 ballots; two candidates tie at the bottom and a lot decides who is
+excluded), the staff by first past the post (1 seat), and the volunteers uncontested.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from assembly.counting import Candidate, build_profile, count  # noqa: E402
+from assembly.records.merkle import merkle_root  # noqa: E402
+from assembly.records.record import (  # noqa: E402
+    ballot_hash,
+    ballot_leaf,
+    body_sha256,
+    key_entry,
+    make_receipt,
+    roll_leaf,
+    sign_record,
+    signature_file,
+)
+from assembly.records.signing import public_key_text  # noqa: E402
+
+# !!! EXAMPLE KEYS ONLY !!! These private key seeds are published here so that anyone can
+# rebuild the examples byte for byte. A key made from them proves nothing: never sign a real
+# record, receipt or countersignature with them, and never trust a record signed by them.
+EXAMPLE_ELECTION_KEY_SEED = bytes.fromhex(
+    "e1ec7e1ec7e1ec7e1ec7e1ec7e1ec7e1ec7e1ec7e1ec7e1ec7e1ec7e1ec7e1ec"
+)
+EXAMPLE_OFFICER_KEY_SEED = bytes.fromhex(
+    "0ff1ce0ff1ce0ff1ce0ff1ce0ff1ce0ff1ce0ff1ce0ff1ce0ff1ce0ff1ce0ff1"
+)
+#: The forger's key, used to make the tampered copies.
+EXAMPLE_FORGER_KEY_SEED = bytes.fromhex(
+    "f0e9e5f0e9e5f0e9e5f0e9e5f0e9e5f0e9e5f0e9e5f0e9e5f0e9e5f0e9e5f0e9"
+)
+
+INSTITUTION = {
+    "slug": "riverside-hospital",
+    "name": "Riverside Community Hospital",
+    "kind": "hospital",
+}
+ELECTION_ID = 12
+CAST_ON = "2026-11-22"
+TRACKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+#: Which of the public contest's ballots the example receipt is for (index in tracker order).
+RECEIPT_BALLOT = 17
+
+
+def _key(seed: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def _tracker(rng: random.Random) -> str:
+    letters = "".join(rng.choice(TRACKER_ALPHABET) for _ in range(16))
+    return "-".join(letters[i : i + 4] for i in range(0, 16, 4))
+
+
+def _public_rankings(rng: random.Random, ids: list[int]) -> list[list[int]]:
+    """60 STV ballots: first preferences 15, 14, 12, 11, 4 and 4, so that nobody reaches the
+    quota (16) at stage 1 and the last two tie: a lot decides which is excluded."""
+    firsts = [15, 14, 12, 11, 4, 4]
+    rankings = []
+    for candidate, papers in zip(ids, firsts, strict=True):
+        for _ in range(papers):
+            others = [i for i in ids if i != candidate]
+            rng.shuffle(others)
+            rankings.append([candidate, *others[: rng.randint(0, 4)]])
+    return rankings
+
+
+def _staff_rankings(rng: random.Random, ids: list[int]) -> list[list[int]]:
+    """24 first-past-the-post ballots: one choice each."""
+    return [[rng.choices(ids, weights=[5, 3, 2])[0]] for _ in range(24)]
+
+
+def _roll(rng: random.Random, contest_id: int, voters: int, domain: str) -> dict[str, Any]:
+    """Made-up roll entries: numbers, addresses and salts only the server would keep."""
+    leaves = [
+        roll_leaf(
+            contest_id, number, f"member{number:03d}@{domain}", f"{rng.getrandbits(128):032x}"
+        )
+        for number in range(1, voters + 1)
+    ]
+    return {"voters": voters, "merkle_root": merkle_root(leaves)}
+
+
+def _ballots(rng: random.Random, contest_id: int, rankings: list[list[int]]) -> dict[str, Any]:
+    trackers: set[str] = set()
+    while len(trackers) < len(rankings):
+        trackers.add(_tracker(rng))
+    items = [
+        {"tracker": tracker, "ranking": ranking, "channel": rng.choice(["online"] * 4 + ["paper"])}
+        for tracker, ranking in zip(sorted(trackers), rankings, strict=True)
+    ]
+    return _with_root(contest_id, items)
+
+
+def _with_root(contest_id: int, items: list[dict[str, Any]]) -> dict[str, Any]:
+    root = merkle_root(ballot_leaf(contest_id, i["tracker"], i["ranking"]) for i in items)
+    return {"count": len(items), "merkle_root": root, "items": items}
+
+
+def _count(contest: dict[str, Any]) -> dict[str, Any]:
+    """The count, as ``assembly.elections.count`` makes it: candidates in ballot order with
+    ids ``c<id>``, rankings as positions, aggregated."""
+    ids = [c["id"] for c in contest["candidates"]]
+    position = {candidate_id: index for index, candidate_id in enumerate(ids)}
+    weights = Counter(tuple(position[i] for i in b["ranking"]) for b in contest["ballots"]["items"])
+    candidates = [Candidate(f"c{c['id']}", c["ballot_name"]) for c in contest["candidates"]]
+    result = count(
+        build_profile(candidates, dict(weights)),
+        contest["method"],
+        contest["seats"],
+        seed=contest["seed"],
+    )
+    return result.to_dict()
+
+
+def _contest(
+    rng: random.Random,
+    contest_id: int,
+    constituency: tuple[str, str],
+    weight: str,
+    method: str,
+    seats: int,
+    names: list[str],
+    voters: int,
+) -> dict[str, Any]:
+    candidates = [
+        {"id": 100 + contest_id * 10 + n, "ballot_name": name} for n, name in enumerate(names)
+    ]
+    ids = [c["id"] for c in candidates]
+    uncontested = len(candidates) <= seats
+    if uncontested:
+        rankings: list[list[int]] = []
+    elif method == "stv":
+        rankings = _public_rankings(rng, ids)
+    else:
+        rankings = _staff_rankings(rng, ids)
+    rng.shuffle(rankings)
+    contest: dict[str, Any] = {
+        "id": contest_id,
+        "constituency": {"key": constituency[0], "name": constituency[1]},
+        "weight": weight,
+        "seats": seats,
+        "method": method,
+        "seed": hashlib.sha256(f"example election seed:contest:{contest_id}".encode()).hexdigest(),
+        "uncontested": uncontested,
+        "candidates": candidates,
+        "roll": _roll(rng, contest_id, voters, f"{constituency[0]}.riverside.example"),
+        "ballots": _ballots(rng, contest_id, rankings),
+        "count": None,
+        "elected": ids,
+    }
+    if not uncontested:
+        contest["count"] = _count(contest)
+        contest["elected"] = [int(c[1:]) for c in contest["count"]["elected_ids"]]
+    return contest
+
+
+def make_body() -> dict[str, Any]:
+    """The example record's body."""
+    rng = random.Random(2026)  # noqa: S311 — reproducible examples, not secrets
+    public = [
+        "Tola ADEYEMI",
+        "Grace BROWN",
+        "Hamid CHAUDHRY",
+        "Ewa KOWALSKA",
+        "Siobhan MURPHY",
+        "Tom WRIGHT",
+    ]
+    contests = [
+        _contest(rng, 31, ("public", "Public members"), "3/4", "stv", 3, public, 80),
+        _contest(
+            rng,
+            32,
+            ("staff", "Staff"),
+            "1/4",
+            "fptp",
+            1,
+            ["Priya DESAI", "Ola NILSEN", "Ben OKAFOR"],
+            40,
+        ),
+        _contest(rng, 33, ("volunteers", "Volunteers"), "1/10", "stv", 1, ["Rosa LINDQVIST"], 12),
+    ]
+    return {
+        "software": {"name": "assembly", "version": "0.1.0"},
+        "issued_at": "2026-11-27T10:15:00Z",
+        "institution": dict(INSTITUTION),
+        "election": {
+            "id": ELECTION_ID,
+            "title": "Board of Governors election 2026",
+            "seats": 5,
+            "apportionment": "largest-remainder",
+            "candidate_order": "alphabetical",
+            "timetable": {
+                "notice_of_election_on": "2026-09-28",
+                "nominations_close_on": "2026-10-19",
+                "withdrawals_close_on": "2026-10-26",
+                "poll_opens_on": "2026-11-09",
+                "poll_closes_on": "2026-11-26",
+            },
+        },
+        "contests": contests,
+        "audit": {"seq": 4217, "head_hash": hashlib.sha256(b"example audit head").hexdigest()},
+        "keys": {
+            "election": key_entry(public_key_text(_key(EXAMPLE_ELECTION_KEY_SEED))),
+            "returning_officer": key_entry(public_key_text(_key(EXAMPLE_OFFICER_KEY_SEED))),
+        },
+    }
+
+
+def _countersigned(record: dict[str, Any], officer: Ed25519PrivateKey) -> dict[str, Any]:
+    """The record with the returning officer's signature of its body added."""
+    detached = signature_file("returning_officer", record["body_sha256"], officer)
+    record["signatures"] = [s for s in record["signatures"] if s["role"] != "returning_officer"]
+    record["signatures"].append({k: detached[k] for k in ("role", "fingerprint", "signature")})
+    return record
+
+
+def _rehashed(record: dict[str, Any]) -> dict[str, Any]:
+    """What a forger does after editing the body: fix ``body_sha256``; they cannot fix the
+    signatures without the keys."""
+    record["body_sha256"] = body_sha256(record["body"])
+    return record
+
+
+def _tampered(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Copies of the record, each changed in one way (see README.md)."""
+    forger = _key(EXAMPLE_FORGER_KEY_SEED)
+    out: dict[str, dict[str, Any]] = {}
+
+    changed = copy.deepcopy(record)
+    ballot = changed["body"]["contests"][0]["ballots"]["items"][RECEIPT_BALLOT]
+    ballot["ranking"] = [ballot["ranking"][1], ballot["ranking"][0], *ballot["ranking"][2:]]
+    out["tampered-ballot-changed.json"] = _rehashed(changed)
+
+    dropped = copy.deepcopy(record)
+    contest = dropped["body"]["contests"][0]
+    del contest["ballots"]["items"][RECEIPT_BALLOT]
+    contest["ballots"] = _with_root(contest["id"], contest["ballots"]["items"])
+    out["tampered-ballot-dropped.json"] = _rehashed(dropped)
+
+    added = copy.deepcopy(record)
+    items = added["body"]["contests"][0]["ballots"]["items"]
+    items.append(
+        {"tracker": "ZZZZ-ZZZZ-ZZZZ-ZZZZ", "ranking": [items[0]["ranking"][0]], "channel": "paper"}
+    )
+    out["tampered-ballot-added.json"] = _rehashed(added)
+
+    total = copy.deepcopy(record)
+    totals = total["body"]["contests"][0]["count"]["stages"][0]["totals"]
+    first = next(iter(totals))
+    totals[first] += 100_000
+    out["tampered-stage-total.json"] = _rehashed(total)
+
+    elected = copy.deepcopy(record)
+    contest = elected["body"]["contests"][0]
+    loser = next(c["id"] for c in contest["candidates"] if c["id"] not in contest["elected"])
+    contest["elected"][-1] = loser
+    out["tampered-elected.json"] = _rehashed(elected)
+
+    roll = copy.deepcopy(record)
+    staff = roll["body"]["contests"][1]
+    staff["roll"]["voters"] = staff["ballots"]["count"] - 1
+    out["tampered-roll.json"] = _rehashed(roll)
+
+    signature = copy.deepcopy(record)
+    officer = next(s for s in signature["signatures"] if s["role"] == "returning_officer")
+    officer["signature"] = signature_file("returning_officer", record["body_sha256"], forger)[
+        "signature"
+    ]
+    out["tampered-signature.json"] = signature
+
+    key = copy.deepcopy(record)
+    key["body"]["keys"]["election"] = key_entry(public_key_text(forger))
+    resigned = sign_record(key["body"], forger)
+    key["body_sha256"] = resigned["body_sha256"]
+    key["signatures"] = resigned["signatures"] + [
+        s for s in record["signatures"] if s["role"] == "returning_officer"
+    ]
+    out["tampered-key.json"] = key
+    return out
+
+
+def build() -> dict[str, dict[str, Any]]:
+    """Every example file's name and contents."""
+    election = _key(EXAMPLE_ELECTION_KEY_SEED)
+    officer = _key(EXAMPLE_OFFICER_KEY_SEED)
+    body = make_body()
+    record = sign_record(body, election)
+    detached = signature_file("returning_officer", record["body_sha256"], officer)
+    complete = _countersigned(copy.deepcopy(record), officer)
+    public = body["contests"][0]
+    ballot = public["ballots"]["items"][RECEIPT_BALLOT]
+    receipt = make_receipt(
+        {
+            "institution": INSTITUTION["slug"],
+            "election": ELECTION_ID,
+            "contest": public["id"],
+            "tracker": ballot["tracker"],
+            "ballot_hash": ballot_hash(public["id"], ballot["tracker"], ballot["ranking"]),
+            "cast_on": CAST_ON,
+        },
+        election,
+    )
+    lots = [
+        t for s in public["count"]["stages"] for t in s["tie_breaks"] if t["decided_by"] == "lot"
+    ]
+    assert lots, "the example should show a tie decided by lot"
+    return {
+        "record.json": complete,
+        "record.sig": detached,
+        "receipt.json": receipt,
+        **_tampered(complete),
+    }
+
+
+def text(document: dict[str, Any]) -> str:
+    """A file's text: pretty-printed (one space per level) so that diffs stay readable."""
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    for name, document in build().items():
+        (HERE / name).write_text(text(document), encoding="utf-8")
+        print(f"wrote docs/examples/{name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tests of election records: Merkle trees, signatures, the verifier and its commands."""
