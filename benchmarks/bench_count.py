@@ -35,15 +35,20 @@ POOL = 50_000
 TIME_LIMIT = 300
 
 
-def generate(size: int, seed: int = 2026) -> list[tuple[int, ...]]:
-    """Return ``size`` raw rankings of 10 candidates (deterministic for a seed)."""
+def generate(
+    size: int, seed: int = 2026, *, candidates: int = CANDIDATES, shuffle: bool = False
+) -> list[tuple[int, ...]]:
+    """Return ``size`` raw rankings of ``candidates`` candidates (deterministic for a seed);
+    with ``shuffle`` the strongest candidate is not always the first."""
     rng = random.Random(seed)
-    strength = [1.0 / (k + 1) ** 0.8 for k in range(CANDIDATES)]
+    strength = [1.0 / (k + 1) ** 0.8 for k in range(candidates)]
+    if shuffle:
+        rng.shuffle(strength)
     pool = []
     for _ in range(POOL):
-        remaining = list(range(CANDIDATES))
+        remaining = list(range(candidates))
         weights = list(strength)
-        length = min(CANDIDATES, 1 + int(rng.expovariate(1 / 3)))
+        length = min(candidates, 1 + int(rng.expovariate(1 / 3)))
         ranking = []
         for _ in range(length):
             pick = rng.choices(range(len(remaining)), weights)[0]

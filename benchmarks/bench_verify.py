@@ -28,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench_count import generate
 from memory import reset_peak, rss_kib
 from run import machine
 
@@ -37,7 +38,6 @@ BALLOTS = 1_000_000
 CONTESTS = (450_000, 350_000, 200_000)
 CANDIDATES = 15
 SEATS = 3
-POOL = 50_000
 BUDGET = 30.0
 TIME_LIMIT = 600
 #: The tracker alphabet in base32's order (A–Z, 2–7 become these 32 symbols).
@@ -51,22 +51,7 @@ _TO_TRACKER = str.maketrans(_BASE32, _TRACKER)
 
 def rankings(size: int, seed: int) -> list[tuple[int, ...]]:
     """``size`` rankings of candidate positions, as bench_count.generate makes them."""
-    rng = random.Random(seed)
-    strength = [1.0 / (k + 1) ** 0.8 for k in range(CANDIDATES)]
-    rng.shuffle(strength)
-    pool = []
-    for _ in range(POOL):
-        remaining = list(range(CANDIDATES))
-        weights = list(strength)
-        length = min(CANDIDATES, 1 + int(rng.expovariate(1 / 3)))
-        ranking = []
-        for _ in range(length):
-            pick = rng.choices(range(len(remaining)), weights)[0]
-            ranking.append(remaining.pop(pick))
-            weights.pop(pick)
-        pool.append(tuple(ranking))
-    frequency = [1.0 / (k + 1) ** 1.1 for k in range(POOL)]
-    return rng.choices(pool, frequency, k=size)
+    return generate(size, seed, candidates=CANDIDATES, shuffle=True)
 
 
 def trackers(size: int, rng: random.Random, taken: set[str]) -> list[str]:
