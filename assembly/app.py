@@ -182,7 +182,10 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject() -> dict[str, Any]:
         signed_in = has_request_context() and current_user.is_authenticated
-        return {"version": __version__, "sign_out_form": ConfirmForm() if signed_in else None}
+        # formdata=None: the sign-out button only needs its CSRF token, and must not read the
+        # request's body (on a 413 page that body was refused unread).
+        sign_out = ConfirmForm(formdata=None) if signed_in else None
+        return {"version": __version__, "sign_out_form": sign_out}
 
 
 def _register_security_headers(app: Flask) -> None:

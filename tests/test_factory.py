@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from assembly import create_app
@@ -212,3 +215,18 @@ def test_production_session_cookie_flags(database_url: str, tmp_path: Path) -> N
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_oversized_request_from_a_signed_in_user_gets_the_413_page(
+    app: Flask, client: FlaskClient, login_as: Callable[[str], None]
+) -> None:
+    """Every page builds the sign-out button for a signed-in user; on a 413 it must not read
+    the refused body again, so the error page renders (not a 500)."""
+    from tests.conftest import make_user
+
+    make_user("big@example.org")
+    login_as("big@example.org")
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    response = client.post("/sign-out", data={"x": "y" * 5000})
+    assert response.status_code == 413
+    assert "Sign out" in response.get_data(as_text=True)

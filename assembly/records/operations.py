@@ -258,17 +258,16 @@ def build_body(election: Election) -> dict[str, Any]:
                 )
             },
         },
-        "contests": [_contest(election, contest) for contest in sorted(election.contests, key=_id)],
+        "contests": [
+            _contest(election, contest)
+            for contest in sorted(election.contests, key=lambda contest: contest.id)
+        ],
         "audit": {"seq": head.seq if head else 0, "head_hash": head.hash if head else "0" * 64},
         "keys": {
             "election": key_entry(_public_key(election.signing_key_id)),
             "returning_officer": key_entry(election.officer_public_key),
         },
     }
-
-
-def _id(contest: Contest) -> int:
-    return contest.id
 
 
 def issue_record(actor: Actor, election: Election) -> ElectionRecord:

@@ -30,7 +30,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from werkzeug.datastructures import FileStorage, ImmutableMultiDict
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from assembly.auth.actors import current_actor
@@ -218,9 +218,6 @@ def _size(limit: int) -> str:
 def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
     """An upload over the request limit: the form again, saying so (nothing was read)."""
     db.session.rollback()
-    # The body was refused unread: let every form on the page (the sign-out button's too,
-    # made for each page) find no data, instead of trying to read the body again.
-    request.__dict__.update(form=ImmutableMultiDict(), files=ImmutableMultiDict())
     limit = _size(int(current_app.config["MAX_CONTENT_LENGTH"]))
     message = f"The file is larger than {limit}, the most this page takes"
     if request.endpoint == "records.verify":
@@ -437,10 +434,17 @@ def _pinned_keys(record: dict[str, Any]) -> tuple[Election | None, list[str]]:
         or not _record_visible(election)
     ):
         return None, []
+    fingerprints = _election_keys(election)
+    return (election, fingerprints) if fingerprints else (None, [])
+
+
+def _election_keys(election: Election) -> list[str]:
+    """The fingerprints of the keys this service holds for an election (its election key,
+    its returning officer's), or none if it lacks either."""
     key = db.session.get(SigningKey, election.signing_key_id) if election.signing_key_id else None
     if key is None or not election.officer_fingerprint:
-        return None, []
-    return election, [key.fingerprint, election.officer_fingerprint]
+        return []
+    return [key.fingerprint, election.officer_fingerprint]
 
 
 @dataclass(frozen=True)
@@ -511,19 +515,41 @@ def _verify_page(
 _REPORTS: dict[tuple[int, str, str], Report] = {}
 
 
-def _published_report(
-    election: Election, row: ElectionRecord, record: dict[str, Any], fingerprints: list[str]
-) -> Report:
-    """The report on a published record as it stands, made once per process."""
+def _published_report(election: Election, row: ElectionRecord) -> Report:
+    """The report on a published record as it stands, made once per process (the record,
+    up to a million ballots, is read only then)."""
     key = (election.id, row.body_sha256, row.officer_signature)
     report = _REPORTS.get(key)
     if report is None:
-        report = verify_record(record, fingerprints=fingerprints)
+        report = verify_record(
+            published_record(row, election), fingerprints=_election_keys(election)
+        )
         with _SUMMARIES_LOCK:
             while len(_REPORTS) >= SUMMARIES_KEPT:
                 _REPORTS.pop(next(iter(_REPORTS)))
             _REPORTS[key] = report
     return report
+
+
+def _check_published(
+    form: VerifyForm,
+    election: Election,
+    row: ElectionRecord,
+    signature: dict[str, Any] | None = None,
+    receipt: dict[str, Any] | None = None,
+) -> ResponseReturnValue:
+    """Verify a published record: from the report kept in memory when nothing was added to
+    check with it, else afresh."""
+    source = _published_source(election)
+    if signature is None and receipt is None and not form.tracker.data:
+        return _verify_page(
+            form,
+            report=_published_report(election, row),
+            source=source,
+            pinned=election,
+            pinned_keys=_election_keys(election),
+        )
+    return _check(form, published_record(row, election), source, signature, receipt)
 
 
 def _check(
@@ -532,24 +558,17 @@ def _check(
     source: str,
     signature: dict[str, Any] | None = None,
     receipt: dict[str, Any] | None = None,
-    published: tuple[Election, ElectionRecord] | None = None,
 ) -> ResponseReturnValue:
-    """Run the verifier on ``record`` and show every step.
-
-    :param published: the election and record row when ``record`` is its published record.
-    """
+    """Run the verifier on ``record`` and show every step."""
     tracker = normalise_tracker(form.tracker.data) if form.tracker.data else None
     pinned, fingerprints = _pinned_keys(record)
-    if published is not None and signature is None and receipt is None and tracker is None:
-        report = _published_report(*published, record, fingerprints)
-    else:
-        report = verify_record(
-            record,
-            signature=signature,
-            receipt=receipt,
-            tracker=tracker,
-            fingerprints=fingerprints,
-        )
+    report = verify_record(
+        record,
+        signature=signature,
+        receipt=receipt,
+        tracker=tracker,
+        fingerprints=fingerprints,
+    )
     return _verify_page(
         form,
         report=report,
@@ -574,12 +593,7 @@ def verify() -> ResponseReturnValue:
             return _verify_page(form)
         election, row = _record_of(chosen)
         form.election.data = election.id
-        return _check(
-            form,
-            published_record(row, election),
-            _published_source(election),
-            published=(election, row),
-        )
+        return _check_published(form, election, row)
     if not form.validate_on_submit():
         return _verify_page(form, status=400)
     uploaded = _has_file(form.record.data)
@@ -610,14 +624,7 @@ def verify() -> ResponseReturnValue:
     if record is not None:
         return _check(form, record, f"the file {form.record.data.filename}", signature, receipt)
     election, row = _record_of(int(form.election.data or 0))
-    return _check(
-        form,
-        published_record(row, election),
-        _published_source(election),
-        signature,
-        receipt,
-        published=(election, row),
-    )
+    return _check_published(form, election, row, signature, receipt)
 
 
 def _published_source(election: Election) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from assembly.extensions import db
 from tests.conftest import free_port
 
 CHROMIUM = os.environ.get("ASSEMBLY_CHROMIUM", "/usr/bin/chromium")
@@ -89,3 +90,40 @@ def assert_accessible(page: Any) -> None:
         if v["impact"] in {"serious", "critical"}
     ]
     assert bad == [], f"accessibility violations on {page.url}:\n" + "\n".join(bad)
+
+
+@pytest.fixture
+def new_page(browser: Any, live_server: str) -> Iterator[Callable[[], Any]]:
+    """Open a page in a browser context of its own (one person's browser); close them all."""
+    contexts: list[Any] = []
+
+    def open_page() -> Any:
+        context = browser.new_context(base_url=live_server, accept_downloads=True)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def fresh() -> None:
+    """End the test's snapshot: see what the live server committed, and write after it."""
+    db.session.rollback()
+
+
+def signed_in(new_page: Callable[[], Any], email: str) -> Any:
+    """A new browser of ``email``'s, signed in through a sign-in link."""
+    from tests.e2e.test_admin_flow import _sign_in
+
+    fresh()
+    page = new_page()
+    _sign_in(page, email)
+    return page
+
+
+def expect_flash(page: Any, text: str) -> None:
+    """The page the last click led to says ``text`` in its success banner."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(text)

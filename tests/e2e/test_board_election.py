@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -41,8 +41,7 @@ from assembly.notices.delivery import render_pending
 from assembly.notices.models import OutboxMessage
 from assembly.records.signing import fingerprint, group_fingerprint
 from tests.conftest import grant, make_institution, make_member, make_user
-from tests.e2e.conftest import assert_accessible
-from tests.e2e.test_admin_flow import _sign_in
+from tests.e2e.conftest import assert_accessible, expect_flash, fresh, signed_in
 from tests.elections.polls import OFFICER_PUBLIC_KEY, countersign
 
 TIMER = SystemActor("timer")
@@ -87,29 +86,9 @@ class StoryClock:
         return self.day if self.day is not None else self._real()
 
 
-@pytest.fixture
-def new_page(browser: Any, live_server: str) -> Iterator[Callable[[], Any]]:
-    """Open a page in a browser context of its own (one person's browser); close them all."""
-    contexts: list[Any] = []
-
-    def open_page() -> Any:
-        context = browser.new_context(base_url=live_server)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def _fresh() -> None:
-    """End the test's snapshot: see what the live server committed, and write after it."""
-    db.session.rollback()
-
-
 def _timer(story: StoryClock, day: date, expected: ElectionState) -> Election:
     """The timer runs on ``day`` (and the service's today becomes ``day``)."""
-    _fresh()
+    fresh()
     story.day = day
     done = tick(TIMER, day)
     db.session.commit()
@@ -118,21 +97,9 @@ def _timer(story: StoryClock, day: date, expected: ElectionState) -> Election:
     return election
 
 
-def _signed_in(new_page: Callable[[], Any], email: str) -> Any:
-    _fresh()
-    page = new_page()
-    _sign_in(page, email)
-    return page
-
-
-def _expect_flash(page: Any, text: str) -> None:
-    """The page the last click led to says ``text`` in its success banner."""
-    expect(page.locator(".govuk-notification-banner")).to_contain_text(text)
-
-
 def _voting_link(email: str) -> str:
     """The personal link in the voter's voting information, rendered as when it is sent."""
-    _fresh()
+    fresh()
     message = db.session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.kind == "voting_information", OutboxMessage.to_address == email
@@ -189,7 +156,7 @@ def test_a_board_election_from_set_up_to_declaration(
         )
 
     # -- the secretary sets the election up (the form suggests a timetable that meets the rules)
-    secretary = _signed_in(new_page, "sam@example.org")
+    secretary = signed_in(new_page, "sam@example.org")
     secretary.goto(f"/institutions/{SLUG}")
     secretary.get_by_role("link", name="Set up and run board elections").click()
     secretary.get_by_role("link", name="Set up a board election").click()
@@ -205,13 +172,13 @@ def test_a_board_election_from_set_up_to_declaration(
     )
     secretary.get_by_role("button", name="Save", exact=True).click()
     secretary.wait_for_url(re.compile(r".*/elections/\d+$"))
-    _expect_flash(secretary, "set up as a draft")
+    expect_flash(secretary, "set up as a draft")
     assert_accessible(secretary)
     election_url = secretary.url
     election_id = int(election_url.rsplit("/", 1)[1])
 
     # -- the returning officer approves it
-    officer = _signed_in(new_page, "rita@example.org")
+    officer = signed_in(new_page, "rita@example.org")
     officer.goto(f"/institutions/{SLUG}")
     officer.get_by_role("link", name="Board elections").click()
     officer.get_by_role("link", name=TITLE).click()
@@ -220,14 +187,14 @@ def test_a_board_election_from_set_up_to_declaration(
     officer.get_by_role("link", name="Register your signing key").click()
     officer.get_by_label("Your public key").fill(OFFICER_PUBLIC_KEY)
     officer.get_by_role("button", name="Register my key").click()
-    _expect_flash(officer, "Your signing key is registered")
+    expect_flash(officer, "Your signing key is registered")
     expect(officer.get_by_text(group_fingerprint(fingerprint(OFFICER_PUBLIC_KEY)))).to_be_visible()
     assert_accessible(officer)
     officer.goto(election_url)
     officer.get_by_role("button", name="Approve the set-up").click()
-    _expect_flash(officer, "You approved the election")
+    expect_flash(officer, "You approved the election")
     assert_accessible(officer)
-    _fresh()
+    fresh()
     timetable = db.session.get(Election, election_id)
     assert timetable is not None and timetable.state == ElectionState.approved
     notice_on, nominations_close_on = (
@@ -239,7 +206,7 @@ def test_a_board_election_from_set_up_to_declaration(
     # -- the notice of election: nominations open, and three workers stand
     _timer(story, notice_on, ElectionState.nominations_open)
     for number, (given, family) in enumerate(CANDIDATES):
-        candidate = _signed_in(new_page, f"{given.lower()}@example.org")
+        candidate = signed_in(new_page, f"{given.lower()}@example.org")
         candidate.get_by_role("link", name=TITLE).click()
         if number == 0:
             assert_accessible(candidate)
@@ -252,7 +219,7 @@ def test_a_board_election_from_set_up_to_declaration(
         candidate.get_by_label("Your declared interests").fill("None")
         candidate.get_by_label("I declare that I am eligible").check()
         candidate.get_by_role("button", name="Make my nomination").click()
-        _expect_flash(candidate, "Your nomination is made")
+        expect_flash(candidate, "Your nomination is made")
         expect(candidate.get_by_text("Waiting for the returning officer")).to_be_visible()
 
     # -- the returning officer finds every nomination valid
@@ -266,7 +233,7 @@ def test_a_board_election_from_set_up_to_declaration(
             assert_accessible(officer)
         officer.get_by_label("Valid: the candidate stands in the election").check()
         officer.get_by_role("button", name="Save the decision").click()
-        _expect_flash(officer, f"You marked {name}'s nomination valid")
+        expect_flash(officer, f"You marked {name}'s nomination valid")
     expect(officer.get_by_text("waiting for your decision")).to_have_count(0)
 
     # -- nominations close (the roll is frozen), then the poll opens
@@ -309,7 +276,7 @@ def test_a_board_election_from_set_up_to_declaration(
             expect(voter.locator("#trackers")).to_contain_text(tracker)
 
     # -- a teller and the returning officer each enter the same postal batch
-    _fresh()
+    fresh()
     numbers = sorted(
         db.session.scalars(
             select(RollEntry.number)
@@ -319,7 +286,7 @@ def test_a_board_election_from_set_up_to_declaration(
     )
     assert len(numbers) == len(POSTAL)
     paper_url = f"/institutions/{SLUG}/elections/{election_id}/contests/{workers_id}/paper"
-    teller = _signed_in(new_page, "tom@example.org")
+    teller = signed_in(new_page, "tom@example.org")
     teller.goto(paper_url)
     teller.get_by_label("Batch label").fill("Postal 1")
     teller.get_by_label("Elector numbers of the voters").fill(" ".join(map(str, numbers)))
@@ -327,7 +294,7 @@ def test_a_board_election_from_set_up_to_declaration(
         "\n".join(" ".join(map(str, paper)) for paper in PAPERS)
     )
     teller.get_by_role("button", name="Enter the batch").click()
-    _expect_flash(teller, "First entry of Postal 1 saved")
+    expect_flash(teller, "First entry of Postal 1 saved")
     assert_accessible(teller)
 
     officer.goto(election_url)
@@ -342,32 +309,32 @@ def test_a_board_election_from_set_up_to_declaration(
         "\n".join(" ".join(map(str, paper)) for paper in reversed(PAPERS))
     )
     officer.get_by_role("button", name="Enter the batch").click()
-    _expect_flash(officer, "Both entries of Postal 1 match: 3 ballot(s) accepted")
+    expect_flash(officer, "Both entries of Postal 1 match: 3 ballot(s) accepted")
     expect(officer.get_by_role("row").filter(has_text="Postal 1")).to_contain_text("Accepted")
 
     # -- the poll closes; the returning officer counts and declares
     _timer(story, poll_closes_on + timedelta(days=1), ElectionState.poll_closed)
     officer.goto(election_url)
     officer.get_by_role("button", name="Count the votes").click()
-    _expect_flash(officer, "The votes are counted")
+    expect_flash(officer, "The votes are counted")
     expect(
         officer.get_by_role("heading", name="Result of the count (not yet declared)")
     ).to_be_visible()
     assert_accessible(officer)
     # -- the record is countersigned (on the officer's computer; the upload page has its own
     # browser test in test_record.py), then declared
-    _fresh()
+    fresh()
     countersign(election)
     officer.reload()
     officer.get_by_role("button", name="Declare the result").click()
-    _expect_flash(officer, "You declared the result")
+    expect_flash(officer, "You declared the result")
     expect(officer.get_by_role("heading", name="Declaration of result")).to_be_visible()
     assert_accessible(officer)
     turnout = officer.locator("xpath=//div[dt[normalize-space()='Turnout']]/dd").first
     expect(turnout).to_contain_text("7 of 10 voters")
 
     # -- the winners shown are the counting core's on the same ballots
-    _fresh()  # the election, expired, reloads as the live server left it
+    fresh()  # the election, expired, reloads as the live server left it
     assert election.state == ElectionState.declared
     ballots = db.session.scalars(select(Ballot).where(Ballot.contest_id == workers_id)).all()
     assert sorted(b.channel for b in ballots) == sorted(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,7 @@ from assembly.extensions import begin_writing, db
 from assembly.records.record import signature_file
 from assembly.records.signing import fingerprint, group_fingerprint
 from tests.conftest import grant, make_institution, make_user
-from tests.e2e.conftest import assert_accessible
-from tests.e2e.test_admin_flow import _sign_in
+from tests.e2e.conftest import assert_accessible, expect_flash, fresh, signed_in
 from tests.elections.polls import OFFICER_KEY, OFFICER_PUBLIC_KEY, make_poll
 
 pytestmark = pytest.mark.browser
@@ -40,37 +39,6 @@ pytestmark = pytest.mark.browser
 TIMER = SystemActor("timer")
 SLUG = "orchard-school"
 TITLE = "Election of governors"
-
-
-@pytest.fixture
-def new_page(browser: Any, live_server: str) -> Iterator[Callable[[], Any]]:
-    """Open a page in a browser context of its own (one person's browser); close them all."""
-    contexts: list[Any] = []
-
-    def open_page() -> Any:
-        context = browser.new_context(base_url=live_server, accept_downloads=True)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def _fresh() -> None:
-    """End the test's snapshot: see what the live server committed, and write after it."""
-    db.session.rollback()
-
-
-def _signed_in(new_page: Callable[[], Any], email: str) -> Any:
-    _fresh()
-    page = new_page()
-    _sign_in(page, email)
-    return page
-
-
-def _expect_flash(page: Any, text: str) -> None:
-    expect(page.locator(".govuk-notification-banner")).to_contain_text(text)
 
 
 def _download(page: Any, link: str, folder: Path) -> Path:
@@ -102,7 +70,7 @@ def test_the_officer_countersigns_and_anyone_verifies(
 
     # -- a member votes in their browser (Amy Brown, then Bob Adams) and keeps the receipt
     voter_email, *others = poll.voters["workers"]
-    voter = _signed_in(new_page, voter_email)
+    voter = signed_in(new_page, voter_email)
     voter.goto(f"{election_url}/vote")
     voter.get_by_label(amy.ballot_name, exact=True).fill("1")
     voter.get_by_label(bob.ballot_name, exact=True).fill("2")
@@ -113,20 +81,20 @@ def test_the_officer_countersigns_and_anyone_verifies(
     receipt_path = _download(voter, "Download your signed receipt", tmp_path)
     # -- two more vote through the operation, and the timer closes the poll
     for email, ranking in zip(others, ([zoe.id], [bob.id, zoe.id]), strict=True):
-        _fresh()
+        fresh()
         begin_writing()
         cast_ballot(make_user(email), election, poll.contests["workers"], ranking, today=today())
         db.session.commit()
-    _fresh()
+    fresh()
     closed = tick(TIMER, election.poll_closes_on + timedelta(days=1))
     db.session.commit()
     assert [state for _, state in closed] == [ElectionState.poll_closed]
 
     # -- the returning officer counts; the result waits for the record's countersignature
-    officer = _signed_in(new_page, "rita@example.org")
+    officer = signed_in(new_page, "rita@example.org")
     officer.goto(election_url)
     officer.get_by_role("button", name="Count the votes").click()
-    _expect_flash(officer, "The votes are counted")
+    expect_flash(officer, "The votes are counted")
     expect(officer.locator("#countersign-first")).to_contain_text(
         "The record must be countersigned before you declare"
     )
@@ -155,14 +123,14 @@ def test_the_officer_countersigns_and_anyone_verifies(
     assert_accessible(officer)
     officer.get_by_label("Your signature file").set_input_files(str(signature_path))
     officer.get_by_role("button", name="Countersign the record").click()
-    _expect_flash(officer, "You countersigned the record")
+    expect_flash(officer, "You countersigned the record")
     expect(officer.locator(".govuk-tag")).to_have_text("Countersigned")
     assert_accessible(officer)
 
     # -- and declare the result
     officer.get_by_role("link", name="check and declare the result").click()
     officer.get_by_role("button", name="Declare the result").click()
-    _expect_flash(officer, "You declared the result")
+    expect_flash(officer, "You declared the result")
     expect(officer.get_by_role("heading", name="Declaration of result")).to_be_visible()
 
     # -- anyone verifies the published record
@@ -215,7 +183,7 @@ def test_the_officer_registers_their_signing_key(app: Flask, new_page: Callable[
     election.returning_officer_id = rita.id
     election.officer_public_key = election.officer_fingerprint = ""
     db.session.commit()
-    officer = _signed_in(new_page, "rita@example.org")
+    officer = signed_in(new_page, "rita@example.org")
     officer.goto(f"/institutions/{SLUG}/elections/{election.id}")
     expect(officer.locator("#officer-key-status")).to_contain_text("Not registered yet")
     officer.get_by_role("link", name="Register your signing key").click()
@@ -227,7 +195,7 @@ def test_the_officer_registers_their_signing_key(app: Flask, new_page: Callable[
     assert_accessible(officer)
     officer.get_by_label("Your public key").fill(OFFICER_PUBLIC_KEY)
     officer.get_by_role("button", name="Register my key").click()
-    _expect_flash(officer, "Your signing key is registered")
+    expect_flash(officer, "Your signing key is registered")
     grouped = group_fingerprint(fingerprint(OFFICER_PUBLIC_KEY))
     expect(officer.locator("#registered-fingerprint")).to_contain_text(grouped)
     assert_accessible(officer)

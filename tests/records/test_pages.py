@@ -24,6 +24,7 @@ from assembly.elections.count import count_election, declare_election
 from assembly.elections.models import Election
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
+from assembly.records import views as records_views
 from assembly.records.operations import (
     current_signing_key,
     get_record,
@@ -498,6 +499,24 @@ def test_a_published_record_passes_every_step(app: Flask, client: FlaskClient) -
     # The record page's "verify" link runs the same checks.
     linked = _text(client.get(f"/verify?election={counted.election.id}"))
     assert _steps(linked) == steps
+
+
+def test_a_published_record_is_read_and_recounted_once_per_process(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verify page keeps its report on a published record: a second look at the same
+    record (up to a million ballots) neither reads nor recounts it again."""
+    counted = _declared(app)
+    url = f"/verify?election={counted.election.id}"
+    first = _steps(_text(client.get(url)))
+    assert {verdict for verdict, _ in first.values()} == {"PASS"}
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the record was read again")
+
+    monkeypatch.setattr(records_views, "published_record", refuse)
+    monkeypatch.setattr(records_views, "verify_record", refuse)
+    assert _steps(_text(client.get(url))) == first
 
 
 def test_a_tampered_upload_names_the_failing_step(app: Flask, client: FlaskClient) -> None:
