@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import expect
 
 from assembly.auth.actors import CLI
 from assembly.auth.operations import issue_sign_in_link
@@ -30,7 +31,7 @@ def test_admin_creates_an_institution_and_appoints_a_secretary(app: Flask, page:
     page.get_by_role("link", name="Create an institution").click()
     assert_accessible(page)
     page.get_by_role("button", name="Create institution").click()
-    assert page.title().startswith("Error:")
+    expect(page).to_have_title(re.compile(r"^Error:"))
     assert_accessible(page)
     page.get_by_label("Name", exact=True).fill("Meadow Primary School")
     page.get_by_label("Short name for web addresses").fill("meadow-primary")
@@ -63,13 +64,13 @@ def test_admin_creates_an_institution_and_appoints_a_secretary(app: Flask, page:
     page.get_by_label("Email address").fill("head.secretary@example.org")
     page.get_by_label("Role").select_option("secretary")
     page.get_by_role("button", name="Give role").click()
-    assert page.get_by_role("cell", name="head.secretary@example.org", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="head.secretary@example.org", exact=True)).to_be_visible()
     page.get_by_role("link", name=re.compile("Remove.*head.secretary")).click()
     assert_accessible(page)
     page.get_by_role("link", name="Cancel").click()
 
     page.goto("/admin/institutions")
-    assert page.get_by_role("link", name="Meadow Primary School").is_visible()
+    expect(page.get_by_role("link", name="Meadow Primary School")).to_be_visible()
     assert_accessible(page)
 
 
@@ -80,11 +81,11 @@ def test_member_sees_their_memberships(app: Flask, page: Any) -> None:
     _sign_in(page, "parent@example.org")
     assert_accessible(page)
     page.get_by_role("link", name="My memberships").first.click()
-    assert page.get_by_role("cell", name="Oak School", exact=True).is_visible()
-    assert page.get_by_role("cell", name="Service users").is_visible()
+    expect(page.get_by_role("cell", name="Oak School", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="Service users")).to_be_visible()
     assert_accessible(page)
     page.goto("/institutions/oak-school")
-    assert page.get_by_role(
-        "heading", name="You do not have permission to see this page"
-    ).is_visible()
+    expect(
+        page.get_by_role("heading", name="You do not have permission to see this page")
+    ).to_be_visible()
     assert_accessible(page)

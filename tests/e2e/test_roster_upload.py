@@ -48,13 +48,13 @@ def test_secretary_uploads_previews_confirms_and_sees_members(
     assert page.get_by_role("row").filter(has_text="New members").inner_text().strip()[-1] == "3"
     assert_accessible(page)
     page.get_by_role("link", name="See the members").click()
-    assert page.get_by_role("cell", name="Smith, Ann").is_visible()
-    assert page.get_by_text("3 matching").is_visible()
+    expect(page.get_by_role("cell", name="Smith, Ann")).to_be_visible()
+    expect(page.get_by_text("3 matching")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Name or email address").fill("brown")
     page.get_by_role("button", name="Filter").click()
-    assert page.get_by_role("cell", name="Brown, Cat").is_visible()
-    assert not page.get_by_role("cell", name="Smith, Ann").is_visible()
+    expect(page.get_by_role("cell", name="Brown, Cat")).to_be_visible()
+    expect(page.get_by_role("cell", name="Smith, Ann")).not_to_be_visible()
 
 
 def test_a_resident_asks_to_join(app: Flask, page: Any) -> None:
@@ -63,14 +63,14 @@ def test_a_resident_asks_to_join(app: Flask, page: Any) -> None:
     page.goto("/institutions/join-browser/join")
     assert_accessible(page)
     page.get_by_role("button", name="Ask to join").click()
-    assert page.title().startswith("Error:")
+    expect(page).to_have_title(re.compile(r"^Error:"))
     assert_accessible(page)
     page.get_by_label("First name").fill("Rhys")
     page.get_by_label("Last name").fill("Resident")
     page.get_by_label("Email address").fill("rhys@example.org")
     page.get_by_label("Postcode").fill("BS1 4AB")
     page.get_by_role("button", name="Ask to join").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     assert_accessible(page)
 
 
@@ -104,7 +104,7 @@ def test_a_long_import_shows_its_progress(app: Flask, page: Any) -> None:
     progress(100_000)
     _sign_in(page, "secretary@example.org")
     page.goto(f"/institutions/progress-browser/imports/{run.id}")
-    assert page.get_by_role("heading", name="Importing the roster").is_visible()
+    expect(page.get_by_role("heading", name="Importing the roster")).to_be_visible()
     bar = page.get_by_role("progressbar", name="Line 100,000 of about 250,000 (40%)")
     assert bar.get_attribute("value") == "100000"
     assert_accessible(page)

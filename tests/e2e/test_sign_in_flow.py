@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from assembly.auth.models import Role
@@ -37,7 +38,7 @@ def test_secretary_signs_in_from_the_outbox_and_sees_the_dashboard(app: Flask, p
     page.goto("/")
     assert_accessible(page)
     page.get_by_role("link", name="Sign in").first.click()
-    assert page.title().startswith("Sign in")
+    expect(page).to_have_title(re.compile(r"^Sign in"))
     assert_accessible(page)
     page.get_by_label("Email address").fill("secretary@example.org")
     page.get_by_role("button", name="Email me a sign-in link").click()
@@ -48,29 +49,29 @@ def test_secretary_signs_in_from_the_outbox_and_sees_the_dashboard(app: Flask, p
     assert_accessible(page)
     page.get_by_role("button", name="Continue to sign in").click()
     page.wait_for_url(re.compile(r".*/$"))
-    assert page.get_by_role("heading", name="Welcome, Sam Secretary").is_visible()
+    expect(page.get_by_role("heading", name="Welcome, Sam Secretary")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Browser School").click()
     page.wait_for_url("**/institutions/browser-school")
-    assert page.get_by_role("heading", name="Browser School").is_visible()
-    assert page.get_by_role("row", name=re.compile("Workers")).is_visible()
+    expect(page.get_by_role("heading", name="Browser School")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("Workers"))).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Audit log").click()
-    assert page.get_by_role("heading", name="Audit log").is_visible()
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/signed-out")
-    assert page.get_by_role("heading", name="You have signed out").is_visible()
+    expect(page.get_by_role("heading", name="You have signed out")).to_be_visible()
 
 
 def test_an_error_summary_is_shown_and_accessible(app: Flask, page: Any) -> None:
     """A form with mistakes shows the GOV.UK error summary, linked to the field."""
     page.goto("/sign-in")
     page.get_by_role("button", name="Email me a sign-in link").click()
-    assert page.title().startswith("Error: Sign in")
+    expect(page).to_have_title(re.compile(r"^Error: Sign in"))
     summary = page.locator(".govuk-error-summary")
     assert "Enter your email address" in summary.inner_text()
     assert_accessible(page)
