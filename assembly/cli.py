@@ -35,7 +35,10 @@ def _add_standalone_commands() -> None:
     # Commands that need no app, no database and no settings: added to the group itself, so
     # FlaskGroup never loads the app for them.
     from assembly.count_cli import count_command
+    from assembly.records.cli import add_key_commands
     from assembly.verify_cli import keys_group, record_group, verify_command
+
+    add_key_commands(keys_group)
 
     cli.add_command(count_command)
     cli.add_command(verify_command)

@@ -99,6 +99,13 @@ def _summary(report: Report) -> str:
 )
 @click.option("--tracker", metavar="T", help="A ballot's tracker to look up.")
 @click.option(
+    "--roll-proof",
+    "roll_proof_path",
+    metavar="PROOF",
+    type=click.Path(dir_okay=False),
+    help="A member's roll proof (from the record page): check they were on the roll.",
+)
+@click.option(
     "--fingerprint",
     "fingerprints",
     metavar="FP",
@@ -112,6 +119,7 @@ def verify_command(
     signature_path: str | None,
     receipt_path: str | None,
     tracker: str | None,
+    roll_proof_path: str | None,
     fingerprints: tuple[str, ...],
     as_json: bool,
 ) -> None:
@@ -128,12 +136,14 @@ def verify_command(
     record = _read_json("verify", record_path, "record")
     signature = _read_json("verify", signature_path, "signature file") if signature_path else None
     receipt = _read_json("verify", receipt_path, "receipt") if receipt_path else None
+    roll_proof = _read_json("verify", roll_proof_path, "roll proof") if roll_proof_path else None
     report = verify_record(
         record,
         signature=signature,
         receipt=receipt,
         tracker=tracker,
         fingerprints=given,
+        roll_proof=roll_proof,
         on_step=None if as_json else _print_step,
     )
     if as_json:
@@ -148,7 +158,8 @@ def verify_command(
 
 @click.group("keys")
 def keys_group() -> None:
-    """Keys: the returning officer's own signing key."""
+    """Keys: the returning officer's own signing key (generate) and the deployment's
+    election keys (list, rotate)."""
 
 
 def _new_passphrase() -> str:

@@ -61,7 +61,13 @@ ON_POLL_ELECTION = {
     "elections.turnout",
 }
 #: Endpoints tried on the scenario's counted election (its record issued, not countersigned).
-ON_COUNTED_ELECTION = {"records.record", "records.record_json", "records.record_countersign"}
+ON_COUNTED_ELECTION = {
+    "records.record",
+    "records.record_json",
+    "records.record_countersign",
+    "records.roll_proof",
+    "records.roll_proof_json",
+}
 #: A counted record: its election's secretary and returning officer (and admins) see it before
 #: the declaration; for everyone else it does not exist yet.
 RECORD_OFFICERS = {
@@ -236,6 +242,10 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
             "returning_officer": 400,
         }
     },
+    # A member's roll proof: signed in, on a record they may see (the officers, before the
+    # declaration); the file only for a contest whose roll holds them (none here: 404).
+    "records.roll_proof": {"GET": {**RECORD_OFFICERS, "anonymous": 302}},
+    "records.roll_proof_json": {"GET": {**dict.fromkeys(ROLES, 404), "anonymous": 302}},
     "records.officer_key": {"GET": THE_OFFICER, "POST": {**THE_OFFICER, "returning_officer": 400}},
 }
 

@@ -45,7 +45,7 @@ def _notice_of_election(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
     )
 
 
-def _key_fingerprints(election: Election) -> dict[str, str]:
+def key_fingerprints(election: Election) -> dict[str, str]:
     """The fingerprints the notice of poll prints (grouped in fours), so that voters and
     observers can later check the record was signed with these keys and no others."""
     from assembly.records.models import SigningKey
@@ -81,7 +81,7 @@ def _voting_information(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
                 election_id=election.id,
             ),
             "long_date": long_date,
-            "keys": _key_fingerprints(election),
+            "keys": key_fingerprints(election),
             "vote_url": personal_sign_in_link(
                 entry.person.email,
                 expires_at=closes,

@@ -83,6 +83,7 @@ from assembly.elections.nominations import (
     valid_candidates,
     withdraw_nomination,
 )
+from assembly.elections.notices import key_fingerprints
 from assembly.elections.operations import (
     ElectionSettings,
     approve_election,
@@ -1168,4 +1169,5 @@ def letters(institution: Institution, election_id: int, kind: str) -> ResponseRe
         kind=kind,
         title=LETTERS[kind],
         rows=rows,
+        keys=key_fingerprints(election) if kind == "voting_information" else {},
     )

@@ -53,6 +53,11 @@ class VerifyForm(FlaskForm):
         description="The receipt you downloaded after voting: the check finds your ballot in "
         "the record and checks it is the one you cast.",
     )
+    roll_proof = FileField(
+        "Your roll proof (optional)",
+        description="The roll proof you downloaded from the record page: the check shows "
+        "you were on the roll the record commits to.",
+    )
     tracker = StringField(
         "Your tracker (optional)",
         filters=[_strip],

@@ -43,6 +43,7 @@ from assembly.records.record import (
     key_entry,
     make_receipt,
     roll_leaf,
+    roll_proof,
     sign_record,
 )
 from assembly.records.signing import (
@@ -63,6 +64,7 @@ __all__ = [
     "get_record",
     "issue_record",
     "published_record",
+    "roll_proofs",
     "rotate_signing_key",
     "sign_receipt",
 ]
@@ -165,17 +167,57 @@ def sign_receipt(key_id: int, receipt: dict[str, Any]) -> dict[str, Any]:
 # --- records --------------------------------------------------------------------------------
 
 
-def _roll(contest: Contest) -> dict[str, Any]:
-    leaves = [
-        roll_leaf(contest.id, number, email or "", salt)
+def _roll_entries(contest_id: int) -> list[tuple[int, str, str]]:
+    """The contest's roll entries as its commitment is made of them: number, email address
+    (empty when the member has none) and salt, in roll-number order."""
+    return [
+        (number, email or "", salt)
         for number, email, salt in db.session.execute(
             select(RollEntry.number, Person.email, RollEntry.salt)
             .join(Person, Person.id == RollEntry.person_id)
-            .where(RollEntry.contest_id == contest.id)
+            .where(RollEntry.contest_id == contest_id)
             .order_by(RollEntry.number)
         )
     ]
+
+
+def _roll(contest: Contest) -> dict[str, Any]:
+    leaves = [roll_leaf(contest.id, *entry) for entry in _roll_entries(contest.id)]
     return {"voters": len(leaves), "merkle_root": merkle.merkle_root(leaves)}
+
+
+def roll_proofs(election: Election, email: str) -> list[tuple[Contest, dict[str, Any]]]:
+    """The roll proofs (``record.roll_proof``) of the member with this email address: one
+    for each contest of the election whose roll they are on, usually one. Each shows, with
+    the record's roll root, that they were on the roll, and nothing about anyone else."""
+    email = email.strip().lower()
+    if not email:
+        return []
+    proofs = []
+    for contest in sorted(election.contests, key=lambda c: c.id):
+        entries = _roll_entries(contest.id)
+        index = next((i for i, e in enumerate(entries) if e[1].lower() == email), None)
+        if index is None:
+            continue
+        number, address, salt = entries[index]
+        leaves = [roll_leaf(contest.id, *entry) for entry in entries]
+        proofs.append(
+            (
+                contest,
+                roll_proof(
+                    institution=election.institution.slug,
+                    election=election.id,
+                    contest=contest.id,
+                    number=number,
+                    email=address,
+                    salt=salt,
+                    index=index,
+                    size=len(entries),
+                    path=merkle.inclusion_proof(leaves, index),
+                ),
+            )
+        )
+    return proofs
 
 
 def _ballots(contest: Contest) -> dict[str, Any]:

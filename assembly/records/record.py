@@ -26,6 +26,7 @@ from assembly.records.signing import (
 __all__ = [
     "FORMAT",
     "RECEIPT_FORMAT",
+    "ROLL_PROOF_FORMAT",
     "SIGNATURE_FORMAT",
     "ballot_hash",
     "ballot_leaf",
@@ -34,6 +35,7 @@ __all__ = [
     "make_receipt",
     "receipt_digest",
     "roll_leaf",
+    "roll_proof",
     "sign_record",
     "signature_file",
 ]
@@ -41,6 +43,8 @@ __all__ = [
 FORMAT = "assembly-record/1"
 SIGNATURE_FORMAT = "assembly-signature/1"
 RECEIPT_FORMAT = "assembly-receipt/1"
+#: A member's proof that they were on a contest's roll (``roll_proof``).
+ROLL_PROOF_FORMAT = "assembly-roll-proof/1"
 #: Who signs a record.
 ROLES = ("election", "returning_officer")
 
@@ -66,6 +70,35 @@ def roll_leaf(contest_id: int, number: int, email: str, salt: str) -> bytes:
     return hashlib.sha256(
         canonical_bytes({"contest": contest_id, "number": number, "email": email, "salt": salt})
     ).digest()
+
+
+def roll_proof(
+    *,
+    institution: str,
+    election: int,
+    contest: int,
+    number: int,
+    email: str,
+    salt: str,
+    index: int,
+    size: int,
+    path: list[str],
+) -> dict[str, Any]:
+    """A member's roll proof: what their commitment is made of (``roll_leaf``) and its
+    inclusion proof in the contest's roll tree. It needs no signature: it is checked against
+    the roll's Merkle root in the signed record."""
+    return {
+        "format": ROLL_PROOF_FORMAT,
+        "institution": institution,
+        "election": election,
+        "contest": contest,
+        "number": number,
+        "email": email,
+        "salt": salt,
+        "index": index,
+        "size": size,
+        "path": path,
+    }
 
 
 def body_sha256(body: dict[str, Any]) -> str:

@@ -27,13 +27,15 @@ from typing import Any, BinaryIO
 
 from assembly.counting import BallotError, Candidate, LotNeeded, build_profile, count
 from assembly.counting.lots import draw
-from assembly.records.merkle import EMPTY_ROOT, merkle_root
+from assembly.records.merkle import EMPTY_ROOT, merkle_root, verify_inclusion
 from assembly.records.record import (
     FORMAT,
     RECEIPT_FORMAT,
+    ROLL_PROOF_FORMAT,
     SIGNATURE_FORMAT,
     ballot_hash,
     receipt_signed_by,
+    roll_leaf,
 )
 from assembly.records.schema import SCHEMA_FILE, validate_record
 from assembly.records.signing import (
@@ -64,6 +66,7 @@ STEPS = {
     6: "Roll",
     7: "Recount",
     8: "Receipt",
+    9: "Roll proof",
 }
 #: How many problems one contest reports in a step before it only counts the rest.
 PROBLEMS_PER_CONTEST = 5
@@ -234,11 +237,13 @@ class _Verifier:
         receipt: Any,
         tracker: str | None,
         fingerprints: Sequence[str],
+        roll_proof: Any = None,
     ) -> None:
         self.record = record
         self.signature = signature
         self.receipt = receipt
         self.tracker = tracker
+        self.roll_proof = roll_proof
         self.fingerprints = {_normalise_fingerprint(f) for f in fingerprints}
         self.body: dict[str, Any] = {}
         #: The SHA-256 of the body's canonical bytes (step 2), or None if it has none.
@@ -733,6 +738,65 @@ class _Verifier:
             lines.append(f"tracker {tracker} is in {_label(contest)}; its ranking: {ranking}")
         return True, lines
 
+    # -- step 9 --------------------------------------------------------------------------------
+
+    def roll_proof_step(self) -> tuple[bool, list[str]]:
+        document = self.roll_proof
+        shape = {
+            "institution": str,
+            "election": int,
+            "contest": int,
+            "number": int,
+            "email": str,
+            "salt": str,
+            "index": int,
+            "size": int,
+            "path": list,
+        }
+        if (
+            not isinstance(document, dict)
+            or document.get("format") != ROLL_PROOF_FORMAT
+            or not all(type(document.get(k)) is t for k, t in shape.items())
+            or not all(isinstance(h, str) for h in document["path"])
+        ):
+            return False, [
+                f"the roll proof is not of format {_json(ROLL_PROOF_FORMAT)}: it needs "
+                f"{', '.join(shape)}"
+            ]
+        institution = self.body["institution"]["slug"]
+        election = self.body["election"]["id"]
+        if document["institution"] != institution or document["election"] != election:
+            return False, [
+                f"the roll proof is for {document['institution']} election "
+                f"{document['election']}, this record for {institution} election {election}"
+            ]
+        contest = next((c for c in self.body["contests"] if c["id"] == document["contest"]), None)
+        if contest is None:
+            return False, [
+                f"the roll proof names contest {document['contest']}, which is not in the record"
+            ]
+        label = _label(contest)
+        voters, root = contest["roll"]["voters"], contest["roll"]["merkle_root"]
+        if document["size"] != voters:
+            return False, [
+                f"{label}: the roll proof is for a roll of {document['size']:,}, the record's "
+                f"roll has {voters:,}"
+            ]
+        leaf = roll_leaf(
+            document["contest"], document["number"], document["email"], document["salt"]
+        )
+        if not verify_inclusion(leaf, document["index"], voters, document["path"], root):
+            return False, [
+                f"{label}: elector {document['number']} ({document['email']}) with this salt is "
+                f"not entry {document['index'] + 1:,} of the roll whose Merkle root is "
+                f"{_short(root)}: the proof or the record was altered"
+            ]
+        return True, [
+            f"{label}: elector {document['number']} ({document['email']}) is entry "
+            f"{document['index'] + 1:,} of {voters:,} on the roll whose Merkle root is "
+            f"{_short(root)}"
+        ]
+
 
 # -- pieces of the steps -----------------------------------------------------------------------
 
@@ -944,6 +1008,7 @@ def verify_record(
     receipt: dict[str, Any] | None = None,
     tracker: str | None = None,
     fingerprints: Sequence[str] = (),
+    roll_proof: dict[str, Any] | None = None,
     on_step: Callable[[Step], None] | None = None,
 ) -> Report:
     """Run every check of the record format on ``record`` (a loaded record file).
@@ -951,12 +1016,13 @@ def verify_record(
     :param signature: the returning officer's detached signature file, if given.
     :param receipt: a voter's receipt to find in the record (step 8).
     :param tracker: a tracker to look up (step 8).
+    :param roll_proof: a member's roll proof to check against the roll's root (step 9).
     :param fingerprints: fingerprints of keys the reader trusts (hex; spaces allowed): the
         election key's must be one of them, and the returning officer's too when two or more
         are given.
     :param on_step: called with each step as it finishes (for progress on large records).
     """
-    verifier = _Verifier(record, signature, receipt, tracker, fingerprints)
+    verifier = _Verifier(record, signature, receipt, tracker, fingerprints, roll_proof)
     runs: list[tuple[int, Callable[[], tuple[bool, list[str]]]]] = [
         (1, verifier.schema),
         (2, verifier.body_hash),
@@ -968,6 +1034,8 @@ def verify_record(
     ]
     if receipt is not None or tracker is not None:
         runs.append((8, verifier.receipt_step))
+    if roll_proof is not None:
+        runs.append((9, verifier.roll_proof_step))
     steps: list[Step] = []
     for number, run in runs:
         name = _name(number, receipt, tracker)

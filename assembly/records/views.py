@@ -43,13 +43,16 @@ from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db, limiter
 from assembly.membership.models import Institution
 from assembly.records.forms import CountersignForm, OfficerKeyForm, VerifyForm
+from assembly.records.merkle import verify_inclusion
 from assembly.records.models import ElectionRecord, SigningKey
 from assembly.records.operations import (
     countersign_record,
     get_record,
     list_signing_keys,
     published_record,
+    roll_proofs,
 )
+from assembly.records.record import roll_leaf
 from assembly.records.verify import Report, normalise_tracker, verify_record
 
 __all__ = ["bp"]
@@ -303,12 +306,74 @@ def record_json(election_id: int) -> ResponseReturnValue:
     return Response(
         text,
         mimetype="application/json",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="record-{election.institution.slug}-{election.id}.json"'
-            )
-        },
+        headers={"Content-Disposition": (f'attachment; filename="{_record_file_name(election)}"')},
     )
+
+
+# --- a member's roll proof ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollProofShown:
+    """A roll proof on the member's page, checked against the record's roll root."""
+
+    contest: ContestSummary
+    proof: dict[str, Any]
+    holds: bool
+
+
+def _roll_proofs_shown(election: Election, row: ElectionRecord) -> list[RollProofShown]:
+    contests = {c.id: c for c in record_summary(row).contests}
+    shown = []
+    for contest, proof in roll_proofs(election, current_user.email):
+        summary = contests.get(contest.id)
+        if summary is None:
+            continue
+        leaf = roll_leaf(contest.id, proof["number"], proof["email"], proof["salt"])
+        holds = summary.voters == proof["size"] and verify_inclusion(
+            leaf, proof["index"], proof["size"], proof["path"], summary.roll_root
+        )
+        shown.append(RollProofShown(summary, proof, holds))
+    return shown
+
+
+@bp.route("/records/<int:election_id>/roll-proof")
+@login_required
+def roll_proof(election_id: int) -> ResponseReturnValue:
+    """The signed-in member's proof that they were on the election's roll: their elector
+    number, salt and Merkle path, checked here against the record's roll root and
+    downloadable for ``assembly verify --roll-proof``. Nobody else's entry is shown."""
+    election, row = _record_of(election_id)
+    return render_template(
+        "records/roll_proof.html",
+        institution=election.institution,
+        election=election,
+        proofs=_roll_proofs_shown(election, row),
+        file_name=_record_file_name(election),
+    )
+
+
+@bp.route("/records/<int:election_id>/roll-proof/<int:contest_id>.json")
+@login_required
+def roll_proof_json(election_id: int, contest_id: int) -> ResponseReturnValue:
+    """The member's roll proof for one contest, as a file."""
+    election, _row = _record_of(election_id)
+    proof = next(
+        (p for c, p in roll_proofs(election, current_user.email) if c.id == contest_id), None
+    )
+    if proof is None:
+        abort(404)
+    text = json.dumps(proof, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    name = f"roll-proof-{election.institution.slug}-{election.id}-{contest_id}.json"
+    return Response(
+        text,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _record_file_name(election: Election) -> str:
+    return f"record-{election.institution.slug}-{election.id}.json"
 
 
 @bp.route("/records/<int:election_id>/countersign", methods=["POST"])
@@ -537,11 +602,12 @@ def _check_published(
     row: ElectionRecord,
     signature: dict[str, Any] | None = None,
     receipt: dict[str, Any] | None = None,
+    roll_proof: dict[str, Any] | None = None,
 ) -> ResponseReturnValue:
     """Verify a published record: from the report kept in memory when nothing was added to
     check with it, else afresh."""
     source = _published_source(election)
-    if signature is None and receipt is None and not form.tracker.data:
+    if signature is None and receipt is None and roll_proof is None and not form.tracker.data:
         return _verify_page(
             form,
             report=_published_report(election, row),
@@ -549,7 +615,7 @@ def _check_published(
             pinned=election,
             pinned_keys=_election_keys(election),
         )
-    return _check(form, published_record(row, election), source, signature, receipt)
+    return _check(form, published_record(row, election), source, signature, receipt, roll_proof)
 
 
 def _check(
@@ -558,6 +624,7 @@ def _check(
     source: str,
     signature: dict[str, Any] | None = None,
     receipt: dict[str, Any] | None = None,
+    roll_proof: dict[str, Any] | None = None,
 ) -> ResponseReturnValue:
     """Run the verifier on ``record`` and show every step."""
     tracker = normalise_tracker(form.tracker.data) if form.tracker.data else None
@@ -568,6 +635,7 @@ def _check(
         receipt=receipt,
         tracker=tracker,
         fingerprints=fingerprints,
+        roll_proof=roll_proof,
     )
     return _verify_page(
         form,
@@ -610,6 +678,7 @@ def verify() -> ResponseReturnValue:
         (form.record, "record file", None),
         (form.signature, "signature file", SMALL_FILE_LIMIT),
         (form.receipt, "receipt", SMALL_FILE_LIMIT),
+        (form.roll_proof, "roll proof", SMALL_FILE_LIMIT),
     ):
         documents[field.name] = None
         if _has_file(field.data):
@@ -620,11 +689,12 @@ def verify() -> ResponseReturnValue:
     if form.errors:
         return _verify_page(form, status=400)
     signature, receipt = documents["signature"], documents["receipt"]
-    record = documents["record"]
+    roll_proof, record = documents["roll_proof"], documents["record"]
     if record is not None:
-        return _check(form, record, f"the file {form.record.data.filename}", signature, receipt)
+        source = f"the file {form.record.data.filename}"
+        return _check(form, record, source, signature, receipt, roll_proof)
     election, row = _record_of(int(form.election.data or 0))
-    return _check_published(form, election, row, signature, receipt)
+    return _check_published(form, election, row, signature, receipt, roll_proof)
 
 
 def _published_source(election: Election) -> str:

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
 from assembly.counting import Candidate, build_profile, count  # noqa: E402
-from assembly.records.merkle import merkle_root  # noqa: E402
+from assembly.records.merkle import inclusion_proof, merkle_root  # noqa: E402
 from assembly.records.record import (  # noqa: E402
     ballot_hash,
     ballot_leaf,
@@ -36,6 +36,7 @@ from assembly.records.record import (  # noqa: E402
     key_entry,
     make_receipt,
     roll_leaf,
+    roll_proof,
     sign_record,
     signature_file,
 )
@@ -65,6 +66,8 @@ CAST_ON = "2026-11-22"
 TRACKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #: Which of the public contest's ballots the example receipt is for (index in tracker order).
 RECEIPT_BALLOT = 17
+#: Whose roll proof the example holds (index in the public contest's roll: elector 7).
+ROLL_PROOF_INDEX = 6
 
 
 def _key(seed: bytes) -> Ed25519PrivateKey:
@@ -94,15 +97,36 @@ def _staff_rankings(rng: random.Random, ids: list[int]) -> list[list[int]]:
     return [[rng.choices(ids, weights=[5, 3, 2])[0]] for _ in range(24)]
 
 
+#: Each contest's roll entries (number, address, salt), kept for the roll proof example.
+ROLLS: dict[int, list[tuple[int, str, str]]] = {}
+
+
 def _roll(rng: random.Random, contest_id: int, voters: int, domain: str) -> dict[str, Any]:
     """Made-up roll entries: numbers, addresses and salts only the server would keep."""
-    leaves = [
-        roll_leaf(
-            contest_id, number, f"member{number:03d}@{domain}", f"{rng.getrandbits(128):032x}"
-        )
+    entries = [
+        (number, f"member{number:03d}@{domain}", f"{rng.getrandbits(128):032x}")
         for number in range(1, voters + 1)
     ]
+    ROLLS[contest_id] = entries
+    leaves = [roll_leaf(contest_id, *entry) for entry in entries]
     return {"voters": voters, "merkle_root": merkle_root(leaves)}
+
+
+def _roll_proof(contest_id: int, index: int) -> dict[str, Any]:
+    """The roll proof the record page gives the member at ``index`` of the contest's roll."""
+    entries = ROLLS[contest_id]
+    number, email, salt = entries[index]
+    return roll_proof(
+        institution=INSTITUTION["slug"],
+        election=ELECTION_ID,
+        contest=contest_id,
+        number=number,
+        email=email,
+        salt=salt,
+        index=index,
+        size=len(entries),
+        path=inclusion_proof([roll_leaf(contest_id, *entry) for entry in entries], index),
+    )
 
 
 def _ballots(rng: random.Random, contest_id: int, rankings: list[list[int]]) -> dict[str, Any]:
@@ -333,6 +357,7 @@ def build() -> dict[str, dict[str, Any]]:
         "record.json": complete,
         "record.sig": detached,
         "receipt.json": receipt,
+        "roll-proof.json": _roll_proof(public["id"], ROLL_PROOF_INDEX),
         **_tampered(complete),
     }
 

@@ -29,6 +29,7 @@ from assembly.elections.models import (
     RollEntry,
     RollMark,
 )
+from assembly.elections.notices import key_fingerprints
 from assembly.elections.operations import tick
 from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
@@ -183,4 +184,7 @@ def test_letters_for_members_without_email(app: Flask, client: FlaskClient, logi
     ballot = client.get(base + "/voting_information").get_data(as_text=True)
     assert "Your elector number is" in ballot and "Petra" in ballot
     assert ballot.count("app-ballot-box") == 4  # one box per candidate
+    keys = key_fingerprints(election)
+    assert keys["election"] and keys["officer"]  # the keys the record must be signed with
+    assert keys["election"] in ballot and keys["officer"] in ballot
     assert client.get(base + "/other").status_code == 404

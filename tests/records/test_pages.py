@@ -33,6 +33,7 @@ from assembly.records.operations import (
 )
 from assembly.records.record import body_sha256, signature_file
 from assembly.records.signing import fingerprint, group_fingerprint, public_key_text
+from assembly.records.verify import verify_record
 from tests.conftest import grant, make_institution, make_user
 from tests.elections.polls import OFFICER_KEY, OFFICER_PUBLIC_KEY, Poll, countersign, make_poll
 from tests.membership.test_imports import database_fingerprint
@@ -712,3 +713,66 @@ def test_records_of_other_elections_stay_apart(app: Flask) -> None:
     browser = _signed_in(app, stranger.email)
     assert browser.get(counted.url).status_code == 404
     assert browser.get(f"/verify?election={counted.election.id}").status_code == 404
+
+
+# --- roll proofs --------------------------------------------------------------------------------
+
+
+def test_a_voter_fetches_their_roll_proof_and_it_verifies(app: Flask) -> None:
+    """A member on the roll sees their elector number, checked against the record's roll
+    root, and downloads a proof that `verify_record` accepts against the published record;
+    the page names nobody else."""
+    counted = _declared(app)
+    email, other = counted.poll.voters["workers"][0], counted.poll.voters["workers"][1]
+    voter = _signed_in(app, email)
+    record_page = _text(voter.get(counted.url))
+    assert "Check you were on the roll" in record_page
+    page = _text(voter.get(f"{counted.url}/roll-proof"))
+    contest = counted.poll.contests["workers"]
+    assert "Checked: your entry is in the roll the signed record commits to." in page
+    assert email in page and other not in page
+    download = voter.get(f"{counted.url}/roll-proof/{contest.id}.json")
+    assert download.status_code == 200
+    assert "attachment" in download.headers["Content-Disposition"]
+    proof = download.get_json()
+    assert proof["email"] == email and proof["contest"] == contest.id
+    assert f'id="elector-{contest.id}">{proof["number"]}<' in page
+    report = verify_record(_record(counted), roll_proof=proof)
+    assert report.ok and report.step(9).passed
+    # The same check on the verify page, with the file uploaded.
+    checked = _text(
+        voter.post(
+            "/verify",
+            data={"election": str(counted.election.id), "roll_proof": _file(proof, "p.json")},
+        )
+    )
+    assert _steps(checked)[9] == ("PASS", "Roll proof")
+    forged = {**proof, "salt": "0" * 32}
+    checked = _text(
+        voter.post(
+            "/verify",
+            data={"election": str(counted.election.id), "roll_proof": _file(forged, "p.json")},
+        )
+    )
+    assert _steps(checked)[9] == ("FAIL", "Roll proof")
+
+
+def test_a_member_not_on_the_roll_is_told_so_and_gets_no_file(app: Flask) -> None:
+    """The secretary (not on the roll) sees that they were not on it; no proof file exists
+    for them, and an anonymous visitor is sent to sign in."""
+    counted = _declared(app)
+    secretary = _signed_in(app, counted.secretary.email)
+    page = _text(secretary.get(f"{counted.url}/roll-proof"))
+    assert f"{counted.secretary.email} is not on the roll of this election" in page
+    contest = counted.poll.contests["workers"]
+    assert secretary.get(f"{counted.url}/roll-proof/{contest.id}.json").status_code == 404
+    assert _browser(app).get(f"{counted.url}/roll-proof").status_code == 302
+
+
+def test_no_roll_proof_before_the_record_is_public(app: Flask) -> None:
+    """Before the declaration a voter cannot see the record, nor their proof from it."""
+    counted = _counted(app)
+    voter = _signed_in(app, counted.poll.voters["workers"][0])
+    contest = counted.poll.contests["workers"]
+    assert voter.get(f"{counted.url}/roll-proof").status_code == 404
+    assert voter.get(f"{counted.url}/roll-proof/{contest.id}.json").status_code == 404

@@ -268,6 +268,51 @@ def test_normalise_tracker() -> None:
     assert normalise_tracker("short") == "short"
 
 
+# -- roll proofs ---------------------------------------------------------------------------------
+
+ROLL_PROOF = load("roll-proof.json")
+
+
+def test_a_members_roll_proof_verifies_against_the_roll_root() -> None:
+    """The example roll proof (elector 7 of contest 31) is in the roll the record commits to."""
+    report = verify_record(RECORD, roll_proof=ROLL_PROOF)
+    assert report.ok and report.step(9).name == "Roll proof"
+    assert "elector 7 (member007@public.riverside.example) is entry 7 of 80" in details(report, 9)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"salt": "0" * 32}, "with this salt is not entry 7 of the roll"),
+        ({"email": "someone.else@example.org"}, "is not entry 7 of the roll"),
+        ({"number": 8}, "elector 8"),
+        ({"index": 7}, "is not entry 8 of the roll"),
+        ({"size": 81}, "the roll proof is for a roll of 81, the record's roll has 80"),
+        ({"contest": 99}, "names contest 99, which is not in the record"),
+        ({"election": 13}, "election 13, this record for riverside-hospital election 12"),
+        ({"path": []}, "is not entry 7 of the roll"),
+        ({"path": ["zz"]}, "is not entry 7 of the roll"),
+        ({"format": "assembly-receipt/1"}, "the roll proof is not of format"),
+        ({"index": "6"}, "the roll proof is not of format"),
+    ],
+)
+def test_an_altered_roll_proof_fails(change: dict[str, Any], message: str) -> None:
+    """Any change to the proof, or a proof for another roll, fails step 9 and says why."""
+    proof = {**ROLL_PROOF, **change}
+    report = verify_record(RECORD, roll_proof=proof)
+    assert failed(report) == {9}
+    assert message in details(report, 9)
+
+
+def test_a_roll_proof_fails_against_a_record_whose_roll_was_changed() -> None:
+    """A record with another roll root (an entry dropped or added) fails the member's proof."""
+    record = copy.deepcopy(RECORD)
+    record["body"]["contests"][0]["roll"]["merkle_root"] = merkle_root([b"someone else"])
+    report = verify_record(record, roll_proof=ROLL_PROOF)
+    assert 9 in failed(report)
+    assert "the proof or the record was altered" in details(report, 9)
+
+
 # -- signatures and fingerprints -----------------------------------------------------------------
 
 

@@ -56,6 +56,26 @@ def test_a_valid_record_passes_with_exit_code_zero() -> None:
     assert lines[-1] == "All 7 steps passed."
 
 
+def test_a_roll_proof_is_checked_as_step_nine() -> None:
+    """--roll-proof adds step 9; a proof for another salt fails it with exit code 1."""
+    proof = EXAMPLES / "roll-proof.json"
+    result = run("verify", str(RECORD), "--roll-proof", str(proof))
+    assert result.exit_code == 0, result.output
+    assert "9. PASS Roll proof" in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-1] == "All 8 steps passed."
+
+
+def test_a_roll_proof_that_does_not_hold_fails(tmp_path: Path) -> None:
+    forged = {**load(EXAMPLES / "roll-proof.json"), "salt": "00" * 16}
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    result = run("verify", str(RECORD), "--roll-proof", str(path))
+    assert result.exit_code == 1
+    assert "9. FAIL Roll proof" in result.stdout.splitlines()
+    missing = run("verify", str(RECORD), "--roll-proof", str(tmp_path / "none.json"))
+    assert missing.exit_code == 2 and "cannot read the roll proof" in missing.output
+
+
 def test_a_tampered_record_fails_with_exit_code_one() -> None:
     """A tampered record prints FAIL with indented reasons and exits 1."""
     result = run("verify", str(EXAMPLES / "tampered-roll.json"))
