@@ -129,6 +129,8 @@ def _init_extensions(app: Flask) -> None:
         return user if user is not None and not user.is_disabled else None
 
     # Import every model so that metadata (and so migrations) sees them all.
+    import assembly.assemblies.models
+    import assembly.assemblies.notices
     import assembly.audit.models
     import assembly.elections.models
     import assembly.elections.notices
@@ -140,6 +142,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from assembly.api.views import bp as api_bp
+    from assembly.assemblies.views import bp as assemblies_bp
     from assembly.audit.views import bp as audit_bp
     from assembly.auth.views import bp as auth_bp
     from assembly.elections.views import bp as elections_bp
@@ -154,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ops_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(assemblies_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

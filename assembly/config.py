@@ -40,6 +40,7 @@ ENV_SETTINGS: dict[str, str] = {
     "RATELIMIT_STORAGE_URI": "str",
     "SIGN_IN_PER_ADDRESS": "int",
     "SIGN_IN_PER_CLIENT": "str",
+    "CHECK_IN_SEARCH_PER_CLIENT": "str",
     "LOG_LEVEL": "str",
     "KEY_PASSPHRASE": "str",
 }
@@ -64,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_IN_PER_ADDRESS": 3,
     #: Sign-in requests per client address (Flask-Limiter syntax).
     "SIGN_IN_PER_CLIENT": "20 per 15 minutes",
+    #: Check-in searches (by name and date of birth) per client address: a teller at a busy
+    #: door searches often; a script trying names is stopped.
+    "CHECK_IN_SEARCH_PER_CLIENT": "300 per 10 minutes",
     "RATELIMIT_STORAGE_URI": "memory://",
     "NOTICE_MAX_ATTEMPTS": 8,
     "LOG_LEVEL": "INFO",

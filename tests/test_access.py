@@ -76,6 +76,18 @@ RECORD_OFFICERS = {
     "returning_officer": 200,
     "admin": 200,
 }
+#: The chair's steps at an assembly: its secretary, its returning officer and admins.
+CHAIR_409 = {
+    **dict.fromkeys(ROLES, 403),
+    "anonymous": 302,
+    "secretary": 409,
+    "returning_officer": 409,
+    "admin": 409,
+}
+CHAIR_302 = {**CHAIR_409, **dict.fromkeys(("secretary", "returning_officer", "admin"), 302)}
+#: Who checks members in: tellers, the secretary, the returning officer, admins.
+_TELLERS = ("teller", "secretary", "returning_officer", "admin")
+TELLERS_200 = {**dict.fromkeys(ROLES, 403), "anonymous": 302, **dict.fromkeys(_TELLERS, 200)}
 #: An empty POST to an edit form keeps the saved values and redirects back.
 SECRETARY_SAVES = {**SECRETARY, "secretary": 302, "admin": 302}
 
@@ -246,6 +258,36 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     # declaration); the file only for a contest whose roll holds them (none here: 404).
     "records.roll_proof": {"GET": {**RECORD_OFFICERS, "anonymous": 302}},
     "records.roll_proof_json": {"GET": {**dict.fromkeys(ROLES, 404), "anonymous": 302}},
+    # Assemblies (the scenario's is in session, the member standing): history, the assembly's
+    # page, the screen and a member's pass are public (a teller opening the pass sees the
+    # check-in page); the chair's steps are the secretary's, the assembly's returning officer's
+    # and admins' (those not possible in session are 409; opening the vote works: 302); the
+    # member applies and withdraws (too late: 409); tellers check in (no one named: 404); the
+    # phone ballot needs a pass opened after check-in (403 without).
+    "assemblies.assemblies": {"GET": ALL_200},
+    "assemblies.rules": {"GET": SECRETARY, "POST": {**SECRETARY, "secretary": 400, "admin": 400}},
+    "assemblies.schedule": {
+        "GET": SECRETARY,
+        "POST": {**SECRETARY, "secretary": 400, "admin": 400},
+    },
+    "assemblies.assembly_public": {"GET": ALL_200},
+    "assemblies.send_notice_view": {"POST": CHAIR_409},
+    "assemblies.publish_view": {"POST": CHAIR_409},
+    "assemblies.open_view": {"POST": CHAIR_409},
+    "assemblies.open_vote_view": {"POST": CHAIR_302},
+    "assemblies.close_vote_view": {"POST": CHAIR_409},
+    "assemblies.declare_view": {"POST": CHAIR_409},
+    "assemblies.apply": {"GET": MEMBER, "POST": {**MEMBER, "member": 400}},
+    "assemblies.withdraw": {"POST": {**MEMBER, "member": 409}},
+    "assemblies.decide": {"POST": CHAIR_302},
+    "assemblies.check_in_page": {"GET": TELLERS_200},
+    "assemblies.check_in_post": {"POST": {**TELLERS_200, **dict.fromkeys(_TELLERS, 404)}},
+    "assemblies.member_pass": {
+        "GET": ALL_200,
+        "POST": {**dict.fromkeys(ROLES, 403), **dict.fromkeys(_TELLERS, 302)},
+    },
+    "assemblies.vote": {"GET": dict.fromkeys(ROLES, 403), "POST": dict.fromkeys(ROLES, 403)},
+    "assemblies.screen": {"GET": ALL_200},
     "records.officer_key": {"GET": THE_OFFICER, "POST": {**THE_OFFICER, "returning_officer": 400}},
 }
 
@@ -325,6 +367,7 @@ def _scenario() -> dict[str, Any]:
     open_election, candidate = _open_for_nominations(target, officer)
     poll = _poll_open(target, emails["member"])
     counted = _counted(target, officer)
+    assembly, assembly_candidate = _assembly_in_session(target, officer)
     db.session.commit()
     return {
         "target": target,
@@ -338,7 +381,48 @@ def _scenario() -> dict[str, Any]:
         "poll_election_id": poll.election.id,
         "poll_contest_id": poll.contests["workers"].id,
         "counted_election_id": counted.id,
+        "assembly_id": assembly.id,
+        "assembly_candidate_id": assembly_candidate.id,
+        "member_person_id": assembly_candidate.person_id,
     }
+
+
+def _assembly_in_session(target: Any, officer: User) -> tuple[Any, Any]:
+    """An assembly of the target institution, in session, at which the member stands."""
+    from datetime import timedelta
+
+    from assembly.assemblies.operations import (
+        apply_to_stand,
+        decide_application,
+        open_assembly,
+        publish_candidates,
+        schedule_assembly,
+        send_notice,
+    )
+    from assembly.auth.actors import SYSTEM
+    from assembly.clock import today
+    from assembly.membership.models import Person
+
+    assembly = schedule_assembly(
+        SYSTEM,
+        target,
+        title="",
+        held_on=today() + timedelta(days=20),
+        starts_at="18:30",
+        venue="Hall",
+        agenda="",
+        returning_officer_id=officer.id,
+        today=today(),
+    )
+    send_notice(SYSTEM, assembly, today())
+    member = db.session.query(Person).filter_by(email="member@example.org").one()
+    candidate = apply_to_stand(
+        SYSTEM, assembly, member, ballot_name="Pat Member", statement="Hello", today=today()
+    )
+    decide_application(SYSTEM, candidate, valid=True)
+    publish_candidates(SYSTEM, assembly, assembly.applications_close_on + timedelta(days=1))
+    open_assembly(SYSTEM, assembly, assembly.held_on)
+    return assembly, candidate
 
 
 def _poll_open(target: Any, email: str) -> Any:
@@ -454,6 +538,11 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
                         "institution": scenario["target"].id,
                     }
                 )
+        elif argument == "token" and endpoint == "assemblies.member_pass":
+            from assembly.assemblies.notices import pass_token
+
+            with app.test_request_context():
+                values["token"] = pass_token(scenario["assembly_id"], scenario["member_person_id"])
         elif argument == "token":
             link = issue_sign_in_link(CLI, token_email)
             db.session.commit()
@@ -487,7 +576,11 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
         elif argument == "contest_id":
             values["contest_id"] = scenario["poll_contest_id"]
         elif argument == "candidate_id":
-            values["candidate_id"] = scenario["candidate_id"]
+            values["candidate_id"] = scenario[
+                "assembly_candidate_id" if endpoint.startswith("assemblies.") else "candidate_id"
+            ]
+        elif argument == "assembly_id":
+            values["assembly_id"] = scenario["assembly_id"]
         elif argument == "kind":
             values["kind"] = "notice_of_election"
         elif argument == "batch_id":

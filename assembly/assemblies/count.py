@@ -1,0 +1,91 @@
+"""Counting a vote in the room with the same pure function the verifier recounts it with
+(``assembly.records.assembly_count``): a confirmation, IRV, or one exhaustive round, with
+constituency weighting when the assembly has it on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from assembly.assemblies.models import AssemblyBallot, Vote, VoteKind
+from assembly.extensions import db
+from assembly.membership.models import Constituency
+from assembly.records.canonical import rational
+
+__all__ = ["ballot_items", "count_vote", "vote_seed", "weighting_of"]
+
+METHODS = {VoteKind.confirmation: "confirmation", VoteKind.irv: "irv", VoteKind.round: "round"}
+
+
+def vote_seed(vote: Vote) -> str:
+    """The vote's own seed, derived from the assembly's (committed before any vote)."""
+    return hashlib.sha256(f"{vote.assembly.seed}:vote:{vote.id}".encode("ascii")).hexdigest()
+
+
+def weighting_of(vote: Vote) -> dict[str, Any] | None:
+    """The record's ``weighting`` of the vote: every constituency of the institution with its
+    weight, or None when the assembly counts one member, one vote."""
+    assembly = vote.assembly
+    if not assembly.weighting:
+        return None
+    constituencies = db.session.scalars(
+        select(Constituency)
+        .where(Constituency.institution_id == assembly.institution_id)
+        .order_by(Constituency.precedence, Constituency.id)
+    )
+    return {
+        "constituencies": [
+            {"key": c.key, "name": c.name, "weight": rational(c.weight)} for c in constituencies
+        ]
+    }
+
+
+def ballot_items(vote: Vote) -> list[dict[str, Any]]:
+    """The vote's ballots as the record lists them, sorted by tracker."""
+    weighted = vote.assembly.weighting
+    items = []
+    for tracker, constituency, ranking, choice, channel in db.session.execute(
+        select(
+            AssemblyBallot.tracker,
+            AssemblyBallot.constituency,
+            AssemblyBallot.ranking,
+            AssemblyBallot.choice,
+            AssemblyBallot.channel,
+        )
+        .where(AssemblyBallot.vote_id == vote.id)
+        .order_by(AssemblyBallot.tracker)
+    ):
+        item: dict[str, Any] = {"tracker": tracker, "channel": channel}
+        if vote.kind == VoteKind.confirmation:
+            item["choice"] = choice
+        else:
+            item["ranking"] = json.loads(ranking)
+        if weighted:
+            item["constituency"] = constituency
+        items.append(item)
+    return items
+
+
+def count_vote(vote: Vote) -> tuple[dict[str, Any], int | None, int | None]:
+    """Count the vote: (the count as the record holds it, the elected candidate's id, the
+    excluded candidate's id)."""
+    from assembly.records.assembly_count import count_assembly_vote
+
+    candidates = [(c.id, c.ballot_name) for c in _candidates(vote)]
+    result, elected, excluded = count_assembly_vote(
+        METHODS[vote.kind], candidates, ballot_items(vote), weighting_of(vote), vote_seed(vote)
+    )
+    return (
+        result,
+        elected[0] if elected else None,
+        excluded[0] if excluded else None,
+    )
+
+
+def _candidates(vote: Vote) -> list[Any]:
+    from assembly.assemblies.operations import vote_candidates
+
+    return vote_candidates(vote)

@@ -1,0 +1,294 @@
+"""The assembly's rules through its operations: notice, candidates, check-in, quorum, the
+late-arrival rule and one vote per attendee. Every refusal leaves the database unchanged."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fractions import Fraction
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from assembly.assemblies.models import (
+    Assembly,
+    AssemblyBallot,
+    AssemblyCandidateStatus,
+    AssemblyState,
+    Attendance,
+    Vote,
+    VoteKind,
+    VoteMark,
+)
+from assembly.assemblies.operations import (
+    AlreadyCheckedIn,
+    apply_to_stand,
+    cast_assembly_vote,
+    check_in,
+    earliest_date,
+    latest_notice_on,
+    open_vote,
+    publish_candidates,
+    quorum_status,
+    schedule_assembly,
+    send_notice,
+)
+from assembly.auth.actors import SYSTEM
+from assembly.elections.voting import AlreadyVoted
+from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
+from assembly.extensions import db
+from assembly.notices.models import OutboxMessage
+from tests.assemblies.helpers import HELD_ON, SCHEDULED_ON, make_room
+from tests.conftest import make_institution, make_member, make_user
+from tests.membership.test_imports import database_fingerprint
+
+
+def _count(model: type) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_notice_periods_count_clear_days() -> None:
+    """14 clear days: neither the day of the notice nor the day of the assembly counts."""
+    held = SCHEDULED_ON + timedelta(days=15)
+    assert latest_notice_on(held, 14) == SCHEDULED_ON
+    assert earliest_date(SCHEDULED_ON, 14) == held
+
+
+def test_a_date_with_too_little_notice_is_refused(app: Flask) -> None:
+    """Scheduling 14 days ahead with 14 clear days' notice is refused with the earliest date;
+    nothing is stored."""
+    institution = make_institution(slug="short-notice")
+    before = database_fingerprint()
+    with pytest.raises(RuleViolation, match=r"Too little notice.*at the earliest"):
+        schedule_assembly(
+            SYSTEM,
+            institution,
+            title="",
+            held_on=SCHEDULED_ON + timedelta(days=14),
+            starts_at="18:30",
+            venue="Hall",
+            agenda="",
+            returning_officer_id=None,
+            today=SCHEDULED_ON,
+        )
+    db.session.rollback()
+    assert database_fingerprint() == before
+
+
+def test_a_notice_sent_too_late_is_refused(app: Flask) -> None:
+    """A scheduled assembly whose notice was not sent in time cannot be noticed later."""
+    institution = make_institution(slug="late-notice")
+    make_member(institution, "workers")
+    assembly = schedule_assembly(
+        SYSTEM,
+        institution,
+        title="",
+        held_on=HELD_ON,
+        starts_at="18:30",
+        venue="Hall",
+        agenda="",
+        returning_officer_id=None,
+        today=SCHEDULED_ON,
+    )
+    db.session.commit()
+    late = latest_notice_on(HELD_ON, 14) + timedelta(days=1)
+    with pytest.raises(RuleViolation, match="Too late to give 14 clear days' notice"):
+        send_notice(SYSTEM, assembly, late)
+    db.session.rollback()
+    assert db.session.get(Assembly, assembly.id).state == AssemblyState.scheduled
+    assert _count(OutboxMessage) == 0
+
+
+def test_the_notice_goes_to_every_member_and_invites_the_incumbent(app: Flask) -> None:
+    """One notice per current member; a second schedule while one is pending is refused."""
+    room = make_room("notice-school", open_it=False)
+    kinds = db.session.scalars(select(OutboxMessage.kind)).all()
+    assert kinds.count("notice_of_assembly") == 9
+    assert kinds.count("notice_of_candidates") == 9
+    with pytest.raises(Conflict, match="already scheduled"):
+        schedule_assembly(
+            SYSTEM,
+            room.institution,
+            title="",
+            held_on=HELD_ON + timedelta(days=30),
+            starts_at="18:30",
+            venue="Hall",
+            agenda="",
+            returning_officer_id=None,
+            today=SCHEDULED_ON,
+        )
+
+
+def test_applications_follow_the_rules(app: Flask) -> None:
+    """A statement over 500 words is refused; publishing waits for every decision."""
+    room = make_room("apply-school", standing=0, open_it=False)
+    # make_room published already: a new room that has not.
+    assert room.assembly.candidates_published_at is not None
+    with pytest.raises(InvalidTransition):
+        apply_to_stand(
+            SYSTEM,
+            room.assembly,
+            room.members["users"][0].person,
+            ballot_name="Late",
+            statement="x",
+            today=SCHEDULED_ON + timedelta(days=2),
+        )
+
+
+def test_statement_length_and_pending_applications(app: Flask) -> None:
+    institution = make_institution(slug="statement-school")
+    member = make_member(institution, "users", email="stand@statement-school.org")
+    assembly = schedule_assembly(
+        SYSTEM,
+        institution,
+        title="",
+        held_on=HELD_ON,
+        starts_at="18:30",
+        venue="Hall",
+        agenda="",
+        returning_officer_id=None,
+        today=SCHEDULED_ON,
+    )
+    send_notice(SYSTEM, assembly, SCHEDULED_ON)
+    db.session.commit()
+    with pytest.raises(RuleViolation, match="501 words"):
+        apply_to_stand(
+            SYSTEM,
+            assembly,
+            member.person,
+            ballot_name="Ann",
+            statement="word " * 501,
+            today=SCHEDULED_ON,
+        )
+    db.session.rollback()
+    candidate = apply_to_stand(
+        SYSTEM, assembly, member.person, ballot_name="Ann", statement="Hello", today=SCHEDULED_ON
+    )
+    db.session.commit()
+    assert candidate.status == AssemblyCandidateStatus.applied
+    with pytest.raises(InvalidTransition, match="Applications close"):
+        publish_candidates(SYSTEM, assembly, SCHEDULED_ON)
+    with pytest.raises(InvalidTransition, match="Decide every application first: 1 waiting"):
+        publish_candidates(SYSTEM, assembly, assembly.applications_close_on + timedelta(days=1))
+    with pytest.raises(InvalidTransition, match="Applications closed"):
+        apply_to_stand(
+            SYSTEM,
+            assembly,
+            member.person,
+            ballot_name="Ann",
+            statement="Hello",
+            today=assembly.applications_close_on + timedelta(days=1),
+        )
+
+
+def test_a_member_is_checked_in_once(app: Flask) -> None:
+    """A second check-in of the same member, by another teller, is refused and says when."""
+    room = make_room("door-school")
+    member = room.members["users"][0]
+    first = room.check_in(member)
+    assert first.number == 1 and first.constituency.key == "users"
+    with pytest.raises(AlreadyCheckedIn, match="checked in already"):
+        check_in(room.secretary, room.assembly, member.person)
+    db.session.rollback()
+    assert _count(Attendance) == 1
+
+
+def test_only_tellers_check_in_and_only_members_count(app: Flask) -> None:
+    """A member cannot check anyone in; someone who is not a member is not checked in."""
+    room = make_room("teller-school")
+    member = room.members["users"][1]
+    with pytest.raises(NotEligible, match="Only a teller"):
+        check_in(make_user(member.person.email), room.assembly, member.person)
+    outsider = make_member(make_institution(slug="elsewhere"), "users")
+    with pytest.raises(NotEligible, match="is not a member of Teller School"):
+        check_in(room.teller, room.assembly, outsider.person)
+    db.session.rollback()
+    assert _count(Attendance) == 0
+
+
+def test_no_vote_while_inquorate(app: Flask) -> None:
+    """With a quorum of 4 and 3 present the chair cannot open a vote; with 4 they can."""
+    room = make_room("quorum-school", quorum_members=4)
+    for membership in room.everyone()[:3]:
+        room.check_in(membership)
+    status = quorum_status(room.assembly)
+    assert (status.present, status.required, status.quorate) == (3, 4, False)
+    with pytest.raises(RuleViolation, match="not quorate: 1 more member"):
+        open_vote(room.secretary, room.assembly)
+    db.session.rollback()
+    assert _count(Vote) == 0
+    room.check_in(room.everyone()[3])
+    vote = open_vote(room.secretary, room.assembly)
+    assert vote.kind == VoteKind.irv
+
+
+def test_quorum_by_share_and_per_constituency(app: Flask) -> None:
+    """A third of 9 members is 3; one from each constituency is needed as well."""
+    room = make_room("share-school", quorum_share=Fraction(1, 3), quorum_per_constituency=1)
+    for membership in room.members["workers"]:
+        room.check_in(membership)
+    status = quorum_status(room.assembly)
+    assert status.required == 3 and status.present == 3 and not status.quorate
+    with pytest.raises(RuleViolation, match="too few present from Service users, Local community"):
+        open_vote(room.secretary, room.assembly)
+    db.session.rollback()
+    room.check_in(room.members["users"][0])
+    room.check_in(room.members["community"][0])
+    assert quorum_status(room.assembly).quorate
+
+
+def test_one_vote_per_attendee(app: Flask) -> None:
+    """A second ballot from the same attendee is refused; one mark, one ballot."""
+    room = make_room("once-school")
+    attendance = room.check_in(room.members["users"][0])
+    vote = open_vote(room.secretary, room.assembly)
+    db.session.commit()
+    ids = [c.id for c in room.candidates]
+    tracker = cast_assembly_vote(attendance, vote, ranking=ids, day=HELD_ON)
+    db.session.commit()
+    with pytest.raises(AlreadyVoted):
+        cast_assembly_vote(attendance, vote, ranking=ids[::-1], day=HELD_ON)
+    db.session.rollback()
+    assert _count(VoteMark) == 1 and _count(AssemblyBallot) == 1
+    ballot = db.session.scalars(select(AssemblyBallot)).one()
+    assert ballot.tracker == tracker and ballot.constituency == "users"
+
+
+def test_late_arrivals_when_the_rules_say_no(app: Flask) -> None:
+    """With late arrivals barred, a member checked in after the vote opened cannot vote in
+    it; one checked in before can."""
+    room = make_room("late-school", late_arrivals_vote=False)
+    early = room.check_in(room.members["workers"][2])
+    vote = open_vote(room.secretary, room.assembly)
+    db.session.commit()
+    late = room.check_in(room.members["users"][0])
+    ids = [c.id for c in room.candidates]
+    with pytest.raises(NotEligible, match="late arrivals do not vote"):
+        cast_assembly_vote(late, vote, ranking=ids, day=HELD_ON)
+    db.session.rollback()
+    cast_assembly_vote(early, vote, ranking=ids, day=HELD_ON)
+    db.session.commit()
+    assert _count(VoteMark) == 1
+
+
+def test_late_arrivals_may_vote_by_default(app: Flask) -> None:
+    room = make_room("late-ok-school")
+    room.check_in(room.members["workers"][2])
+    vote = open_vote(room.secretary, room.assembly)
+    db.session.commit()
+    late = room.check_in(room.members["users"][0])
+    cast_assembly_vote(late, vote, ranking=[room.candidates[0].id], day=HELD_ON)
+    db.session.commit()
+    assert _count(VoteMark) == 1
+
+
+def test_a_ballot_must_name_the_votes_candidates(app: Flask) -> None:
+    room = make_room("ballot-school")
+    attendance = room.check_in(room.members["users"][0])
+    vote = open_vote(room.secretary, room.assembly)
+    db.session.commit()
+    for ranking, choice in (([], ""), ([999], ""), ([room.candidates[0].id] * 2, ""), ([], "yes")):
+        with pytest.raises(RuleViolation):
+            cast_assembly_vote(attendance, vote, ranking=ranking, choice=choice, day=HELD_ON)
+        db.session.rollback()
+    assert _count(VoteMark) == 0
