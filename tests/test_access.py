@@ -288,6 +288,13 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     },
     "assemblies.vote": {"GET": dict.fromkeys(ROLES, 403), "POST": dict.fromkeys(ROLES, 403)},
     "assemblies.screen": {"GET": ALL_200},
+    # Paper ballots are the tellers' and need an open vote (none here: 409); giving a paper
+    # names no one here (404).
+    "assemblies.give_paper_view": {"POST": {**TELLERS_200, **dict.fromkeys(_TELLERS, 404)}},
+    "assemblies.papers": {
+        "GET": {**TELLERS_200, **dict.fromkeys(_TELLERS, 409)},
+        "POST": {**TELLERS_200, **dict.fromkeys(_TELLERS, 409)},
+    },
     "records.officer_key": {"GET": THE_OFFICER, "POST": {**THE_OFFICER, "returning_officer": 400}},
 }
 

@@ -19,6 +19,7 @@ __all__ = [
     "ApplyForm",
     "CheckInSearchForm",
     "DecideForm",
+    "PaperBatchForm",
     "RulesForm",
     "ScheduleForm",
 ]
@@ -127,3 +128,21 @@ class CheckInSearchForm(FlaskForm):
         validators=[DataRequired("Enter part of the member's name"), Length(min=2, max=100)],
     )
     date_of_birth = DateField("Date of birth", validators=[Optional()])
+
+
+class PaperBatchForm(FlaskForm):
+    constituency = SelectField(
+        "Constituency", coerce=int, validators=[InputRequired("Choose the constituency")]
+    )
+    label = StringField(
+        "Batch label",
+        filters=[_strip],
+        description="As written on the batch's envelope, for example Box 1.",
+        validators=[DataRequired("Label the batch"), Length(max=100)],
+    )
+    papers = TextAreaField(
+        "Papers, one per line",
+        description="Confirmation: yes, no or abstain. Preferential ballot: the ballot "
+        "positions in order of preference, such as 2 1 3. A round: one ballot position.",
+        validators=[DataRequired("Enter the papers, one per line")],
+    )

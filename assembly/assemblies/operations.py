@@ -831,7 +831,7 @@ def cast_assembly_vote(
             db.session.add(VoteMark(vote_id=vote.id, attendance_id=attendance.id, channel=channel))
     except IntegrityError:
         raise AlreadyVoted("You have voted in this vote already.") from None
-    tracker = _store_ballot(vote, attendance.constituency.key, ranked, chosen, channel, day)
+    tracker = store_ballot(vote, attendance.constituency.key, ranked, chosen, channel, day)
     record_event(
         ANONYMOUS_VOTER,
         "assembly_ballot.cast",
@@ -841,9 +841,10 @@ def cast_assembly_vote(
     return tracker
 
 
-def _store_ballot(
+def store_ballot(
     vote: Vote, constituency: str, ranking: list[int], choice: str, channel: str, day: date
 ) -> str:
+    """Store one ballot with a fresh tracker (the voter's mark is the caller's business)."""
     while True:
         tracker = new_tracker()
         taken = db.session.scalar(select(exists().where(AssemblyBallot.tracker == tracker)))
@@ -882,6 +883,14 @@ def close_vote(actor: Actor, vote: Vote) -> dict[str, Any]:
     _officer(actor, assembly)
     if vote.state != VoteState.open:
         raise InvalidTransition("This vote is closed already.")
+    from assembly.assemblies.paper import pending_batches
+
+    waiting = pending_batches(vote)
+    if waiting:
+        raise InvalidTransition(
+            f"{waiting} paper batch(es) wait for their second entry: finish entering the "
+            "papers before the vote is counted."
+        )
     vote.state = VoteState.counted
     vote.closed_at = utcnow()
     result, elected, excluded = count_vote(vote)

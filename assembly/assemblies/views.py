@@ -31,6 +31,7 @@ from assembly.assemblies.forms import (
     ApplyForm,
     CheckInSearchForm,
     DecideForm,
+    PaperBatchForm,
     RulesForm,
     ScheduleForm,
 )
@@ -75,6 +76,13 @@ from assembly.assemblies.operations import (
     vote_turnout,
     withdraw_candidate,
 )
+from assembly.assemblies.paper import (
+    batches_of,
+    enter_paper_batch,
+    give_paper,
+    paper_summary,
+    parse_papers,
+)
 from assembly.auth.actors import current_actor
 from assembly.auth.forms import ConfirmForm
 from assembly.auth.models import Role, RoleGrant, User
@@ -84,7 +92,7 @@ from assembly.elections.models import CountMethod
 from assembly.elections.voting import AlreadyVoted, InvalidBallot, ranking_from_marks
 from assembly.errors import DomainError, InvalidTransition, NotEligible
 from assembly.extensions import db, limiter
-from assembly.membership.models import Institution, Membership, Person
+from assembly.membership.models import Constituency, Institution, Membership, Person
 
 __all__ = ["bp"]
 
@@ -560,6 +568,7 @@ def check_in_page(slug: str, assembly_id: int) -> ResponseReturnValue:
         present=present,
         quorum=quorum_status(assembly),
         confirm=ConfirmForm(),
+        open_vote=open_vote_of(assembly),
     ), 400 if searched and form.errors else 200
 
 
@@ -641,6 +650,7 @@ def member_pass(slug: str, assembly_id: int, token: str) -> ResponseReturnValue:
             membership=membership,
             attendance=attendance,
             form=ConfirmForm(),
+            open_vote=open_vote_of(assembly),
         )
     if attendance is not None and assembly.state == AssemblyState.in_session:
         session[_SESSION_PASS] = {"assembly": assembly.id, "attendance": attendance.id}
@@ -770,3 +780,93 @@ def screen(slug: str, assembly_id: int) -> ResponseReturnValue:
         refresh=REFRESH_SECONDS,
         vote_seed=vote_seed,
     )
+
+
+# --- paper ballots ------------------------------------------------------------------------------
+
+
+def _open_vote_for_tellers(assembly: Assembly) -> Vote:
+    current = open_vote_of(assembly)
+    if current is None:
+        raise InvalidTransition("No vote is open: papers are given out and entered during a vote.")
+    return current
+
+
+@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/papers/give", methods=["POST"])
+@login_required
+def give_paper_view(slug: str, assembly_id: int) -> ResponseReturnValue:
+    """A teller hands a checked-in member a paper ballot: they have voted, on paper."""
+    assembly = _teller_assembly(slug, assembly_id)
+    person = db.session.get(Person, request.form.get("person_id", type=int) or 0)
+    attendance = _attendance(assembly, person.id) if person is not None else None
+    if person is None or attendance is None:
+        abort(404)
+    current = _open_vote_for_tellers(assembly)
+    if ConfirmForm().validate_on_submit():
+        try:
+            give_paper(current_actor(), current, attendance)
+        except AlreadyVoted as problem:
+            db.session.rollback()
+            flash(problem.message)
+        else:
+            db.session.commit()
+            flash(
+                f"Give {person.given_name} {person.family_name} a paper ballot for vote "
+                f"{current.number}."
+            )
+    back = request.form.get("back", "")
+    if back.startswith("/") and not back.startswith("//"):
+        return redirect(back)
+    return redirect(url_for("assemblies.check_in_page", slug=slug, assembly_id=assembly.id))
+
+
+@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/papers", methods=["GET", "POST"])
+@login_required
+def papers(slug: str, assembly_id: int) -> ResponseReturnValue:
+    """Tellers enter the papers of the open vote in batches, each twice, independently."""
+    assembly = _teller_assembly(slug, assembly_id)
+    current = _open_vote_for_tellers(assembly)
+    form = PaperBatchForm()
+    constituencies = list(
+        db.session.scalars(
+            select(Constituency)
+            .where(Constituency.institution_id == assembly.institution_id)
+            .order_by(Constituency.precedence, Constituency.id)
+        )
+    )
+    form.constituency.choices = [SelectChoice(c.id, c.name) for c in constituencies]
+    outcome = None
+    if form.validate_on_submit():
+        constituency = next(c for c in constituencies if c.id == form.constituency.data)
+        try:
+            entered = parse_papers(form.papers.data, current)
+            _batch, outcome = enter_paper_batch(
+                current_actor(), current, constituency, form.label.data, entered
+            )
+        except DomainError as problem:
+            db.session.rollback()
+            if problem.status == 403:
+                raise
+            form.papers.errors = [problem.message]
+        else:
+            db.session.commit()
+            flash(
+                "The batch is accepted: both entries match."
+                if outcome
+                else "The second entry differs from the first: the batch is rejected. Count "
+                "it again and enter it afresh, twice."
+                if outcome is False
+                else "First entry saved. Another teller now counts the batch and enters it."
+            )
+            return redirect(url_for("assemblies.papers", slug=slug, assembly_id=assembly.id))
+    return render_template(
+        "assemblies/papers.html",
+        institution=assembly.institution,
+        assembly=assembly,
+        vote=current,
+        candidates=vote_candidates(current),
+        form=form,
+        summary=paper_summary(current),
+        batches=batches_of(current),
+        names={c.key: c.name for c in constituencies},
+    ), 400 if form.errors else 200

@@ -33,6 +33,7 @@ from assembly.assemblies.operations import (
     schedule_assembly,
     send_notice,
 )
+from assembly.assemblies.paper import enter_paper_batch, give_paper, parse_papers
 from assembly.auth.actors import SYSTEM
 from assembly.elections.voting import AlreadyVoted
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
@@ -292,3 +293,101 @@ def test_a_ballot_must_name_the_votes_candidates(app: Flask) -> None:
             cast_assembly_vote(attendance, vote, ranking=ranking, choice=choice, day=HELD_ON)
         db.session.rollback()
     assert _count(VoteMark) == 0
+
+
+# --- paper ballots ------------------------------------------------------------------------------
+
+
+def test_phone_and_paper_never_both(app: Flask) -> None:
+    """A member who voted on the phone gets no paper; one given a paper cannot vote on the
+    phone; nobody gets two papers."""
+    room = make_room("paper-once-school")
+    phone = room.check_in(room.members["users"][0])
+    paper = room.check_in(room.members["users"][1])
+    vote = open_vote(room.secretary, room.assembly)
+    db.session.commit()
+    ids = [c.id for c in room.candidates]
+    cast_assembly_vote(phone, vote, ranking=ids, day=HELD_ON)
+    db.session.commit()
+    with pytest.raises(AlreadyVoted):
+        give_paper(room.teller, vote, phone)
+    db.session.rollback()
+    give_paper(room.teller, vote, paper)
+    db.session.commit()
+    with pytest.raises(AlreadyVoted):
+        cast_assembly_vote(paper, vote, ranking=ids, day=HELD_ON)
+    db.session.rollback()
+    with pytest.raises(AlreadyVoted):
+        give_paper(room.secretary, vote, paper)
+    db.session.rollback()
+    marks = db.session.execute(select(VoteMark.channel).order_by(VoteMark.channel)).scalars()
+    assert list(marks) == ["online", "paper"]
+
+
+def test_a_mismatched_batch_is_refused_then_entered_again(app: Flask) -> None:
+    """Two tellers enter the same batch; a second entry that differs rejects it and stores
+    nothing; entered again twice alike, it is accepted and its ballots stored."""
+    room = make_room("paper-batch-school")
+    users = [room.check_in(m) for m in room.members["users"]]
+    vote = open_vote(room.secretary, room.assembly)
+    db.session.commit()
+    for attendance in users:
+        give_paper(room.teller, vote, attendance)
+    db.session.commit()
+    constituency = users[0].constituency
+    first = parse_papers("1 2\n2\n2 1", vote)
+    batch, outcome = enter_paper_batch(room.teller, vote, constituency, "Box 1", first)
+    db.session.commit()
+    assert outcome is None and batch.status == "first_entered"
+    with pytest.raises(NotEligible, match="another teller"):
+        enter_paper_batch(room.teller, vote, constituency, "Box 1", first)
+    db.session.rollback()
+    wrong = parse_papers("1 2\n1\n2 1", vote)
+    _, outcome = enter_paper_batch(room.secretary, vote, constituency, "Box 1", wrong)
+    db.session.commit()
+    assert outcome is False and _count(AssemblyBallot) == 0
+    enter_paper_batch(room.teller, vote, constituency, "Box 1", first)
+    # The same papers in another order: the same batch.
+    _, outcome = enter_paper_batch(
+        room.secretary, vote, constituency, "Box 1", parse_papers("2\n2 1\n1 2", vote)
+    )
+    db.session.commit()
+    assert outcome is True
+    rankings = sorted(
+        db.session.scalars(select(AssemblyBallot.ranking).where(AssemblyBallot.channel == "paper"))
+    )
+    a, b = (c.id for c in room.candidates)
+    assert rankings == sorted([f"[{a},{b}]", f"[{b}]", f"[{b},{a}]"])
+
+
+def test_a_batch_with_more_papers_than_were_given_out_is_refused(app: Flask) -> None:
+    room = make_room("paper-count-school")
+    attendance = room.check_in(room.members["community"][0])
+    vote = open_vote(room.secretary, room.assembly)
+    give_paper(room.teller, vote, attendance)
+    db.session.commit()
+    papers = parse_papers("1\n2", vote)
+    enter_paper_batch(room.teller, vote, attendance.constituency, "Box 9", papers)
+    db.session.commit()
+    before = database_fingerprint()
+    with pytest.raises(RuleViolation, match="1 paper\\(s\\) were given out and 0 entered"):
+        enter_paper_batch(room.secretary, vote, attendance.constituency, "Box 9", papers)
+    db.session.rollback()
+    assert database_fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "Enter the papers"),
+        ("1 x", "Paper line 1: write ballot positions as numbers"),
+        ("1\n3", "Paper line 2: ballot positions run from 1 to 2"),
+        ("1 1", "Paper line 1: a candidate is marked twice"),
+    ],
+)
+def test_bad_batch_lines_are_named(app: Flask, text: str, message: str) -> None:
+    room = make_room("paper-lines-school")
+    room.check_in(room.members["users"][0])
+    vote = open_vote(room.secretary, room.assembly)
+    with pytest.raises(RuleViolation, match=message):
+        parse_papers(text, vote)

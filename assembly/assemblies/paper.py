@@ -1,0 +1,293 @@
+"""Paper voting in the room. A teller gives a checked-in member a paper ballot for the open
+vote: that marks them as having voted (so they cannot also vote on the phone, nor get a second
+paper). The papers are collected per constituency and each batch is counted and entered by two
+tellers independently; it is accepted only when both entries match, and never with more papers
+than were given out in that constituency."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from assembly.assemblies.models import (
+    AssemblyBallot,
+    AssemblyPaperBatch,
+    Attendance,
+    Vote,
+    VoteKind,
+    VoteMark,
+    VoteState,
+)
+from assembly.assemblies.operations import (
+    can_check_in,
+    eligible_to_vote,
+    store_ballot,
+    vote_candidates,
+)
+from assembly.audit.operations import record_event
+from assembly.auth.actors import Actor
+from assembly.clock import today, utcnow
+from assembly.elections.voting import AlreadyVoted
+from assembly.errors import InvalidTransition, NotEligible, RuleViolation
+from assembly.extensions import db
+from assembly.membership.models import Constituency
+
+__all__ = [
+    "MAX_PAPERS",
+    "batches_of",
+    "enter_paper_batch",
+    "give_paper",
+    "paper_summary",
+    "papers_given",
+    "parse_papers",
+    "pending_batches",
+]
+
+MAX_PAPERS = 2000
+_CHOICES = {"yes": "yes", "y": "yes", "no": "no", "n": "no", "abstain": "abstain", "a": "abstain"}
+
+#: A paper as entered: candidate ids in order (IRV, a round) or a choice (confirmation).
+Paper = tuple[int, ...] | str
+
+
+def _check_teller(actor: Actor, vote: Vote) -> None:
+    if not can_check_in(actor, vote.assembly):
+        raise NotEligible("Only a teller can hand out or enter paper ballots.")
+
+
+def give_paper(actor: Actor, vote: Vote, attendance: Attendance) -> None:
+    """Hand a checked-in member a paper ballot for the open vote: they have voted, on paper.
+
+    :raises AlreadyVoted: they voted on the phone already, or had a paper.
+    """
+    _check_teller(actor, vote)
+    if vote.state != VoteState.open:
+        raise InvalidTransition("Papers are given out while the vote is open.")
+    if attendance.assembly_id != vote.assembly_id:
+        raise NotEligible("That member is not checked in at this assembly.")
+    if not eligible_to_vote(vote, attendance):
+        raise NotEligible(
+            "They checked in after this vote opened; late arrivals do not vote in it."
+        )
+    try:
+        with db.session.begin_nested():
+            db.session.add(VoteMark(vote_id=vote.id, attendance_id=attendance.id, channel="paper"))
+    except IntegrityError:
+        raise AlreadyVoted(
+            f"{attendance.person.given_name} {attendance.person.family_name} has voted in this "
+            "vote already (on the phone or on paper)."
+        ) from None
+    record_event(
+        actor,
+        "assembly_paper.given",
+        institution=vote.assembly.institution_id,
+        subject=vote,
+        data={"attendance": attendance.id},
+    )
+
+
+def papers_given(vote: Vote, constituency_id: int) -> int:
+    """Paper ballots handed to members of a constituency in this vote."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(VoteMark)
+            .join(Attendance, Attendance.id == VoteMark.attendance_id)
+            .where(
+                VoteMark.vote_id == vote.id,
+                VoteMark.channel == "paper",
+                Attendance.constituency_id == constituency_id,
+            )
+        )
+        or 0
+    )
+
+
+def _papers_entered(vote: Vote, constituency: str) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(AssemblyBallot)
+            .where(
+                AssemblyBallot.vote_id == vote.id,
+                AssemblyBallot.channel == "paper",
+                AssemblyBallot.constituency == constituency,
+            )
+        )
+        or 0
+    )
+
+
+def parse_papers(text: str, vote: Vote) -> list[Paper]:
+    """Read a batch: one paper per line. A confirmation paper is yes, no or abstain; a
+    preferential paper lists ballot positions in order of preference (``2 1 3``); a round's
+    paper is one ballot position.
+
+    :raises RuleViolation: naming the line and what is wrong with it.
+    """
+    candidates = vote_candidates(vote)
+    papers: list[Paper] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = [w for w in re.split(r"[\s,;]+", line.strip().lower()) if w]
+        if not words:
+            continue
+        if vote.kind == VoteKind.confirmation:
+            if len(words) != 1 or words[0] not in _CHOICES:
+                raise RuleViolation(f"Paper line {number}: write yes, no or abstain.")
+            papers.append(_CHOICES[words[0]])
+            continue
+        try:
+            positions = [int(w) for w in words]
+        except ValueError:
+            raise RuleViolation(
+                f"Paper line {number}: write ballot positions as numbers, such as 2 1 3."
+            ) from None
+        if any(not 1 <= p <= len(candidates) for p in positions):
+            raise RuleViolation(
+                f"Paper line {number}: ballot positions run from 1 to {len(candidates)}."
+            )
+        if len(set(positions)) != len(positions):
+            raise RuleViolation(f"Paper line {number}: a candidate is marked twice.")
+        if vote.kind == VoteKind.round and len(positions) != 1:
+            raise RuleViolation(
+                f"Paper line {number}: one mark in a round; a paper with more is spoilt and "
+                "not entered."
+            )
+        papers.append(tuple(candidates[p - 1].id for p in positions))
+    if not papers:
+        raise RuleViolation("Enter the papers of the batch, one per line.")
+    if len(papers) > MAX_PAPERS:
+        raise RuleViolation(f"Enter at most {MAX_PAPERS} papers in one batch.")
+    return papers
+
+
+def _canonical(papers: list[Paper]) -> str:
+    """An entry as compared: the papers sorted (their order in the pile means nothing)."""
+    return json.dumps(
+        sorted(([p] if isinstance(p, str) else list(p) for p in papers), key=json.dumps),
+        separators=(",", ":"),
+    )
+
+
+def enter_paper_batch(
+    actor: Actor, vote: Vote, constituency: Constituency, label: str, papers: list[Paper]
+) -> tuple[AssemblyPaperBatch, bool | None]:
+    """Enter a batch. The first entry is kept; a second, by another teller, accepts it when
+    it matches (the ballots are stored) or rejects both when it differs (the batch is
+    entered again). Returns the batch and True (accepted), False (rejected) or None (waiting
+    for the second entry)."""
+    _check_teller(actor, vote)
+    if vote.state != VoteState.open:
+        raise InvalidTransition("Paper batches are entered while the vote is open.")
+    if constituency.institution_id != vote.assembly.institution_id:
+        raise RuleViolation("Choose a constituency of this institution.")
+    label = label.strip()
+    if not label:
+        raise RuleViolation("Label the batch, as written on its envelope (for example Box 1).")
+    waiting = db.session.scalars(
+        select(AssemblyPaperBatch).where(
+            AssemblyPaperBatch.vote_id == vote.id,
+            AssemblyPaperBatch.constituency == constituency.key,
+            AssemblyPaperBatch.label == label,
+            AssemblyPaperBatch.status == "first_entered",
+        )
+    ).first()
+    entry = _canonical(papers)
+    actor_id = getattr(actor, "id", None)
+    if waiting is None:
+        if actor_id is None:
+            raise NotEligible("A batch is entered by a signed-in teller.")
+        batch = AssemblyPaperBatch(
+            vote_id=vote.id,
+            constituency=constituency.key,
+            label=label,
+            first_entry=entry,
+            first_by_id=actor_id,
+        )
+        db.session.add(batch)
+        db.session.flush()
+        record_event(
+            actor,
+            "assembly_paper_batch.entered",
+            institution=vote.assembly.institution_id,
+            subject=batch,
+            data={"vote": vote.id, "constituency": constituency.key, "papers": len(papers)},
+        )
+        return batch, None
+    if waiting.first_by_id == actor_id:
+        raise NotEligible(
+            "The second entry must be made by another teller, who counts the batch afresh."
+        )
+    waiting.second_entry = entry
+    waiting.second_by_id = actor_id
+    waiting.decided_at = utcnow()
+    if entry != waiting.first_entry:
+        waiting.status = "rejected"
+        _decided(actor, vote, waiting, accepted=False, papers=len(papers))
+        return waiting, False
+    given = papers_given(vote, constituency.id)
+    entered = _papers_entered(vote, constituency.key)
+    if entered + len(papers) > given:
+        raise RuleViolation(
+            f"{constituency.name}: {given} paper(s) were given out and {entered} entered "
+            f"already, so this batch of {len(papers)} cannot all be papers of this vote. "
+            "Count the batch again."
+        )
+    waiting.status = "accepted"
+    day = today()
+    for paper in papers:
+        if isinstance(paper, str):
+            store_ballot(vote, constituency.key, [], paper, "paper", day)
+        else:
+            store_ballot(vote, constituency.key, list(paper), "", "paper", day)
+    _decided(actor, vote, waiting, accepted=True, papers=len(papers))
+    return waiting, True
+
+
+def _decided(
+    actor: Actor, vote: Vote, batch: AssemblyPaperBatch, *, accepted: bool, papers: int
+) -> None:
+    db.session.flush()
+    record_event(
+        actor,
+        "assembly_paper_batch.accepted" if accepted else "assembly_paper_batch.rejected",
+        institution=vote.assembly.institution_id,
+        subject=batch,
+        data={"vote": vote.id, "papers": papers},
+    )
+
+
+def batches_of(vote: Vote) -> list[AssemblyPaperBatch]:
+    return list(
+        db.session.scalars(
+            select(AssemblyPaperBatch)
+            .where(AssemblyPaperBatch.vote_id == vote.id)
+            .order_by(AssemblyPaperBatch.id)
+        )
+    )
+
+
+def paper_summary(vote: Vote) -> list[dict[str, Any]]:
+    """Per constituency: papers given out and entered."""
+    rows = []
+    for constituency in db.session.scalars(
+        select(Constituency)
+        .where(Constituency.institution_id == vote.assembly.institution_id)
+        .order_by(Constituency.precedence, Constituency.id)
+    ):
+        rows.append(
+            {
+                "constituency": constituency,
+                "given": papers_given(vote, constituency.id),
+                "entered": _papers_entered(vote, constituency.key),
+            }
+        )
+    return rows
+
+
+def pending_batches(vote: Vote) -> int:
+    return sum(1 for b in batches_of(vote) if b.status == "first_entered")
