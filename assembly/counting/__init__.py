@@ -21,8 +21,14 @@ from assembly.counting.irv import count_irv
 from assembly.counting.lots import Draw, LotNeeded, Lots, draw
 from assembly.counting.plurality import ConfirmationResult, count_confirmation, count_plurality
 from assembly.counting.results import CountResult, Stage, TieBreak
+from assembly.counting.rounds import count_round
 from assembly.counting.stv import count_stv, droop_quota
-from assembly.counting.weighting import WeightedProfile, weight_constituencies
+from assembly.counting.weighting import (
+    WeightedProfile,
+    confirmation_per_ballot,
+    weight_confirmation,
+    weight_constituencies,
+)
 
 __all__ = [
     "METHODS",
@@ -42,16 +48,19 @@ __all__ = [
     "WeightedProfile",
     "apportion",
     "build_profile",
+    "confirmation_per_ballot",
     "count",
     "count_confirmation",
     "count_irv",
     "count_plurality",
+    "count_round",
     "count_stv",
     "draw",
     "droop_quota",
     "read_ballot_file",
     "read_blt",
     "read_preflib",
+    "weight_confirmation",
     "weight_constituencies",
     "write_blt",
 ]

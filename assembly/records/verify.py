@@ -1,5 +1,8 @@
 """The verifier: every check of ``docs/record-format.md`` ("What a verifier checks") on an
-election record, offline, with the counting core to recount it.
+election record, offline, with the counting core to recount it. Records of a board election
+and of an assembly (``body.kind``) go through the same steps; an assembly's votes are
+recounted with ``record.count_assembly_vote``, and step 7 also checks its seeds, the order of
+its rounds and its declared result.
 
 ``verify_record`` runs the steps in order and returns a ``Report`` of numbered steps, each
 passed or failed with details that say what was checked, or what failed and where (contest,
@@ -29,13 +32,18 @@ from assembly.counting import BallotError, Candidate, LotNeeded, build_profile, 
 from assembly.counting.lots import draw
 from assembly.records.merkle import EMPTY_ROOT, merkle_root, verify_inclusion
 from assembly.records.record import (
+    ASSEMBLY_METHODS,
     FORMAT,
+    PRESENT,
     RECEIPT_FORMAT,
     ROLL_PROOF_FORMAT,
     SIGNATURE_FORMAT,
+    assembly_seed_sha256,
     ballot_hash,
+    count_assembly_vote,
     receipt_signed_by,
     roll_leaf,
+    vote_seed,
 )
 from assembly.records.schema import SCHEMA_FILE, validate_record
 from assembly.records.signing import (
@@ -71,6 +79,16 @@ STEPS = {
 #: How many problems one contest reports in a step before it only counts the rest.
 PROBLEMS_PER_CONTEST = 5
 _TRACKER = re.compile(r"[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}\Z")
+#: How a board election's contests are counted.
+BOARD_METHODS = ("stv", "fptp")
+#: How the details name an assembly vote's method.
+_METHOD_WORDS = {
+    "irv": "instant runoff",
+    "round": "one round of an exhaustive ballot",
+    "confirmation": "yes, no or abstain",
+}
+#: The keys of every ballot of a board election.
+_RANKED_BALLOT = frozenset({"tracker", "ranking", "channel"})
 
 
 @dataclass
@@ -138,14 +156,52 @@ def read_json(file: BinaryIO) -> Any:
 # -- small helpers -----------------------------------------------------------------------------
 
 
-def ballot_leaf_fast(contest_id: int, tracker: str, ranking: Sequence[int]) -> bytes:
+def ballot_leaf_fast(
+    contest_id: int,
+    tracker: str,
+    ranking: Sequence[int] | None = None,
+    *,
+    choice: str | None = None,
+    constituency: str | None = None,
+) -> bytes:
     """``record.ballot_leaf`` without the general canonical encoder: the canonical JSON of a
     ballot written directly. Equal to it whenever the ballot matches the schema (an integer
     contest, a ranking of integers, a tracker of the tracker alphabet, which JSON never
-    escapes)."""
-    ranking_text = str(list(ranking)).replace(" ", "")
-    text = f'{{"contest":{contest_id},"ranking":{ranking_text},"tracker":"{tracker}"}}'
-    return hashlib.sha256(text.encode("ascii")).digest()
+    escapes, a choice of yes, no or abstain, a constituency of any text).
+
+    :raises ValueError: neither or both of a ranking and a choice.
+    """
+    if (ranking is None) == (choice is None):
+        raise ValueError("a ballot has either a ranking or a choice")
+    if ranking is not None and constituency is None:
+        ranking_text = str(list(ranking)).replace(" ", "")
+        text = f'{{"contest":{contest_id},"ranking":{ranking_text},"tracker":"{tracker}"}}'
+        return hashlib.sha256(text.encode("ascii")).digest()
+    # Keys in code-point order: choice, constituency, contest, ranking, tracker.
+    parts = []
+    if choice is not None:
+        parts.append(f'"choice":{json.dumps(choice, ensure_ascii=False)}')
+    if constituency is not None:
+        parts.append(f'"constituency":{json.dumps(constituency, ensure_ascii=False)}')
+    parts.append(f'"contest":{contest_id}')
+    if ranking is not None:
+        parts.append(f'"ranking":{str(list(ranking)).replace(" ", "")}')
+    parts.append(f'"tracker":"{tracker}"')
+    return hashlib.sha256(("{" + ",".join(parts) + "}").encode("utf-8")).digest()
+
+
+def _item_leaves(contest_id: int, items: list[dict[str, Any]]) -> list[bytes]:
+    """Every ballot's hash, in order, whatever its kind (an assembly's votes: few ballots)."""
+    return [
+        ballot_leaf_fast(
+            contest_id,
+            item["tracker"],
+            item.get("ranking"),
+            choice=item.get("choice"),
+            constituency=item.get("constituency"),
+        )
+        for item in items
+    ]
 
 
 def _leaves(contest_id: int, items: list[dict[str, Any]]) -> list[bytes]:
@@ -249,6 +305,10 @@ class _Verifier:
         #: The SHA-256 of the body's canonical bytes (step 2), or None if it has none.
         self.digest: str | None = None
         self.ballots: dict[int, _Ballots] = {}
+        #: Each board contest's rankings, in ballot order (step 1 reads them; step 5 counts).
+        self.rankings: dict[int, list[Any]] = {}
+        #: Each recounted assembly vote's candidate ids elected and excluded (step 7).
+        self.outcomes: dict[int, tuple[list[int], list[int]]] = {}
 
     # -- step 1 --------------------------------------------------------------------------------
 
@@ -272,6 +332,8 @@ class _Verifier:
                 f"format is {_json(form)}, not {_json(FORMAT)}: not a record of format 1"
             ]
         problems = validate_record(record, limit=10)
+        if not problems:
+            problems = _kind_problems(record["body"], self.rankings)[:10]
         if problems:
             if len(problems) == 10:
                 problems.append("… checking stopped after 10 problems")
@@ -289,9 +351,17 @@ class _Verifier:
                     "and exact fractions as 'n/d')"
                 ]
         self.body = record["body"]
-        election = self.body["election"]
         contests = self.body["contests"]
         ballots = sum(len(c["ballots"]["items"]) for c in contests)
+        if _is_assembly(self.body):
+            assembly = self.body["assembly"]
+            return True, [
+                f'a record of format 1, matching {SCHEMA_FILE}, of kind "assembly"',
+                f"{self.body['institution']['name']}: assembly {assembly['id']} "
+                f"{_json(assembly['title'])}, held on {assembly['held_on']}, issued "
+                f"{self.body['issued_at']}; {len(contests)} vote(s), {ballots:,} ballot(s)",
+            ]
+        election = self.body["election"]
         return True, [
             f"a record of format 1, matching {SCHEMA_FILE}",
             f"{self.body['institution']['name']}: election {election['id']} "
@@ -486,7 +556,7 @@ class _Verifier:
                 ballots = contest["ballots"]
                 details.append(
                     f"{_label(contest)}: {ballots['count']:,} ballot(s), sorted by tracker, "
-                    f"each once, ranking only its candidates; Merkle root "
+                    f"each once, {_marks(contest)}; Merkle root "
                     f"{_short(ballots['merkle_root'])} matches"
                 )
         return passed, details
@@ -501,25 +571,54 @@ class _Verifier:
         if duplicates:
             problems.append(f"{label}: candidate id(s) {duplicates} listed more than once")
         problems += _order(label, list(map(itemgetter("tracker"), items)))
-        rankings = Counter(map(tuple, map(itemgetter("ranking"), items)))
-        candidates = set(ids)
-        bad = {
-            ranking: why
-            for ranking in rankings
-            if (why := _ranking_problem(ranking, candidates, contest)) is not None
-        }
-        if bad:
-            for index, item in enumerate(items):
-                why = bad.get(tuple(item["ranking"]))
-                if why is not None:
-                    problems.append(f"{label}: ballot {item['tracker']} (items[{index}]) {why}")
-        self.ballots[contest["id"]] = _Ballots(rankings, countable=not bad and not duplicates)
+        countable = not duplicates
+        if contest["method"] == "confirmation":
+            rankings: Counter[tuple[int, ...]] = Counter()
+            if len(ids) != 1:
+                problems.append(
+                    f"{label}: a confirmation vote has exactly one candidate, not {len(ids)}"
+                )
+                countable = False
+        else:
+            ranked = self.rankings.pop(contest["id"], None)
+            rankings = Counter(map(tuple, ranked or map(itemgetter("ranking"), items)))
+            del ranked
+            candidates = set(ids)
+            bad = {
+                ranking: why
+                for ranking in rankings
+                if (why := _ranking_problem(ranking, candidates, contest)) is not None
+            }
+            if bad:
+                countable = False
+                for index, item in enumerate(items):
+                    why = bad.get(tuple(item["ranking"]))
+                    if why is not None:
+                        problems.append(f"{label}: ballot {item['tracker']} (items[{index}]) {why}")
+        weighting = contest.get("weighting")
+        if weighting is not None:
+            weighting_problems = _weighting_problems(label, weighting, items)
+            problems += weighting_problems
+            countable = countable and not weighting_problems
+        self.ballots[contest["id"]] = _Ballots(rankings, countable=countable)
         if ballots["count"] != len(items):
             problems.append(
                 f"{label}: ballots.count is {ballots['count']:,}, but there are "
                 f"{len(items):,} ballot(s)"
             )
-        root = merkle_root(_leaves(contest["id"], items))
+        if _is_assembly(self.body):
+            try:
+                leaves = _item_leaves(contest["id"], items)
+            except UnicodeEncodeError:
+                problems.append(
+                    f"{label}: a ballot's constituency is not valid Unicode (a lone surrogate), "
+                    "so the ballot has no hash"
+                )
+                self.ballots[contest["id"]].countable = False
+                return problems
+        else:
+            leaves = _leaves(contest["id"], items)
+        root = merkle_root(leaves)
         if root != ballots["merkle_root"]:
             problems.append(
                 f"{label}: the ballots' Merkle root is {root}, but the record says "
@@ -561,8 +660,11 @@ class _Verifier:
     def recount(self) -> tuple[bool, list[str]]:
         passed = True
         details: list[str] = []
+        assembly = _is_assembly(self.body)
         for contest in self.body["contests"]:
-            if contest["uncontested"]:
+            if assembly:
+                problems, lines = self._recount_vote(contest)
+            elif contest["uncontested"]:
                 problems, lines = _uncontested(contest)
             else:
                 problems, lines = self._recount_contest(contest)
@@ -570,7 +672,201 @@ class _Verifier:
                 passed = False
                 details += _limited(problems, _label(contest))
             details += lines
+        if assembly:
+            problems, lines = self._assembly_checks()
+            passed = passed and not problems
+            details += problems + lines
         return passed, details
+
+    def _recount_vote(self, contest: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Problems and notes of one assembly vote's recount (``count_assembly_vote``)."""
+        label = _label(contest)
+        recorded = contest["count"]
+        if recorded is None:
+            return [f"{label}: a vote, but its count is null"], []
+        ballots = self.ballots.get(contest["id"])
+        if ballots is None or not ballots.countable:
+            return [f"{label}: not recounted: its ballots are not valid (step 5)"], []
+        method = contest["method"]
+        items = contest["ballots"]["items"]
+        try:
+            expected, elected, excluded = count_assembly_vote(
+                method,
+                [(c["id"], c["ballot_name"]) for c in contest["candidates"]],
+                items,
+                contest.get("weighting"),
+                contest["seed"],
+            )
+        except (BallotError, LotNeeded, ValueError) as error:
+            return [f"{label}: the ballots cannot be recounted: {error}"], []
+        self.outcomes[contest["id"]] = (elected, excluded)
+        problems = []
+        if not _same(recorded, expected):
+            problems.append(f"{label}: {_count_difference(recorded, expected)}")
+        lots_note = ""
+        if method != "confirmation":
+            lots_problems, lots_note = _lots(label, contest, recorded)
+            problems += lots_problems
+        if not _same(contest["elected"], elected):
+            problems.append(
+                f"{label}: elected is {_json(contest['elected'])}, but the recount elects "
+                f"{_json(elected)}"
+            )
+        if problems:
+            return problems, []
+        weighted = " weighted by constituency" if contest.get("weighting") else ""
+        names = {c["id"]: c["ballot_name"] for c in contest["candidates"]}
+        if method == "confirmation":
+            verdict = "carried" if expected["carried"] else "not carried"
+            outcome = (
+                f"yes {expected['yes']}, no {expected['no']}, abstain {expected['abstain']}: "
+                f"{verdict}"
+            )
+        elif elected:
+            outcome = f"elected {names[elected[0]]}"
+        else:
+            outcome = f"no majority; excluded {', '.join(names[i] for i in excluded)}"
+        return [], [
+            f"{label}: recounted {len(items):,} ballot(s) by {_METHOD_WORDS[method]}{weighted}: "
+            f"the same count; {outcome}",
+            lots_note,
+        ]
+
+    def _assembly_checks(self) -> tuple[list[str], list[str]]:
+        """Problems and notes of what makes the votes one assembly's: the seed revealed is
+        the one committed to and every vote's seed is made from it; each round after one
+        that excluded someone is between those still standing; the declared result is the
+        last vote's."""
+        assembly = self.body["assembly"]
+        contests = self.body["contests"]
+        problems: list[str] = []
+        notes: list[str] = []
+        seed = assembly["seed"]
+        commitment = assembly_seed_sha256(seed)
+        if commitment != assembly["seed_sha256"]:
+            problems.append(
+                f"assembly.seed_sha256 is {assembly['seed_sha256']} (published before any "
+                f"vote), but the revealed assembly.seed hashes to {commitment}: the seed "
+                "revealed is not the one committed to"
+            )
+        else:
+            notes.append(
+                f"the assembly's seed {_short(seed)} hashes to assembly.seed_sha256 "
+                f"{_short(commitment)}, published before any vote"
+            )
+        wrong = 0
+        for contest in contests:
+            derived = vote_seed(seed, contest["id"])
+            if contest["seed"] != derived:
+                wrong += 1
+                problems.append(
+                    f"{_label(contest)}: its seed is {contest['seed']}, but the assembly's seed "
+                    f'gives {derived} (SHA-256 of "<assembly seed>:vote:{contest["id"]}")'
+                )
+        if contests and not wrong:
+            notes.append(
+                f"the seed of each of the {len(contests)} vote(s) is the SHA-256 of "
+                '"<assembly seed>:vote:<contest id>"'
+            )
+        for before, after in pairwise(contests):
+            problems += self._next_vote(before, after)
+        result_problems, result_note = self._result(assembly, contests)
+        problems += result_problems
+        if not problems:
+            notes.append(result_note)
+        return problems, notes
+
+    def _next_vote(self, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+        """What is wrong with ``after`` following ``before``: only a round that elected
+        nobody and excluded someone is followed, by a vote between those still standing."""
+        outcome = self.outcomes.get(before["id"])
+        if outcome is None:
+            return [
+                f"{_label(after)}: not checked against {_label(before)}, which was not recounted"
+            ]
+        elected, excluded = outcome
+        names = {c["id"]: c["ballot_name"] for c in before["candidates"]}
+        if elected or before["method"] != "round" or not excluded:
+            ended = f"elected {names[elected[0]]}" if elected else f"was a {before['method']} vote"
+            if before["method"] == "confirmation":
+                ended = "was a confirmation vote"
+            return [
+                f"{_label(before)} {ended}, which ends the voting, but {_label(after)} follows it"
+            ]
+        continuing = [c["id"] for c in before["candidates"] if c["id"] not in excluded]
+        ids = [c["id"] for c in after["candidates"]]
+        if sorted(ids) != sorted(continuing):
+            return [
+                f"{_label(after)}: its candidates are {_json(ids)}, but after "
+                f"{_label(before)} excluded {', '.join(names[i] for i in excluded)} the "
+                f"candidates still standing are {_json(continuing)}"
+            ]
+        return []
+
+    def _result(
+        self, assembly: dict[str, Any], contests: list[dict[str, Any]]
+    ) -> tuple[list[str], str]:
+        """Problems with ``assembly.result``, and a note of it: it is the last vote's."""
+        result = assembly["result"]
+        outcome, leader, term = result["outcome"], result["leader"], result["term"]
+        problems = []
+        if outcome != "elected":
+            for key in ("leader", "term"):
+                if result[key] is not None:
+                    problems.append(
+                        f"assembly.result.{key} is {_json(result[key])}, but the outcome is "
+                        f"{_json(outcome)}: it must be null"
+                    )
+        elif term is not None and term["starts_on"] > term["ends_on"]:
+            problems.append(
+                f"assembly.result.term starts on {term['starts_on']}, after it ends on "
+                f"{term['ends_on']}"
+            )
+        if not contests:
+            if outcome != "no-candidates":
+                problems.append(
+                    f"assembly.result.outcome is {_json(outcome)}, but the record has no votes: "
+                    'with none the outcome is "no-candidates"'
+                )
+            return problems, "assembly.result: no candidates stood, so there was no vote"
+        last = contests[-1]
+        label = _label(last)
+        found = self.outcomes.get(last["id"])
+        if found is None:
+            return [
+                *problems,
+                f"assembly.result not checked: the last vote, {label}, was not recounted",
+            ], ""
+        elected, excluded = found
+        names = {c["id"]: c["ballot_name"] for c in last["candidates"]}
+        if elected:
+            expected, who = "elected", {"candidate": elected[0], "name": names[elected[0]]}
+            how = "confirmed as" if last["method"] == "confirmation" else "elected"
+            note = (
+                f"assembly.result: {names[elected[0]]} {how} {assembly['leader_title']} by "
+                f"the last vote, {label}"
+            )
+        elif last["method"] == "confirmation":
+            expected, who = "not-confirmed", None
+            note = f"assembly.result: not confirmed by the last vote, {label}"
+        else:
+            return [
+                *problems,
+                f"{label}, the last vote, elected nobody (it excluded "
+                f"{', '.join(names[i] for i in excluded)}): the record ends before the "
+                f"assembly chose its {assembly['leader_title']}",
+            ], ""
+        if outcome != expected:
+            problems.append(
+                f"assembly.result.outcome is {_json(outcome)}, but the last vote, {label}, "
+                f"gives {_json(expected)}"
+            )
+        elif who is not None and not _same(leader, who):
+            problems.append(
+                f"assembly.result.leader is {_json(leader)}, but the last vote, {label}, "
+                f"elected {_json(who)}"
+            )
+        return problems, note
 
     def _recount_contest(self, contest: dict[str, Any]) -> tuple[list[str], list[str]]:
         """Problems and notes of one contested contest's recount."""
@@ -671,11 +967,11 @@ class _Verifier:
                 "receipt was altered, or is not from this election"
             )
         institution = self.body["institution"]["slug"]
-        election = self.body["election"]["id"]
+        what, election = _event(self.body)
         if inner["institution"] != institution or inner["election"] != election:
             problems.append(
-                f"the receipt is for {inner['institution']} election {inner['election']}, "
-                f"this record for {institution} election {election}"
+                f"the receipt is for {inner['institution']} {what} {inner['election']}, "
+                f"this record for {institution} {what} {election}"
             )
         problems += self._receipt_ballot(inner)
         if problems:
@@ -705,7 +1001,13 @@ class _Verifier:
                 f"the receipt's ballot (tracker {tracker}) is not in the record: the record "
                 "lacks a ballot the server accepted"
             ]
-        actual = ballot_hash(contest["id"], tracker, item["ranking"])
+        actual = ballot_hash(
+            contest["id"],
+            tracker,
+            item.get("ranking"),
+            choice=item.get("choice"),
+            constituency=item.get("constituency"),
+        )
         if actual != inner["ballot_hash"]:
             return [
                 f"{label}: the ballot with tracker {tracker} hashes to {actual}, but the receipt "
@@ -734,8 +1036,17 @@ class _Verifier:
         lines = []
         for contest, item in found:
             names = {c["id"]: c["ballot_name"] for c in contest["candidates"]}
-            ranking = ", ".join(names.get(i, f"#{i}") for i in item["ranking"])
-            lines.append(f"tracker {tracker} is in {_label(contest)}; its ranking: {ranking}")
+            if "choice" in item:
+                on = ", ".join(names.values())
+                leader = self.body.get("assembly", {}).get("leader_title", "")
+                marks = f"its choice: {item['choice']} (on confirming {on} as {leader})"
+            else:
+                chosen = ", ".join(names.get(i, f"#{i}") for i in item["ranking"])
+                what = "choice" if contest["method"] == "round" else "ranking"
+                marks = f"its {what}: {chosen}"
+            if "constituency" in item:
+                marks += f"; its constituency: {item['constituency']}"
+            lines.append(f"tracker {tracker} is in {_label(contest)}; {marks}")
         return True, lines
 
     # -- step 9 --------------------------------------------------------------------------------
@@ -764,11 +1075,11 @@ class _Verifier:
                 f"{', '.join(shape)}"
             ]
         institution = self.body["institution"]["slug"]
-        election = self.body["election"]["id"]
+        what, election = _event(self.body)
         if document["institution"] != institution or document["election"] != election:
             return False, [
-                f"the roll proof is for {document['institution']} election "
-                f"{document['election']}, this record for {institution} election {election}"
+                f"the roll proof is for {document['institution']} {what} "
+                f"{document['election']}, this record for {institution} {what} {election}"
             ]
         contest = next((c for c in self.body["contests"] if c["id"] == document["contest"]), None)
         if contest is None:
@@ -799,6 +1110,138 @@ class _Verifier:
 
 
 # -- pieces of the steps -----------------------------------------------------------------------
+
+
+def _is_assembly(body: dict[str, Any]) -> bool:
+    """Whether the body is an assembly's (``kind`` is ``"board-election"`` when absent)."""
+    return body.get("kind") == "assembly"
+
+
+def _event(body: dict[str, Any]) -> tuple[str, int]:
+    """What the record is of, and its id: ``("election", 12)`` or ``("assembly", 3)``. A
+    receipt's or roll proof's ``election`` field holds either."""
+    if _is_assembly(body):
+        return "assembly", body["assembly"]["id"]
+    return "election", body["election"]["id"]
+
+
+def _kind_problems(body: dict[str, Any], rankings: dict[int, list[Any]]) -> list[str]:
+    """What breaks the rules of the body's kind, which the schema (with no conditionals)
+    leaves to the verifier: the fields of each kind, the methods of its contests, and the
+    shape of their ballots. A board election's rankings are kept in ``rankings`` (by contest
+    id) on the way, for step 5."""
+    if _is_assembly(body):
+        problems = []
+        if "election" in body:
+            problems.append(
+                "body: has 'election', but a record of kind \"assembly\" has 'assembly' instead"
+            )
+        if "assembly" not in body:
+            problems.append("body: lacks 'assembly' (a record of kind \"assembly\" has one)")
+        for index, contest in enumerate(body["contests"]):
+            problems += _vote_problems(body.get("assembly"), contest, f"body.contests[{index}]")
+        return problems
+    problems = []
+    if "election" not in body:
+        problems.append("body: lacks 'election' (a board election's record has one)")
+    if "assembly" in body:
+        problems.append(
+            "body: has 'assembly', which only a record of kind \"assembly\" has; this one is "
+            "a board election's"
+        )
+    if not body["contests"]:
+        problems.append("body.contests: must have at least 1 item(s), not 0")
+    for index, contest in enumerate(body["contests"]):
+        path = f"body.contests[{index}]"
+        if contest["method"] not in BOARD_METHODS:
+            problems.append(
+                f'{path}.method: must be one of "stv", "fptp" in a board election, not '
+                f"{_json(contest['method'])} (irv, round and confirmation are an assembly's)"
+            )
+        if contest.get("weighting") is not None:
+            problems.append(
+                f"{path}.weighting: a board election's contest has none (its constituency's "
+                "weight is its 'weight'); only an assembly's votes are weighted by constituency"
+            )
+        items = contest["ballots"]["items"]
+        # A board election may have a million ballots: every one has a tracker and a channel
+        # (the schema), so with a ranking and three keys in all it has nothing else; both
+        # checked at C speed, and the rankings kept for step 5.
+        try:
+            rankings[contest["id"]] = list(map(itemgetter("ranking"), items))
+            shaped = sum(map(len, items)) == len(_RANKED_BALLOT) * len(items)
+        except KeyError:
+            shaped = False
+        if not shaped:
+            problems += _ballot_shape(items, f"{path}.ballots", "ranking", weighted=False)
+    return problems
+
+
+def _vote_problems(
+    assembly: dict[str, Any] | None, contest: dict[str, Any], path: str
+) -> list[str]:
+    """What breaks the rules of one vote of an assembly."""
+    problems = []
+    method = contest["method"]
+    if method not in ASSEMBLY_METHODS:
+        problems.append(
+            f"{path}.method: must be one of {', '.join(map(_json, ASSEMBLY_METHODS))} in an "
+            f"assembly, not {_json(method)}"
+        )
+    elif assembly is not None:
+        allowed = {"irv": "irv", "rounds": "round"}[assembly["method"]]
+        if method not in (allowed, "confirmation"):
+            problems.append(
+                f"{path}.method: the assembly votes by {assembly['method']} (assembly.method), "
+                f"so each vote is {allowed} or confirmation, not {method}"
+            )
+    fixed = (
+        ("constituency", PRESENT),
+        ("weight", "1/1"),
+        ("seats", 1),
+        ("uncontested", False),
+    )
+    for key, value in fixed:
+        if not _same(contest[key], value):
+            problems.append(
+                f"{path}.{key}: must be {_json(value)} in an assembly's vote, not "
+                f"{_json(contest[key])}"
+            )
+    weighted = contest.get("weighting") is not None
+    if assembly is not None and weighted != assembly["weighting"]:
+        problems.append(
+            f"{path}.weighting: assembly.weighting is {_json(assembly['weighting'])}, but this "
+            f"vote is {'weighted' if weighted else 'not weighted'} by constituency"
+        )
+    marks = "choice" if method == "confirmation" else "ranking"
+    problems += _ballot_shape(contest["ballots"]["items"], f"{path}.ballots", marks, weighted)
+    return problems
+
+
+def _ballot_shape(items: list[dict[str, Any]], path: str, marks: str, weighted: bool) -> list[str]:
+    """Ballots without their ``marks`` (ranking or choice), with the other, or with a
+    constituency where the vote is not weighted (or without one where it is)."""
+    other = "choice" if marks == "ranking" else "ranking"
+    why = {
+        "choice": "only a confirmation vote's ballot has a choice",
+        "ranking": "a confirmation vote's ballot has a choice instead",
+    }
+    problems = []
+    for index, item in enumerate(items):
+        where = f"{path}.items[{index}]"
+        if marks not in item:
+            problems.append(f"{where}: lacks {marks!r}")
+        if other in item:
+            problems.append(f"{where}: has {other!r}; {why[other]}")
+        if weighted and "constituency" not in item:
+            problems.append(f"{where}: lacks 'constituency' (the vote is weighted)")
+        if not weighted and "constituency" in item:
+            problems.append(
+                f"{where}: has 'constituency', which only a ballot of a weighted assembly vote has"
+            )
+        if len(problems) >= PROBLEMS_PER_CONTEST:
+            break
+    return problems
 
 
 def _kind(value: Any) -> str:
@@ -836,12 +1279,46 @@ def _ranking_problem(
     if len(set(ranking)) != len(ranking):
         twice = sorted({i for i in ranking if ranking.count(i) > 1})
         return f"ranks {twice} more than once"
+    if contest["method"] == "round" and len(ranking) != 1:
+        return f"chooses {len(ranking)} candidates; a round's ballot chooses one"
     if contest["method"] == "fptp":
         if len(ranking) > contest["seats"]:
             return f"chooses {len(ranking)} candidates for {contest['seats']} seat(s)"
         if list(ranking) != sorted(ranking):
             return f"lists its choices {list(ranking)} out of increasing order"
     return None
+
+
+def _marks(contest: dict[str, Any]) -> str:
+    """What step 5 found each ballot marks, in words."""
+    weighted = " from a constituency of its weighting" if contest.get("weighting") else ""
+    if contest["method"] == "confirmation":
+        return f"each yes, no or abstain{weighted}"
+    if contest["method"] == "round":
+        return f"each choosing one of its candidates{weighted}"
+    return f"ranking only its candidates{weighted}"
+
+
+def _weighting_problems(
+    label: str, weighting: dict[str, Any], items: list[dict[str, Any]]
+) -> list[str]:
+    """Constituencies listed twice in a vote's weighting, and ballots from one it lacks."""
+    keys = [entry["key"] for entry in weighting["constituencies"]]
+    problems = [
+        f"{label}: its weighting lists constituency {_json(key)} more than once"
+        for key in sorted({k for k in keys if keys.count(k) > 1})
+    ]
+    listed = set(keys)
+    for index, item in enumerate(items):
+        if item["constituency"] not in listed:
+            problems.append(
+                f"{label}: ballot {item['tracker']} (items[{index}]) is from constituency "
+                f"{_json(item['constituency'])}, which the vote's weighting does not list "
+                f"({', '.join(map(_json, keys))})"
+            )
+            if len(problems) > PROBLEMS_PER_CONTEST:
+                break
+    return problems
 
 
 def _uncontested(contest: dict[str, Any]) -> tuple[list[str], list[str]]:

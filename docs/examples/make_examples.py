@@ -9,6 +9,10 @@ The record is built by hand from plain data with the pure modules only (no appli
 database): three contests of a hospital's board election — the public constituency by STV
 (3 seats, 6 candidates, 60 ballots; two candidates tie at the bottom and a lot decides who is
 excluded), the staff by first past the post (1 seat), and the volunteers uncontested.
+
+Two assembly records follow (``assembly-*.json``): the hospital's annual public assembly of
+2027 electing its chair in two rounds of an exhaustive ballot, weighted by constituency
+(workers, service users, community), and that of 2026 confirming the sitting chair.
 """
 
 from __future__ import annotations
@@ -30,15 +34,19 @@ sys.path.insert(0, str(HERE.parent.parent))
 from assembly.counting import Candidate, build_profile, count  # noqa: E402
 from assembly.records.merkle import inclusion_proof, merkle_root  # noqa: E402
 from assembly.records.record import (  # noqa: E402
+    PRESENT,
+    assembly_seed_sha256,
     ballot_hash,
     ballot_leaf,
     body_sha256,
+    count_assembly_vote,
     key_entry,
     make_receipt,
     roll_leaf,
     roll_proof,
     sign_record,
     signature_file,
+    vote_seed,
 )
 from assembly.records.signing import public_key_text  # noqa: E402
 
@@ -141,7 +149,16 @@ def _ballots(rng: random.Random, contest_id: int, rankings: list[list[int]]) -> 
 
 
 def _with_root(contest_id: int, items: list[dict[str, Any]]) -> dict[str, Any]:
-    root = merkle_root(ballot_leaf(contest_id, i["tracker"], i["ranking"]) for i in items)
+    root = merkle_root(
+        ballot_leaf(
+            contest_id,
+            i["tracker"],
+            i.get("ranking"),
+            choice=i.get("choice"),
+            constituency=i.get("constituency"),
+        )
+        for i in items
+    )
     return {"count": len(items), "merkle_root": root, "items": items}
 
 
@@ -328,6 +345,230 @@ def _tampered(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# -- assemblies ----------------------------------------------------------------------------------
+
+#: The assemblies' seeds (published as their SHA-256 before any vote, revealed in the record).
+ASSEMBLY_SEED = hashlib.sha256(b"example assembly seed 2027").hexdigest()
+CONFIRMATION_SEED = hashlib.sha256(b"example assembly seed 2026").hexdigest()
+#: The constituencies of the 2027 assembly's weighting, each a third.
+ASSEMBLY_CONSTITUENCIES = [
+    ("workers", "Workers"),
+    ("service-users", "Service users"),
+    ("community", "Community"),
+]
+#: Round 1's papers: each constituency's votes for OKONKWO, REID and SHAH. Weighted, REID
+#: leads and SHAH is last (nobody has a majority); SHAH is excluded.
+ROUND_1 = {"workers": (10, 6, 4), "service-users": (3, 9, 3), "community": (10, 8, 7)}
+#: Round 2's papers, for OKONKWO and REID: OKONKWO has more papers (30 to 29), but REID more
+#: than half of the weighted votes (61/120), and is elected.
+ROUND_2 = {"workers": (12, 8), "service-users": (5, 10), "community": (13, 11)}
+#: The 2026 confirmation's papers: yes, no, abstain.
+CONFIRMATION = (27, 9, 4)
+#: Which of the confirmation's ballots the assembly receipt is for (index in tracker order).
+CONFIRMATION_RECEIPT_BALLOT = 5
+
+
+def _vote(
+    rng: random.Random,
+    contest_id: int,
+    seed: str,
+    method: str,
+    candidates: list[tuple[int, str]],
+    marks: list[dict[str, Any]],
+    voters: int,
+    weighting: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One vote of an assembly: ``marks`` are its ballots without trackers and channels."""
+    trackers: set[str] = set()
+    while len(trackers) < len(marks):
+        trackers.add(_tracker(rng))
+    rng.shuffle(marks)
+    items = [
+        {"tracker": tracker, **mark, "channel": rng.choice(["paper"] * 5 + ["online"])}
+        for tracker, mark in zip(sorted(trackers), marks, strict=True)
+    ]
+    contest: dict[str, Any] = {
+        "id": contest_id,
+        "constituency": dict(PRESENT),
+        "weight": "1/1",
+        "seats": 1,
+        "method": method,
+        "seed": vote_seed(seed, contest_id),
+        "uncontested": False,
+        "candidates": [{"id": i, "ballot_name": name} for i, name in candidates],
+        "roll": _roll(rng, contest_id, voters, "present.riverside.example"),
+        "ballots": _with_root(contest_id, items),
+        "count": None,
+        "elected": [],
+    }
+    if weighting is not None:
+        contest["weighting"] = weighting
+    contest["count"], contest["elected"], _ = count_assembly_vote(
+        method, candidates, items, weighting, contest["seed"]
+    )
+    return contest
+
+
+def _assembly_body(
+    assembly: dict[str, Any], contests: list[dict[str, Any]], issued_at: str, seq: int
+) -> dict[str, Any]:
+    return {
+        "kind": "assembly",
+        "software": {"name": "assembly", "version": "0.1.0"},
+        "issued_at": issued_at,
+        "institution": dict(INSTITUTION),
+        "assembly": assembly,
+        "contests": contests,
+        "audit": {
+            "seq": seq,
+            "head_hash": hashlib.sha256(f"audit head {seq}".encode()).hexdigest(),
+        },
+        "keys": {
+            "election": key_entry(public_key_text(_key(EXAMPLE_ELECTION_KEY_SEED))),
+            "returning_officer": key_entry(public_key_text(_key(EXAMPLE_OFFICER_KEY_SEED))),
+        },
+    }
+
+
+def make_assembly_body() -> dict[str, Any]:
+    """The 2027 assembly: the chair elected in two weighted rounds of an exhaustive ballot."""
+    rng = random.Random(2027)  # noqa: S311 — reproducible examples, not secrets
+    candidates = [(501, "Amara OKONKWO"), (502, "Daniel REID"), (503, "Meera SHAH")]
+    weighting = {
+        "constituencies": [
+            {"key": key, "name": name, "weight": "1/3"} for key, name in ASSEMBLY_CONSTITUENCIES
+        ]
+    }
+    first = [
+        {"ranking": [candidate], "constituency": key}
+        for key, papers in ROUND_1.items()
+        for (candidate, _), n in zip(candidates, papers, strict=True)
+        for _ in range(n)
+    ]
+    second = [
+        {"ranking": [candidate], "constituency": key}
+        for key, papers in ROUND_2.items()
+        for (candidate, _), n in zip(candidates[:2], papers, strict=True)
+        for _ in range(n)
+    ]
+    contests = [
+        _vote(rng, 51, ASSEMBLY_SEED, "round", candidates, first, 62, weighting),
+        _vote(rng, 52, ASSEMBLY_SEED, "round", candidates[:2], second, 62, weighting),
+    ]
+    assert contests[0]["count"]["excluded_ids"] == ["c503"] and contests[1]["elected"] == [502]
+    assembly = {
+        "id": 3,
+        "title": "Annual public assembly 2027",
+        "held_on": "2027-03-13",
+        "venue": "Education Centre, Riverside Community Hospital",
+        "leader_title": "Chair",
+        "method": "rounds",
+        "weighting": True,
+        "late_arrivals_vote": False,
+        "seed_sha256": assembly_seed_sha256(ASSEMBLY_SEED),
+        "seed": ASSEMBLY_SEED,
+        "quorum": {"required": 30, "per_constituency": 5, "members": 412},
+        "attendance": [
+            {"key": "workers", "name": "Workers", "present": 21},
+            {"key": "service-users", "name": "Service users", "present": 16},
+            {"key": "community", "name": "Community", "present": 25},
+        ],
+        "result": {
+            "outcome": "elected",
+            "leader": {"candidate": 502, "name": "Daniel REID"},
+            "term": {"starts_on": "2027-04-01", "ends_on": "2030-03-31"},
+        },
+    }
+    return _assembly_body(assembly, contests, "2027-03-13T16:40:00Z", 5120)
+
+
+def make_confirmation_body() -> dict[str, Any]:
+    """The 2026 assembly: the sitting chair confirmed by yes / no / abstain, unweighted."""
+    rng = random.Random(2028)  # noqa: S311 — reproducible examples, not secrets
+    marks = [
+        {"choice": choice}
+        for choice, n in zip(("yes", "no", "abstain"), CONFIRMATION, strict=True)
+        for _ in range(n)
+    ]
+    vote = _vote(
+        rng, 41, CONFIRMATION_SEED, "confirmation", [(401, "Grace BROWN")], marks, 45, None
+    )
+    assert vote["count"]["carried"]
+    assembly = {
+        "id": 2,
+        "title": "Annual public assembly 2026",
+        "held_on": "2026-03-14",
+        "venue": "Education Centre, Riverside Community Hospital",
+        "leader_title": "Chair",
+        "method": "irv",
+        "weighting": False,
+        "late_arrivals_vote": True,
+        "seed_sha256": assembly_seed_sha256(CONFIRMATION_SEED),
+        "seed": CONFIRMATION_SEED,
+        "quorum": {"required": 30, "per_constituency": 0, "members": 398},
+        "attendance": [{"key": "members", "name": "Members", "present": 45}],
+        "result": {
+            "outcome": "elected",
+            "leader": {"candidate": 401, "name": "Grace BROWN"},
+            "term": {"starts_on": "2026-04-01", "ends_on": "2029-03-31"},
+        },
+    }
+    return _assembly_body(assembly, [vote], "2026-03-14T15:05:00Z", 3088)
+
+
+def _assembly_tampered(
+    rounds: dict[str, Any], confirmation: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Copies of the assembly records, each changed in one way (see README.md)."""
+    out: dict[str, dict[str, Any]] = {}
+
+    choice = copy.deepcopy(confirmation)
+    ballot = choice["body"]["contests"][0]["ballots"]["items"][CONFIRMATION_RECEIPT_BALLOT]
+    assert ballot["choice"] == "yes"
+    ballot["choice"] = "no"
+    out["assembly-tampered-choice.json"] = _rehashed(choice)
+
+    constituency = copy.deepcopy(rounds)
+    ballot = constituency["body"]["contests"][1]["ballots"]["items"][0]
+    ballot["constituency"] = next(
+        key for key, _ in ASSEMBLY_CONSTITUENCIES if key != ballot["constituency"]
+    )
+    out["assembly-tampered-constituency.json"] = _rehashed(constituency)
+
+    seed = copy.deepcopy(rounds)
+    seed["body"]["assembly"]["seed"] = hashlib.sha256(b"a seed chosen after the vote").hexdigest()
+    out["assembly-tampered-seed.json"] = _rehashed(seed)
+    return out
+
+
+def build_assemblies() -> dict[str, dict[str, Any]]:
+    """The assembly examples' names and contents."""
+    election = _key(EXAMPLE_ELECTION_KEY_SEED)
+    officer = _key(EXAMPLE_OFFICER_KEY_SEED)
+    rounds = _countersigned(sign_record(make_assembly_body(), election), officer)
+    body = make_confirmation_body()
+    confirmation = _countersigned(sign_record(body, election), officer)
+    vote = body["contests"][0]
+    ballot = vote["ballots"]["items"][CONFIRMATION_RECEIPT_BALLOT]
+    receipt = make_receipt(
+        {
+            "institution": INSTITUTION["slug"],
+            "election": body["assembly"]["id"],
+            "contest": vote["id"],
+            "tracker": ballot["tracker"],
+            "ballot_hash": ballot_hash(vote["id"], ballot["tracker"], choice=ballot["choice"]),
+            "cast_on": body["assembly"]["held_on"],
+        },
+        election,
+    )
+    return {
+        "assembly-record.json": rounds,
+        "assembly-confirmation.json": confirmation,
+        "assembly-receipt.json": receipt,
+        **_assembly_tampered(rounds, confirmation),
+    }
+
+
 def build() -> dict[str, dict[str, Any]]:
     """Every example file's name and contents."""
     election = _key(EXAMPLE_ELECTION_KEY_SEED)
@@ -359,6 +600,7 @@ def build() -> dict[str, dict[str, Any]]:
         "receipt.json": receipt,
         "roll-proof.json": _roll_proof(public["id"], ROLL_PROOF_INDEX),
         **_tampered(complete),
+        **build_assemblies(),
     }
 
 
