@@ -218,6 +218,7 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
+    import assembly.assemblies.cli  # noqa: F401 - adds `simulate assembly`
     from assembly.audit.cli import audit_cli
     from assembly.auth.cli import users_cli
     from assembly.demo import demo_command

@@ -214,7 +214,40 @@ def seed_demo() -> bool:
         _grant_once(institution, RETURNING_OFFICER, Role.returning_officer, "Robin Officer")
     _seed_member(institutions)
     changed |= _seed_election(institutions[0])
+    changed |= _seed_assembly(institutions[1])
     return changed
+
+
+def _seed_assembly(institution: Institution) -> bool:
+    """The hospital's annual assembly in a month, its notice sent (so members can apply to
+    stand, and the returning officer can register their key)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from assembly.assemblies.models import Assembly
+    from assembly.assemblies.operations import schedule_assembly, send_notice
+    from assembly.auth.models import User
+    from assembly.clock import today
+
+    if db.session.scalars(
+        select(Assembly).where(Assembly.institution_id == institution.id)
+    ).first():
+        return False
+    officer = db.session.scalars(select(User).where(User.email == RETURNING_OFFICER)).one()
+    assembly = schedule_assembly(
+        CLI,
+        institution,
+        title=f"Annual assembly {(today() + timedelta(days=30)).year}",
+        held_on=today() + timedelta(days=30),
+        starts_at="18:30",
+        venue="The Education Centre, main hospital site",
+        agenda="1. Welcome\n2. The year in review\n3. Election of the chief executive",
+        returning_officer_id=officer.id,
+        today=today(),
+    )
+    send_notice(CLI, assembly, today())
+    return True
 
 
 def _seed_election(institution: Institution) -> bool:

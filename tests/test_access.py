@@ -84,7 +84,8 @@ CHAIR_409 = {
     "returning_officer": 409,
     "admin": 409,
 }
-CHAIR_302 = {**CHAIR_409, **dict.fromkeys(("secretary", "returning_officer", "admin"), 302)}
+_CHAIRS = ("secretary", "returning_officer", "admin")
+CHAIR_302 = {**CHAIR_409, **dict.fromkeys(_CHAIRS, 302)}
 #: Who checks members in: tellers, the secretary, the returning officer, admins.
 _TELLERS = ("teller", "secretary", "returning_officer", "admin")
 TELLERS_200 = {**dict.fromkeys(ROLES, 403), "anonymous": 302, **dict.fromkeys(_TELLERS, 200)}
@@ -290,6 +291,12 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "assemblies.screen": {"GET": ALL_200},
     # Paper ballots are the tellers' and need an open vote (none here: 409); giving a paper
     # names no one here (404).
+    # The assembly's signed record: its returning officer registers a key (fixed once in
+    # session: the page says so); there is no record before the declaration (404).
+    "assemblies.officer_key": {"GET": THE_OFFICER, "POST": THE_OFFICER},
+    "assemblies.record_json": {"GET": dict.fromkeys(ROLES, 404)},
+    "assemblies.countersign": {"POST": {**THE_OFFICER, "returning_officer": 404}},
+    "assemblies.letters": {"GET": {**CHAIR_409, **dict.fromkeys(_CHAIRS, 200)}},
     "assemblies.give_paper_view": {"POST": {**TELLERS_200, **dict.fromkeys(_TELLERS, 404)}},
     "assemblies.papers": {
         "GET": {**TELLERS_200, **dict.fromkeys(_TELLERS, 409)},
@@ -406,9 +413,11 @@ def _assembly_in_session(target: Any, officer: User) -> tuple[Any, Any]:
         schedule_assembly,
         send_notice,
     )
+    from assembly.assemblies.record import register_assembly_officer_key
     from assembly.auth.actors import SYSTEM
     from assembly.clock import today
     from assembly.membership.models import Person
+    from tests.elections.polls import OFFICER_PUBLIC_KEY
 
     assembly = schedule_assembly(
         SYSTEM,
@@ -428,6 +437,7 @@ def _assembly_in_session(target: Any, officer: User) -> tuple[Any, Any]:
     )
     decide_application(SYSTEM, candidate, valid=True)
     publish_candidates(SYSTEM, assembly, assembly.applications_close_on + timedelta(days=1))
+    register_assembly_officer_key(officer, assembly, OFFICER_PUBLIC_KEY)
     open_assembly(SYSTEM, assembly, assembly.held_on)
     return assembly, candidate
 

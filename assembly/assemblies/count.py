@@ -1,10 +1,9 @@
 """Counting a vote in the room with the same pure function the verifier recounts it with
-(``assembly.records.assembly_count``): a confirmation, IRV, or one exhaustive round, with
-constituency weighting when the assembly has it on."""
+(``assembly.records.record.count_assembly_vote``): a confirmation, IRV, or one exhaustive
+round, with constituency weighting when the assembly has it on."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -14,6 +13,8 @@ from assembly.assemblies.models import AssemblyBallot, Vote, VoteKind
 from assembly.extensions import db
 from assembly.membership.models import Constituency
 from assembly.records.canonical import rational
+from assembly.records.record import count_assembly_vote
+from assembly.records.record import vote_seed as record_vote_seed
 
 __all__ = ["ballot_items", "count_vote", "vote_seed", "weighting_of"]
 
@@ -22,7 +23,7 @@ METHODS = {VoteKind.confirmation: "confirmation", VoteKind.irv: "irv", VoteKind.
 
 def vote_seed(vote: Vote) -> str:
     """The vote's own seed, derived from the assembly's (committed before any vote)."""
-    return hashlib.sha256(f"{vote.assembly.seed}:vote:{vote.id}".encode("ascii")).hexdigest()
+    return record_vote_seed(vote.assembly.seed, vote.id)
 
 
 def weighting_of(vote: Vote) -> dict[str, Any] | None:
@@ -72,8 +73,6 @@ def ballot_items(vote: Vote) -> list[dict[str, Any]]:
 def count_vote(vote: Vote) -> tuple[dict[str, Any], int | None, int | None]:
     """Count the vote: (the count as the record holds it, the elected candidate's id, the
     excluded candidate's id)."""
-    from assembly.records.assembly_count import count_assembly_vote
-
     candidates = [(c.id, c.ballot_name) for c in _candidates(vote)]
     result, elected, excluded = count_assembly_vote(
         METHODS[vote.kind], candidates, ballot_items(vote), weighting_of(vote), vote_seed(vote)

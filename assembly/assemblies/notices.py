@@ -93,7 +93,11 @@ def _notice_of_assembly(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
     if found is None:
         return None
     assembly, membership = found
-    return f"Notice of assembly: {assembly.title}", _common(assembly, membership)
+    values = _common(assembly, membership)
+    values["invited"] = any(
+        c.is_incumbent and c.person_id == membership.person_id for c in assembly.candidates
+    )
+    return f"Notice of assembly: {assembly.title}", values
 
 
 def _notice_of_candidates(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:

@@ -7,7 +7,6 @@ they never commit (the view or command does, once).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -70,6 +69,7 @@ __all__ = [
     "save_rules",
     "schedule_assembly",
     "send_notice",
+    "tick_assemblies",
     "valid_candidates",
     "withdraw_candidate",
 ]
@@ -281,7 +281,9 @@ def schedule_assembly(
 def seed_commitment(assembly: Assembly) -> str:
     """SHA-256 of the seed: printed on the notice and the screen before any vote, so that
     nobody can choose the seed once the votes are known."""
-    return hashlib.sha256(assembly.seed.encode("ascii")).hexdigest()
+    from assembly.records.record import assembly_seed_sha256
+
+    return assembly_seed_sha256(assembly.seed)
 
 
 def current_leader(institution: Institution, today: date) -> LeaderTerm | None:
@@ -351,6 +353,20 @@ def send_notice(actor: Actor, assembly: Assembly, today: date) -> int:
         data={"notices": queued, "without_email": len(members) - queued},
     )
     return queued
+
+
+def tick_assemblies(actor: Actor, today: date) -> list[Assembly]:
+    """The timer's step: send the notice of every scheduled assembly whose last day for it
+    has come (the secretary may send it earlier). Returns the assemblies noticed."""
+    due = db.session.scalars(
+        select(Assembly).where(Assembly.state == AssemblyState.scheduled).order_by(Assembly.id)
+    ).all()
+    noticed = []
+    for assembly in due:
+        if latest_notice_on(assembly.held_on, assembly.notice_days) == today:
+            send_notice(actor, assembly, today)
+            noticed.append(assembly)
+    return noticed
 
 
 def _is_member(institution: Institution, person_id: int) -> bool:
@@ -539,6 +555,11 @@ def open_assembly(actor: Actor, assembly: Assembly, today: date) -> None:
         raise InvalidTransition("Only an assembly whose notice was sent can be opened.")
     if not assembly.candidates_published_at:
         raise InvalidTransition("Publish the candidates before the assembly opens.")
+    if assembly.returning_officer_id is None or not assembly.officer_public_key:
+        raise InvalidTransition(
+            "The returning officer registers their signing key before the assembly opens: "
+            "they countersign its record with it."
+        )
     if today != assembly.held_on:
         raise InvalidTransition(
             f"The assembly is held on {long_date(assembly.held_on)}: open it on that day."
@@ -969,6 +990,9 @@ def declare_assembly(actor: Actor, assembly: Assembly, today: date) -> Assembly 
             for mid, email in members
         ),
     )
+    from assembly.assemblies.record import issue_assembly_record
+
+    issue_assembly_record(actor, assembly)
     if assembly.outcome == AssemblyOutcome.elected:
         following = schedule_assembly(
             actor,

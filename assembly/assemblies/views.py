@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -39,6 +40,7 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
     AssemblyCandidateStatus,
+    AssemblyRecord,
     AssemblyState,
     Attendance,
     LeaderTerm,
@@ -83,16 +85,25 @@ from assembly.assemblies.paper import (
     paper_summary,
     parse_papers,
 )
+from assembly.assemblies.record import (
+    assembly_record,
+    countersign_assembly_record,
+    published_assembly_record,
+    register_assembly_officer_key,
+)
 from assembly.auth.actors import current_actor
 from assembly.auth.forms import ConfirmForm
 from assembly.auth.models import Role, RoleGrant, User
 from assembly.auth.permissions import can_manage, institution_view, roles_in
 from assembly.clock import today
+from assembly.elections.charts import stage_chart
 from assembly.elections.models import CountMethod
 from assembly.elections.voting import AlreadyVoted, InvalidBallot, ranking_from_marks
-from assembly.errors import DomainError, InvalidTransition, NotEligible
+from assembly.errors import DomainError, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db, limiter
 from assembly.membership.models import Constituency, Institution, Membership, Person
+from assembly.records.forms import CountersignForm, OfficerKeyForm
+from assembly.records.views import SMALL_FILE_LIMIT, UploadProblem, read_json_upload
 
 __all__ = ["bp"]
 
@@ -300,7 +311,18 @@ def vote_summary(vote: Vote) -> dict[str, Any]:
     """A counted vote for the pages: who was on it and the count, in plain rows."""
     names = {c.id: c.ballot_name for c in vote_candidates(vote)}
     result = json.loads(vote.result) if vote.result else None
-    return {"vote": vote, "names": names, "result": result, "turnout": vote_turnout(vote)}
+    chart = (
+        stage_chart(result, f"vote-{vote.number}-chart")
+        if result and vote.kind != VoteKind.confirmation
+        else None
+    )
+    return {
+        "vote": vote,
+        "names": names,
+        "result": result,
+        "turnout": vote_turnout(vote),
+        "chart": chart,
+    }
 
 
 @bp.route("/institutions/<slug>/assemblies/<int:assembly_id>")
@@ -334,6 +356,8 @@ def assembly_public(slug: str, assembly_id: int) -> ResponseReturnValue:
         decide_form=DecideForm(formdata=None),
         today=today(),
         notice_by=latest_notice_on(assembly.held_on, assembly.notice_days),
+        record=assembly_record(assembly),
+        countersign_form=CountersignForm(formdata=None),
     )
 
 
@@ -870,3 +894,112 @@ def papers(slug: str, assembly_id: int) -> ResponseReturnValue:
         batches=batches_of(current),
         names={c.key: c.name for c in constituencies},
     ), 400 if form.errors else 200
+
+
+# --- the signed record ----------------------------------------------------------------------
+
+
+@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/officer-key", methods=["GET", "POST"])
+@login_required
+def officer_key(slug: str, assembly_id: int) -> ResponseReturnValue:
+    """The assembly's returning officer registers their public key before it opens."""
+    assembly = _assembly(slug, assembly_id)
+    if not assembly.is_returning_officer(current_user):
+        raise NotEligible("Only the assembly's returning officer registers their key.")
+    can_register = assembly.state in {AssemblyState.scheduled, AssemblyState.noticed}
+    form = OfficerKeyForm()
+    if can_register and form.validate_on_submit():
+        try:
+            register_assembly_officer_key(current_actor(), assembly, form.public_key.data)
+        except DomainError as problem:
+            db.session.rollback()
+            form.public_key.errors = [problem.message]
+        else:
+            db.session.commit()
+            flash("Your key is registered: you countersign the assembly's record with it.")
+            return _redirect_to(assembly)
+    return render_template(
+        "assemblies/officer_key.html",
+        institution=assembly.institution,
+        assembly=assembly,
+        form=form,
+        can_register=can_register,
+    ), 400 if form.errors else 200
+
+
+def _record_row(assembly: Assembly) -> AssemblyRecord:
+    row = assembly_record(assembly)
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/record.json")
+def record_json(slug: str, assembly_id: int) -> ResponseReturnValue:
+    """Public once declared: the assembly's signed record, for ``assembly verify``."""
+    assembly = _assembly(slug, assembly_id)
+    document = published_assembly_record(_record_row(assembly), assembly)
+    text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    name = f"record-{assembly.institution.slug}-assembly-{assembly.id}.json"
+    return Response(
+        text,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/countersign", methods=["POST"])
+@login_required
+def countersign(slug: str, assembly_id: int) -> ResponseReturnValue:
+    """The returning officer uploads the signature ``assembly record sign`` made."""
+    assembly = _assembly(slug, assembly_id)
+    if not assembly.is_returning_officer(current_user):
+        raise NotEligible("Only the assembly's returning officer can countersign its record.")
+    _record_row(assembly)
+    form = CountersignForm()
+    if form.validate_on_submit():
+        try:
+            signature = read_json_upload(form.signature.data, "signature file", SMALL_FILE_LIMIT)
+            countersign_assembly_record(current_actor(), assembly, signature)
+        except (UploadProblem, RuleViolation) as problem:
+            db.session.rollback()
+            message = problem.message if isinstance(problem, RuleViolation) else str(problem)
+            flash(message)
+        else:
+            db.session.commit()
+            flash("You countersigned the assembly's record.")
+    else:
+        flash("Choose the .sig file that `assembly record sign` wrote.")
+    return _redirect_to(assembly)
+
+
+@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/letters")
+@login_required
+def letters(slug: str, assembly_id: int) -> ResponseReturnValue:
+    """Print-ready notices of assembly, each with the member's pass as a QR code, for the
+    members the email could not reach."""
+    assembly = _assembly(slug, assembly_id)
+    if not _is_officer(assembly):
+        raise NotEligible("Only the secretary or the returning officer prints the letters.")
+    if assembly.state == AssemblyState.scheduled:
+        raise InvalidTransition("Send the notice first: the letters are its printed copies.")
+    rows = db.session.execute(
+        select(Person, Membership)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(
+            Membership.institution_id == assembly.institution_id,
+            Membership.left_on.is_(None),
+            or_(Person.email.is_(None), Person.email == ""),
+        )
+        .order_by(Person.family_name, Person.given_name)
+    ).all()
+    return render_template(
+        "assemblies/letters.html",
+        institution=assembly.institution,
+        assembly=assembly,
+        letters=[
+            (person, membership, pass_qr_svg(pass_url(assembly, person.id), scale=4))
+            for person, membership in rows
+        ],
+        seed_sha256=seed_commitment(assembly),
+    )

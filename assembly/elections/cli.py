@@ -26,13 +26,21 @@ elections_cli = AppGroup("elections", help="Board elections.")
 )
 def tick_command(day: object) -> None:
     """Make every dated step that is due: open and close nominations (freezing the roll),
-    open and close the poll. Safe to run as often as you like: nothing is done twice."""
+    open and close the poll; send the notice of an assembly on the last day for it. Safe to
+    run as often as you like: nothing is done twice."""
+    from assembly.assemblies.operations import tick_assemblies
+
     when: date = day.date() if day else today()  # type: ignore[attr-defined]
     done = tick(SystemActor("timer"), when)
+    noticed = tick_assemblies(SystemActor("timer"), when)
     db.session.commit()
     for election, state in done:
         click.echo(f"election {election.id} ({election.title}): {state.label}")
+    for assembly in noticed:
+        click.echo(f"assembly {assembly.id} ({assembly.title}): notice sent")
     click.echo(f"elections: {len(done)} step(s) made for {when.isoformat()}")
+    if noticed:
+        click.echo(f"assemblies: {len(noticed)} notice(s) sent")
 
 
 simulate_cli = AppGroup("simulate", help="Run whole elections through the real operations.")

@@ -59,6 +59,7 @@ from assembly.records.signing import (
 
 __all__ = [
     "build_body",
+    "check_countersignature",
     "countersign_record",
     "current_signing_key",
     "get_record",
@@ -67,6 +68,9 @@ __all__ = [
     "roll_proofs",
     "rotate_signing_key",
     "sign_receipt",
+    "signing_public_key",
+    "unlocked_key",
+    "with_officer_signature",
 ]
 
 _UNLOCKED: dict[int, Ed25519PrivateKey] = {}
@@ -129,7 +133,7 @@ def list_signing_keys() -> list[SigningKey]:
     return list(db.session.scalars(select(SigningKey).order_by(SigningKey.id.desc())))
 
 
-def _unlocked(key_id: int) -> Ed25519PrivateKey:
+def unlocked_key(key_id: int) -> Ed25519PrivateKey:
     """The private part of an election key, unlocked once per process."""
     private = _UNLOCKED.get(key_id)
     if private is not None:
@@ -149,7 +153,8 @@ def _unlocked(key_id: int) -> Ed25519PrivateKey:
         return private
 
 
-def _public_key(key_id: int) -> str:
+def signing_public_key(key_id: int) -> str:
+    """The public part of an election key (base64)."""
     row = db.session.get(SigningKey, key_id)
     if row is None:
         raise NotFound("The election key is missing.")
@@ -161,7 +166,7 @@ def _public_key(key_id: int) -> str:
 
 def sign_receipt(key_id: int, receipt: dict[str, Any]) -> dict[str, Any]:
     """The voter's receipt signed with the election's key (``record.make_receipt``)."""
-    return make_receipt(receipt, _unlocked(key_id))
+    return make_receipt(receipt, unlocked_key(key_id))
 
 
 # --- records --------------------------------------------------------------------------------
@@ -306,7 +311,7 @@ def build_body(election: Election) -> dict[str, Any]:
         ],
         "audit": {"seq": head.seq if head else 0, "head_hash": head.hash if head else "0" * 64},
         "keys": {
-            "election": key_entry(_public_key(election.signing_key_id)),
+            "election": key_entry(signing_public_key(election.signing_key_id)),
             "returning_officer": key_entry(election.officer_public_key),
         },
     }
@@ -316,7 +321,7 @@ def issue_record(actor: Actor, election: Election) -> ElectionRecord:
     """Build the counted election's record, sign it with the election key and keep it."""
     assert election.signing_key_id is not None
     body = build_body(election)
-    record = sign_record(body, _unlocked(election.signing_key_id))
+    record = sign_record(body, unlocked_key(election.signing_key_id))
     row = db.session.get(ElectionRecord, election.id)
     if row is None:
         row = ElectionRecord(election_id=election.id)
@@ -342,16 +347,46 @@ def get_record(election: Election) -> ElectionRecord | None:
 
 def published_record(row: ElectionRecord, election: Election) -> dict[str, Any]:
     """The record as published: the server's document with the officer's signature added."""
-    record: dict[str, Any] = json.loads(row.document)
-    if row.officer_signature:
+    return with_officer_signature(row.document, election.officer_fingerprint, row.officer_signature)
+
+
+def with_officer_signature(document: str, fingerprint: str, signature: str) -> dict[str, Any]:
+    """A stored record (the server's signed document) with the returning officer's
+    signature added, if they have countersigned."""
+    record: dict[str, Any] = json.loads(document)
+    if signature:
         record["signatures"].append(
-            {
-                "role": "returning_officer",
-                "fingerprint": election.officer_fingerprint,
-                "signature": row.officer_signature,
-            }
+            {"role": "returning_officer", "fingerprint": fingerprint, "signature": signature}
         )
     return record
+
+
+def check_countersignature(
+    signature: Any, body_sha256: str, public_key: str, fingerprint: str, what: str
+) -> str:
+    """The returning officer's signature (base64) from the file ``assembly record sign``
+    wrote, once it is checked: a signature of this body by the key they registered.
+
+    :raises RuleViolation: saying what is wrong with the file.
+    """
+    if not isinstance(signature, dict) or signature.get("format") != SIGNATURE_FORMAT:
+        raise RuleViolation(
+            "That file is not a signature made by `assembly record sign`: upload the .sig file "
+            "it wrote."
+        )
+    if signature.get("body_sha256") != body_sha256:
+        raise RuleViolation(
+            "That signature is for a different record (its body hash does not match): sign "
+            f"the record downloaded from this {what}'s record page."
+        )
+    if signature.get("fingerprint") != fingerprint:
+        raise RuleViolation(
+            "That signature was made with a key other than the one you registered for this "
+            f"{what} (fingerprint {fingerprint[:16]}…)."
+        )
+    if not verify_signature(public_key, str(signature.get("signature", "")), RECORD, body_sha256):
+        raise RuleViolation("The signature does not verify with your registered key.")
+    return str(signature["signature"])
 
 
 def countersign_record(actor: Actor, election: Election, signature: Any) -> None:
@@ -373,26 +408,13 @@ def countersign_record(actor: Actor, election: Election, signature: Any) -> None
         raise InvalidTransition(
             "A record is countersigned after the count and before the declaration."
         )
-    if not isinstance(signature, dict) or signature.get("format") != SIGNATURE_FORMAT:
-        raise RuleViolation(
-            "That file is not a signature made by `assembly record sign`: upload the .sig file "
-            "it wrote."
-        )
-    if signature.get("body_sha256") != row.body_sha256:
-        raise RuleViolation(
-            "That signature is for a different record (its body hash does not match): sign "
-            "the record downloaded from this election's record page."
-        )
-    if signature.get("fingerprint") != election.officer_fingerprint:
-        raise RuleViolation(
-            "That signature was made with a key other than the one you registered for this "
-            f"election (fingerprint {election.officer_fingerprint[:16]}…)."
-        )
-    if not verify_signature(
-        election.officer_public_key, str(signature.get("signature", "")), RECORD, row.body_sha256
-    ):
-        raise RuleViolation("The signature does not verify with your registered key.")
-    row.officer_signature = str(signature["signature"])
+    row.officer_signature = check_countersignature(
+        signature,
+        row.body_sha256,
+        election.officer_public_key,
+        election.officer_fingerprint,
+        "election",
+    )
     row.countersigned_at = utcnow()
     db.session.flush()
     record_event(

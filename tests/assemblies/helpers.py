@@ -19,11 +19,13 @@ from assembly.assemblies.operations import (
     schedule_assembly,
     send_notice,
 )
+from assembly.assemblies.record import register_assembly_officer_key
 from assembly.auth.actors import SYSTEM
 from assembly.auth.models import Role, User
 from assembly.extensions import db
 from assembly.membership.models import Institution, Membership
 from tests.conftest import grant, make_institution, make_member, make_user
+from tests.elections.polls import OFFICER_PUBLIC_KEY
 
 #: The day the tests schedule on, and the day of the assembly: 20 days later.
 SCHEDULED_ON = date(2027, 5, 3)
@@ -124,6 +126,7 @@ def make_room(
         decide_application(officer, candidate, valid=True)
         candidates.append(candidate)
     publish_candidates(secretary, assembly, assembly.applications_close_on + timedelta(days=1))
+    register_assembly_officer_key(officer, assembly, OFFICER_PUBLIC_KEY)
     if open_it:
         open_assembly(secretary, assembly, HELD_ON)
     db.session.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -391,3 +392,33 @@ def test_bad_batch_lines_are_named(app: Flask, text: str, message: str) -> None:
     vote = open_vote(room.secretary, room.assembly)
     with pytest.raises(RuleViolation, match=message):
         parse_papers(text, vote)
+
+
+def test_the_timer_sends_a_notice_on_its_last_day_only(app: Flask, runner: Any) -> None:
+    """`assembly elections tick` sends the notice of a scheduled assembly on the last day it
+    can go, not before, and only once."""
+    institution = make_institution(slug="timer-school")
+    make_member(institution, "workers")
+    assembly = schedule_assembly(
+        SYSTEM,
+        institution,
+        title="",
+        held_on=HELD_ON,
+        starts_at="18:30",
+        venue="Hall",
+        agenda="",
+        returning_officer_id=None,
+        today=SCHEDULED_ON,
+    )
+    db.session.commit()
+    last = latest_notice_on(HELD_ON, 14)
+    early = runner.invoke(args=["elections", "tick", "--date", SCHEDULED_ON.isoformat()])
+    assert early.exit_code == 0 and "notice sent" not in early.output
+    due = runner.invoke(args=["elections", "tick", "--date", last.isoformat()])
+    assert due.exit_code == 0, due.output
+    assert f"assembly {assembly.id}" in due.output and "1 notice(s) sent" in due.output
+    again = runner.invoke(args=["elections", "tick", "--date", last.isoformat()])
+    assert "notice sent" not in again.output
+    db.session.rollback()
+    assert db.session.get(Assembly, assembly.id).state == AssemblyState.noticed
+    assert _count(OutboxMessage) == 1

@@ -265,19 +265,26 @@ def test_cli_grants_roles(app: Flask, runner: FlaskCliRunner) -> None:
 
 
 def test_demo_is_idempotent_and_prints_links(app: Flask, runner: FlaskCliRunner) -> None:
-    """`assembly demo` seeds two institutions with hundreds of members and a draft board
-    election once, and prints links."""
+    """`assembly demo` seeds two institutions with hundreds of members, a draft board
+    election and a noticed assembly once, and prints links."""
+    from assembly.assemblies.models import Assembly, AssemblyState
     from assembly.elections.models import Election
     from assembly.membership.models import Membership
 
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
-    counts = (_count(Institution), _count(Membership), _count(Election))
-    assert counts[0] == 2 and 300 <= counts[1] <= 1000 and counts[2] == 1
+    counts = (_count(Institution), _count(Membership), _count(Election), _count(Assembly))
+    assert counts[0] == 2 and 300 <= counts[1] <= 1000 and counts[2:] == (1, 1)
+    assert db.session.scalars(select(Assembly)).one().state == AssemblyState.noticed
     assert first.output.count("/sign-in/link/") == 4
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0 and "nothing added" in second.output
-    assert (_count(Institution), _count(Membership), _count(Election)) == counts
+    assert (
+        _count(Institution),
+        _count(Membership),
+        _count(Election),
+        _count(Assembly),
+    ) == counts
     assert second.output.count("/sign-in/link/") == 4
     verify = runner.invoke(args=["audit", "verify"])
     assert verify.exit_code == 0, verify.output

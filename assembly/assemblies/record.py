@@ -1,0 +1,266 @@
+"""An assembly's signed record: record format 1 of kind "assembly" (``docs/record-format.md``).
+
+Built at the declaration from the database, signed with the election key the assembly was
+scheduled under, and countersigned by the returning officer with their own key (``assembly
+record sign``), exactly as a board election's record. Each vote is a contest whose roll is
+the members present and allowed to vote in it, committed as salted leaves.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import select
+
+from assembly import __version__
+from assembly.assemblies.count import ballot_items, vote_seed, weighting_of
+from assembly.assemblies.models import (
+    Assembly,
+    AssemblyCandidate,
+    AssemblyRecord,
+    AssemblyState,
+    Attendance,
+    LeaderTerm,
+    Vote,
+    VoteKind,
+    VoteState,
+)
+from assembly.assemblies.operations import quorum_status, seed_commitment, vote_candidates
+from assembly.audit.models import AuditHead
+from assembly.audit.operations import record_event
+from assembly.auth.actors import Actor
+from assembly.clock import utcnow
+from assembly.errors import InvalidTransition, NotEligible, RuleViolation
+from assembly.extensions import db
+from assembly.membership.models import Person
+from assembly.records import merkle
+from assembly.records.canonical import canonical_text
+from assembly.records.operations import (
+    check_countersignature,
+    signing_public_key,
+    unlocked_key,
+    with_officer_signature,
+)
+from assembly.records.record import ballot_leaf, key_entry, roll_leaf, sign_record
+from assembly.records.signing import KeyProblem, decode_public_key, fingerprint
+
+__all__ = [
+    "assembly_record",
+    "build_assembly_body",
+    "countersign_assembly_record",
+    "issue_assembly_record",
+    "published_assembly_record",
+    "register_assembly_officer_key",
+]
+
+METHODS = {VoteKind.confirmation: "confirmation", VoteKind.irv: "irv", VoteKind.round: "round"}
+
+
+def register_assembly_officer_key(actor: Actor, assembly: Assembly, public_key: str) -> None:
+    """The assembly's returning officer registers the public key they will countersign with,
+    before the assembly opens."""
+    if not assembly.is_returning_officer(actor):
+        raise NotEligible("Only the assembly's returning officer registers their key.")
+    if assembly.state not in {AssemblyState.scheduled, AssemblyState.noticed}:
+        raise InvalidTransition("The key is registered before the assembly opens.")
+    text = public_key.strip()
+    try:
+        decode_public_key(text)
+    except KeyProblem:
+        raise RuleViolation(
+            "That is not a public key made by `assembly keys generate`: paste the one line of "
+            "the .pub file."
+        ) from None
+    assembly.officer_public_key = text
+    assembly.officer_fingerprint = fingerprint(text)
+    db.session.flush()
+    record_event(
+        actor,
+        "assembly.officer_key_registered",
+        institution=assembly.institution_id,
+        subject=assembly,
+        data={"fingerprint": assembly.officer_fingerprint},
+    )
+
+
+def _roll(vote: Vote) -> dict[str, Any]:
+    """The members present who could vote in this vote: checked in before it opened, or
+    before it closed when late arrivals may vote. Leaves in order of arrival."""
+    assembly = vote.assembly
+    until = vote.opened_at if not assembly.late_arrivals_vote else vote.closed_at
+    statement = (
+        select(Attendance.number, Person.email, Attendance.salt)
+        .join(Person, Person.id == Attendance.person_id)
+        .where(Attendance.assembly_id == assembly.id)
+        .order_by(Attendance.number)
+    )
+    if until is not None:
+        statement = statement.where(Attendance.checked_in_at <= until)
+    leaves = [
+        roll_leaf(vote.id, number, email or "", salt)
+        for number, email, salt in db.session.execute(statement)
+    ]
+    return {"voters": len(leaves), "merkle_root": merkle.merkle_root(leaves)}
+
+
+def _ballots(vote: Vote) -> dict[str, Any]:
+    items = ballot_items(vote)
+    leaves = [
+        ballot_leaf(
+            vote.id,
+            item["tracker"],
+            item.get("ranking"),
+            choice=item.get("choice"),
+            constituency=item.get("constituency"),
+        )
+        for item in items
+    ]
+    return {"count": len(items), "merkle_root": merkle.merkle_root(leaves), "items": items}
+
+
+def _contest(vote: Vote) -> dict[str, Any]:
+    candidates = vote_candidates(vote)
+    result = json.loads(vote.result)
+    elected = [vote.elected_id] if vote.elected_id is not None else []
+    contest: dict[str, Any] = {
+        "id": vote.id,
+        "constituency": {"key": "present", "name": "Members present"},
+        "weight": "1/1",
+        "seats": 1,
+        "method": METHODS[vote.kind],
+        "seed": vote_seed(vote),
+        "uncontested": False,
+        "candidates": [{"id": c.id, "ballot_name": c.ballot_name} for c in candidates],
+        "roll": _roll(vote),
+        "ballots": _ballots(vote),
+        "count": result,
+        "elected": elected,
+    }
+    weighting = weighting_of(vote)
+    if weighting is not None:
+        contest["weighting"] = weighting
+    return contest
+
+
+def _result(assembly: Assembly) -> dict[str, Any]:
+    leader = None
+    term = None
+    if assembly.leader_candidate_id:
+        candidate = db.session.get(AssemblyCandidate, assembly.leader_candidate_id)
+        assert candidate is not None
+        leader = {"candidate": candidate.id, "name": candidate.ballot_name}
+        row = db.session.scalars(
+            select(LeaderTerm).where(LeaderTerm.assembly_id == assembly.id)
+        ).first()
+        if row is not None:
+            term = {"starts_on": row.starts_on.isoformat(), "ends_on": row.ends_on.isoformat()}
+    return {"outcome": str(assembly.outcome), "leader": leader, "term": term}
+
+
+def build_assembly_body(assembly: Assembly) -> dict[str, Any]:
+    """The record's body (format 1, kind "assembly") for a declared assembly."""
+    if assembly.signing_key_id is None or not assembly.officer_public_key:
+        raise InvalidTransition(
+            "The assembly has no election key or no returning officer's key, so it has no "
+            "record: the returning officer registers their key before the assembly opens."
+        )
+    institution = assembly.institution
+    status = quorum_status(assembly)
+    head = db.session.get(AuditHead, 1)
+    return {
+        "kind": "assembly",
+        "software": {"name": "assembly", "version": __version__},
+        "issued_at": utcnow().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "institution": {
+            "slug": institution.slug,
+            "name": institution.name,
+            "kind": str(institution.kind.value),
+        },
+        "assembly": {
+            "id": assembly.id,
+            "title": assembly.title,
+            "held_on": assembly.held_on.isoformat(),
+            "venue": assembly.venue,
+            "leader_title": assembly.leader_title,
+            "method": str(assembly.method),
+            "weighting": assembly.weighting,
+            "late_arrivals_vote": assembly.late_arrivals_vote,
+            "seed_sha256": seed_commitment(assembly),
+            "seed": assembly.seed,
+            "quorum": {
+                "required": status.required,
+                "per_constituency": assembly.quorum_per_constituency,
+                "members": status.members,
+            },
+            "attendance": [
+                {"key": c.key, "name": c.name, "present": c.present} for c in status.constituencies
+            ],
+            "result": _result(assembly),
+        },
+        "contests": [_contest(v) for v in assembly.votes if v.state == VoteState.counted],
+        "audit": {"seq": head.seq if head else 0, "head_hash": head.hash if head else "0" * 64},
+        "keys": {
+            "election": key_entry(signing_public_key(assembly.signing_key_id)),
+            "returning_officer": key_entry(assembly.officer_public_key),
+        },
+    }
+
+
+def issue_assembly_record(actor: Actor, assembly: Assembly) -> AssemblyRecord:
+    """Build the declared assembly's record, sign it with the election key and keep it."""
+    assert assembly.signing_key_id is not None
+    record = sign_record(build_assembly_body(assembly), unlocked_key(assembly.signing_key_id))
+    row = db.session.get(AssemblyRecord, assembly.id)
+    if row is None:
+        row = AssemblyRecord(assembly_id=assembly.id)
+        db.session.add(row)
+    row.body_sha256 = record["body_sha256"]
+    row.document = canonical_text(record)
+    row.officer_signature = ""
+    row.countersigned_at = None
+    db.session.flush()
+    record_event(
+        actor,
+        "assembly_record.issued",
+        institution=assembly.institution_id,
+        subject=assembly,
+        data={"body_sha256": row.body_sha256},
+    )
+    return row
+
+
+def assembly_record(assembly: Assembly) -> AssemblyRecord | None:
+    return db.session.get(AssemblyRecord, assembly.id)
+
+
+def published_assembly_record(row: AssemblyRecord, assembly: Assembly) -> dict[str, Any]:
+    return with_officer_signature(row.document, assembly.officer_fingerprint, row.officer_signature)
+
+
+def countersign_assembly_record(actor: Actor, assembly: Assembly, signature: Any) -> None:
+    """Add the returning officer's countersignature to the assembly's record."""
+    if not assembly.is_returning_officer(actor):
+        raise NotEligible("Only the assembly's returning officer can countersign its record.")
+    row = assembly_record(assembly)
+    if row is None:
+        raise InvalidTransition("The record is made when the result is declared.")
+    if row.officer_signature:
+        raise InvalidTransition("The record is countersigned already.")
+    row.officer_signature = check_countersignature(
+        signature,
+        row.body_sha256,
+        assembly.officer_public_key,
+        assembly.officer_fingerprint,
+        "assembly",
+    )
+    row.countersigned_at = utcnow()
+    db.session.flush()
+    record_event(
+        actor,
+        "assembly_record.countersigned",
+        institution=assembly.institution_id,
+        subject=assembly,
+        data={"body_sha256": row.body_sha256, "fingerprint": assembly.officer_fingerprint},
+    )
