@@ -36,14 +36,13 @@ from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.records import merkle
-from assembly.records.canonical import canonical_text
 from assembly.records.operations import (
     check_countersignature,
     signing_public_key,
-    unlocked_key,
+    store_signed,
     with_officer_signature,
 )
-from assembly.records.record import ballot_leaf, key_entry, roll_leaf, sign_record
+from assembly.records.record import ballot_leaf, key_entry, roll_leaf
 from assembly.records.signing import KeyProblem, decode_public_key, fingerprint
 
 __all__ = [
@@ -211,16 +210,12 @@ def build_assembly_body(assembly: Assembly) -> dict[str, Any]:
 def issue_assembly_record(actor: Actor, assembly: Assembly) -> AssemblyRecord:
     """Build the declared assembly's record, sign it with the election key and keep it."""
     assert assembly.signing_key_id is not None
-    record = sign_record(build_assembly_body(assembly), unlocked_key(assembly.signing_key_id))
+    body = build_assembly_body(assembly)  # before the row joins the session: building reads
     row = db.session.get(AssemblyRecord, assembly.id)
     if row is None:
         row = AssemblyRecord(assembly_id=assembly.id)
         db.session.add(row)
-    row.body_sha256 = record["body_sha256"]
-    row.document = canonical_text(record)
-    row.officer_signature = ""
-    row.countersigned_at = None
-    db.session.flush()
+    store_signed(row, body, assembly.signing_key_id)
     record_event(
         actor,
         "assembly_record.issued",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
@@ -69,6 +69,7 @@ __all__ = [
     "rotate_signing_key",
     "sign_receipt",
     "signing_public_key",
+    "store_signed",
     "unlocked_key",
     "with_officer_signature",
 ]
@@ -320,17 +321,12 @@ def build_body(election: Election) -> dict[str, Any]:
 def issue_record(actor: Actor, election: Election) -> ElectionRecord:
     """Build the counted election's record, sign it with the election key and keep it."""
     assert election.signing_key_id is not None
-    body = build_body(election)
-    record = sign_record(body, unlocked_key(election.signing_key_id))
+    body = build_body(election)  # before the row joins the session: building it reads
     row = db.session.get(ElectionRecord, election.id)
     if row is None:
         row = ElectionRecord(election_id=election.id)
         db.session.add(row)
-    row.body_sha256 = record["body_sha256"]
-    row.document = canonical_text(record)
-    row.officer_signature = ""
-    row.countersigned_at = None
-    db.session.flush()
+    store_signed(row, body, election.signing_key_id)
     record_event(
         actor,
         "record.issued",
@@ -339,6 +335,26 @@ def issue_record(actor: Actor, election: Election) -> ElectionRecord:
         data={"body_sha256": row.body_sha256},
     )
     return row
+
+
+class SignedRow(Protocol):
+    """A stored record (an election's or an assembly's)."""
+
+    body_sha256: str
+    document: str
+    officer_signature: str
+    countersigned_at: datetime | None
+
+
+def store_signed(row: SignedRow, body: dict[str, Any], key_id: int) -> None:
+    """Sign ``body`` with election key ``key_id`` and keep it in ``row``, without the
+    returning officer's countersignature (which comes later, by upload)."""
+    record = sign_record(body, unlocked_key(key_id))
+    row.body_sha256 = record["body_sha256"]
+    row.document = canonical_text(record)
+    row.officer_signature = ""
+    row.countersigned_at = None
+    db.session.flush()
 
 
 def get_record(election: Election) -> ElectionRecord | None:

@@ -3,7 +3,7 @@ late-arrival rule and one vote per attendee. Every refusal leaves the database u
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -39,10 +39,26 @@ from assembly.auth.actors import SYSTEM
 from assembly.elections.voting import AlreadyVoted
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
+from assembly.membership.models import Institution
 from assembly.notices.models import OutboxMessage
 from tests.assemblies.helpers import HELD_ON, SCHEDULED_ON, make_room
 from tests.conftest import make_institution, make_member, make_user
 from tests.membership.test_imports import database_fingerprint
+
+
+def _schedule(institution: Institution, held_on: date = HELD_ON) -> Assembly:
+    """Schedule an assembly in the hall on ``held_on``, on the tests' scheduling day."""
+    return schedule_assembly(
+        SYSTEM,
+        institution,
+        title="",
+        held_on=held_on,
+        starts_at="18:30",
+        venue="Hall",
+        agenda="",
+        returning_officer_id=None,
+        today=SCHEDULED_ON,
+    )
 
 
 def _count(model: type) -> int:
@@ -62,17 +78,7 @@ def test_a_date_with_too_little_notice_is_refused(app: Flask) -> None:
     institution = make_institution(slug="short-notice")
     before = database_fingerprint()
     with pytest.raises(RuleViolation, match=r"Too little notice.*at the earliest"):
-        schedule_assembly(
-            SYSTEM,
-            institution,
-            title="",
-            held_on=SCHEDULED_ON + timedelta(days=14),
-            starts_at="18:30",
-            venue="Hall",
-            agenda="",
-            returning_officer_id=None,
-            today=SCHEDULED_ON,
-        )
+        _schedule(institution, SCHEDULED_ON + timedelta(days=14))
     db.session.rollback()
     assert database_fingerprint() == before
 
@@ -81,17 +87,7 @@ def test_a_notice_sent_too_late_is_refused(app: Flask) -> None:
     """A scheduled assembly whose notice was not sent in time cannot be noticed later."""
     institution = make_institution(slug="late-notice")
     make_member(institution, "workers")
-    assembly = schedule_assembly(
-        SYSTEM,
-        institution,
-        title="",
-        held_on=HELD_ON,
-        starts_at="18:30",
-        venue="Hall",
-        agenda="",
-        returning_officer_id=None,
-        today=SCHEDULED_ON,
-    )
+    assembly = _schedule(institution)
     db.session.commit()
     late = latest_notice_on(HELD_ON, 14) + timedelta(days=1)
     with pytest.raises(RuleViolation, match="Too late to give 14 clear days' notice"):
@@ -108,17 +104,7 @@ def test_the_notice_goes_to_every_member_and_invites_the_incumbent(app: Flask) -
     assert kinds.count("notice_of_assembly") == 9
     assert kinds.count("notice_of_candidates") == 9
     with pytest.raises(Conflict, match="already scheduled"):
-        schedule_assembly(
-            SYSTEM,
-            room.institution,
-            title="",
-            held_on=HELD_ON + timedelta(days=30),
-            starts_at="18:30",
-            venue="Hall",
-            agenda="",
-            returning_officer_id=None,
-            today=SCHEDULED_ON,
-        )
+        _schedule(room.institution, HELD_ON + timedelta(days=30))
 
 
 def test_applications_follow_the_rules(app: Flask) -> None:
@@ -140,17 +126,7 @@ def test_applications_follow_the_rules(app: Flask) -> None:
 def test_statement_length_and_pending_applications(app: Flask) -> None:
     institution = make_institution(slug="statement-school")
     member = make_member(institution, "users", email="stand@statement-school.org")
-    assembly = schedule_assembly(
-        SYSTEM,
-        institution,
-        title="",
-        held_on=HELD_ON,
-        starts_at="18:30",
-        venue="Hall",
-        agenda="",
-        returning_officer_id=None,
-        today=SCHEDULED_ON,
-    )
+    assembly = _schedule(institution)
     send_notice(SYSTEM, assembly, SCHEDULED_ON)
     db.session.commit()
     with pytest.raises(RuleViolation, match="501 words"):
@@ -399,17 +375,7 @@ def test_the_timer_sends_a_notice_on_its_last_day_only(app: Flask, runner: Any) 
     can go, not before, and only once."""
     institution = make_institution(slug="timer-school")
     make_member(institution, "workers")
-    assembly = schedule_assembly(
-        SYSTEM,
-        institution,
-        title="",
-        held_on=HELD_ON,
-        starts_at="18:30",
-        venue="Hall",
-        agenda="",
-        returning_officer_id=None,
-        today=SCHEDULED_ON,
-    )
+    assembly = _schedule(institution)
     db.session.commit()
     last = latest_notice_on(HELD_ON, 14)
     early = runner.invoke(args=["elections", "tick", "--date", SCHEDULED_ON.isoformat()])
