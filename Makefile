@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= auto
 # Local runs are development; production settings come from the environment (deploy/).
 DEV := ASSEMBLY_ENV=development
 
-.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol bench-cast bench-verify clean help
+.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol bench-cast bench-assembly bench-verify clean help
 
 help:
 	@echo "make run        set up, migrate, seed the demo, serve http://127.0.0.1:5000"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-count  count 10k/100k/1M ballots beside pyrankvote, pref_voting, votekit"
 	@echo "make bench-enrol  import 10k/100k/1M-row rosters, then again with 1% changed"
 	@echo "make bench-cast   3,000 signed-in voters cast through gunicorn: ballots/s, latency"
+	@echo "make bench-assembly  a 2,000-member assembly through gunicorn: check-ins, phone votes, result"
 	@echo "make bench-verify verify a 1,000,000-ballot election record end to end (budget 30 s)"
 
 $(BIN)/python:
@@ -64,7 +65,7 @@ lint: $(VENV)/.installed-dev
 	  assembly/records/signing.py assembly/records/record.py assembly/records/schema.py \
 	  assembly/records/verify.py assembly/counting assembly/clock.py
 
-bench: $(VENV)/.installed-dev bench-count bench-enrol bench-cast bench-verify
+bench: $(VENV)/.installed-dev bench-count bench-enrol bench-cast bench-assembly bench-verify
 	$(BIN)/python benchmarks/run.py
 
 # ASSEMBLY_BENCH_DATABASE_URL=postgresql://…/postgres measures on PostgreSQL as well.
@@ -78,6 +79,13 @@ bench-cast: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_cast.py
 	@if [ -n "$$ASSEMBLY_BENCH_DATABASE_URL" ]; then \
 	  $(BIN)/python benchmarks/bench_cast.py --database-url "$$ASSEMBLY_BENCH_DATABASE_URL"; fi
+
+# An assembly on its day through gunicorn: tellers check 2,000 members in, their phones vote,
+# the chair declares; the result is counted again independently and the record verified.
+bench-assembly: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/bench_assembly.py
+	@if [ -n "$$ASSEMBLY_BENCH_DATABASE_URL" ]; then \
+	  $(BIN)/python benchmarks/bench_assembly.py --database-url "$$ASSEMBLY_BENCH_DATABASE_URL"; fi
 
 # A record of a million ballots (3 STV contests) built in one process, verified in another.
 bench-verify: $(VENV)/.installed-dev

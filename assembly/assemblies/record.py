@@ -210,12 +210,13 @@ def build_assembly_body(assembly: Assembly) -> dict[str, Any]:
 def issue_assembly_record(actor: Actor, assembly: Assembly) -> AssemblyRecord:
     """Build the declared assembly's record, sign it with the election key and keep it."""
     assert assembly.signing_key_id is not None
-    body = build_assembly_body(assembly)  # before the row joins the session: building reads
-    row = db.session.get(AssemblyRecord, assembly.id)
-    if row is None:
-        row = AssemblyRecord(assembly_id=assembly.id)
-        db.session.add(row)
-    store_signed(row, body, assembly.signing_key_id)
+    row = store_signed(
+        lambda: (
+            db.session.get(AssemblyRecord, assembly.id) or AssemblyRecord(assembly_id=assembly.id)
+        ),
+        build_assembly_body(assembly),
+        assembly.signing_key_id,
+    )
     record_event(
         actor,
         "assembly_record.issued",

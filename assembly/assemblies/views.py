@@ -100,7 +100,7 @@ from assembly.elections.charts import stage_chart
 from assembly.elections.models import CountMethod
 from assembly.elections.voting import AlreadyVoted, InvalidBallot, ranking_from_marks
 from assembly.errors import DomainError, InvalidTransition, NotEligible, RuleViolation
-from assembly.extensions import db, limiter
+from assembly.extensions import begin_writing, db, limiter
 from assembly.membership.models import Constituency, Institution, Membership, Person
 from assembly.records.forms import CountersignForm, OfficerKeyForm
 from assembly.records.views import SMALL_FILE_LIMIT, UploadProblem, read_json_upload
@@ -115,6 +115,15 @@ REFRESH_SECONDS = 5
 SEARCH_LIMIT = 25
 _SESSION_PASS = "assembly_pass"  # noqa: S105 - a session key, not a secret
 _SESSION_RECEIPT = "assembly_receipt"
+
+
+@bp.before_request
+def _write_from_the_start() -> None:
+    """Every POST here writes (a check-in, a ballot, a paper batch, a chair's step), and many
+    come at once on the day: each begins as a writer, so that on SQLite it waits for the
+    write lock rather than failing when another worker wrote after it read."""
+    if request.method == "POST":
+        begin_writing()
 
 
 def _institution(slug: str) -> Institution:
@@ -619,8 +628,9 @@ def _mark_present(assembly: Assembly, person: Person) -> None:
         db.session.rollback()
         flash(problem.message)
         return
+    message = f"{name} is checked in ({attendance.constituency.name})."
     db.session.commit()
-    flash(f"{name} is checked in ({attendance.constituency.name}).")
+    flash(message)
 
 
 # --- the member's pass --------------------------------------------------------------------------
@@ -752,9 +762,11 @@ def vote(slug: str, assembly_id: int) -> ResponseReturnValue:
             db.session.rollback()
             voted = True
         else:
-            db.session.commit()
+            # Read before the commit, which would expire the rows and read them again.
             session[_SESSION_RECEIPT] = {"vote": current.id, "tracker": tracker}
-            return redirect(url_for("assemblies.vote", slug=slug, assembly_id=assembly.id))
+            back = url_for("assemblies.vote", slug=slug, assembly_id=assembly_id)
+            db.session.commit()
+            return redirect(back)
     receipt = session.get(_SESSION_RECEIPT)
     if not (
         isinstance(receipt, dict) and current is not None and receipt.get("vote") == current.id

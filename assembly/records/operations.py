@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
@@ -321,12 +322,13 @@ def build_body(election: Election) -> dict[str, Any]:
 def issue_record(actor: Actor, election: Election) -> ElectionRecord:
     """Build the counted election's record, sign it with the election key and keep it."""
     assert election.signing_key_id is not None
-    body = build_body(election)  # before the row joins the session: building it reads
-    row = db.session.get(ElectionRecord, election.id)
-    if row is None:
-        row = ElectionRecord(election_id=election.id)
-        db.session.add(row)
-    store_signed(row, body, election.signing_key_id)
+    row = store_signed(
+        lambda: (
+            db.session.get(ElectionRecord, election.id) or ElectionRecord(election_id=election.id)
+        ),
+        build_body(election),
+        election.signing_key_id,
+    )
     record_event(
         actor,
         "record.issued",
@@ -346,15 +348,23 @@ class SignedRow(Protocol):
     countersigned_at: datetime | None
 
 
-def store_signed(row: SignedRow, body: dict[str, Any], key_id: int) -> None:
-    """Sign ``body`` with election key ``key_id`` and keep it in ``row``, without the
-    returning officer's countersignature (which comes later, by upload)."""
+_Row = TypeVar("_Row", bound=SignedRow)
+
+
+def store_signed(row_for: Callable[[], _Row], body: dict[str, Any], key_id: int) -> _Row:
+    """Sign ``body`` with election key ``key_id`` and keep it in the row ``row_for`` finds or
+    makes, without the returning officer's countersignature (which comes later, by upload).
+    The row is looked up only once the record is signed: unlocking the key may read the
+    database, which would otherwise flush a half-filled new row."""
     record = sign_record(body, unlocked_key(key_id))
+    row = row_for()
+    db.session.add(row)
     row.body_sha256 = record["body_sha256"]
     row.document = canonical_text(record)
     row.officer_signature = ""
     row.countersigned_at = None
     db.session.flush()
+    return row
 
 
 def get_record(election: Election) -> ElectionRecord | None:

@@ -37,6 +37,7 @@ from assembly.errors import InvalidTransition
 from assembly.extensions import db
 from assembly.notices.delivery import render_pending
 from assembly.notices.models import OutboxMessage
+from assembly.records import operations as record_operations
 from assembly.records.record import signature_file
 from assembly.records.verify import verify_record
 from tests.assemblies.helpers import HELD_ON, Room, make_room
@@ -122,6 +123,9 @@ def test_irv_elects_and_the_term_and_next_assembly_follow(app: Flask) -> None:
         f"c{winner.id}": 3,
         f"c{room.candidates[2].id}": 2,
     }
+    # As in a fresh server process, the election key is not unlocked yet when the record is
+    # signed: unlocking it reads the database, which must not flush a half-made record.
+    record_operations._UNLOCKED.clear()
     following = declare_assembly(room.secretary, room.assembly, HELD_ON)
     db.session.commit()
     assert room.assembly.state == AssemblyState.declared

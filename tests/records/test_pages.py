@@ -24,6 +24,7 @@ from assembly.elections.count import count_election, declare_election
 from assembly.elections.models import Election
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
+from assembly.records import operations as record_operations
 from assembly.records import views as records_views
 from assembly.records.operations import (
     current_signing_key,
@@ -128,6 +129,9 @@ def _polled(app: Flask) -> Counted:
 def _counted(app: Flask) -> Counted:
     """``_polled``, counted by the returning officer: the record is issued."""
     counted = _polled(app)
+    # As in a fresh server process, the key is unlocked while the record is being signed
+    # (reading the database then must not flush a half-made record row).
+    record_operations._UNLOCKED.clear()
     count_election(counted.officer, counted.election)
     db.session.commit()
     return counted
