@@ -1,0 +1,110 @@
+"""Gunicorn as deployed, for tests that need the real web stack (two worker processes on
+127.0.0.1), and a browser-like HTTP client with its own cookies."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import TEST_SECRET, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+class Browser:
+    """One person's browser: its own cookies, redirects not followed, statuses returned."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+
+    def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + path, body, timeout=60) as response:
+                return int(response.status), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read().decode()
+
+    def csrf(self, path: str) -> str:
+        status, page = self.request(path)
+        found = CSRF.findall(page)
+        assert status == 200 and found, (path, status)
+        return str(found[-1])
+
+    def sign_in(self, link: str) -> None:
+        """Follow a sign-in link (its path) and confirm it."""
+        status, _ = self.request(link, {"csrf_token": self.csrf(link)})
+        assert status == 302, (link, status)
+
+
+def _wait_until_up(base: str, log: Path, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=5):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+
+
+@contextmanager
+def gunicorn(database_url: str, folder: Path) -> Iterator[tuple[str, Path]]:
+    """Serve the app on ``database_url`` with gunicorn (2 workers); yield its base URL and
+    the path of its log, and stop it afterwards."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
+    environment.update(
+        ASSEMBLY_ENV="development",
+        ASSEMBLY_SECRET_KEY=TEST_SECRET,
+        ASSEMBLY_DATABASE_URL=database_url,
+        ASSEMBLY_INSTANCE_PATH=str(folder / "server-instance"),
+        ASSEMBLY_BASE_URL=base,
+        ASSEMBLY_WORKERS="2",
+        ASSEMBLY_LOG_LEVEL="WARNING",
+    )
+    log = folder / "gunicorn.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "assembly.wsgi:app",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_up(base, log, process)
+            yield base, log
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
