@@ -41,6 +41,7 @@ ENV_SETTINGS: dict[str, str] = {
     "SIGN_IN_PER_ADDRESS": "int",
     "SIGN_IN_PER_CLIENT": "str",
     "CHECK_IN_SEARCH_PER_CLIENT": "str",
+    "CAST_PER_VOTER": "str",
     "LOG_LEVEL": "str",
     "KEY_PASSPHRASE": "str",
 }
@@ -68,6 +69,9 @@ DEFAULTS: dict[str, Any] = {
     #: Check-in searches (by name and date of birth) per client address: a teller at a busy
     #: door searches often; a script trying names is stopped.
     "CHECK_IN_SEARCH_PER_CLIENT": "300 per 10 minutes",
+    #: Cast requests per voter (a signed-in member, or an attendee's pass): one succeeds; the
+    #: rest say "already voted". Keyed by voter, not address: a whole hall may share one.
+    "CAST_PER_VOTER": "20 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     "NOTICE_MAX_ATTEMPTS": 8,
     "LOG_LEVEL": "INFO",

@@ -723,7 +723,17 @@ class _Rules:
         self.seats = 1
 
 
+def _attendee_key() -> str:
+    """Rate limits on casting at an assembly count per pass (a hall shares one address)."""
+    held = session.get(_SESSION_PASS)
+    attendance = held.get("attendance") if isinstance(held, dict) else None
+    return f"attendee:{attendance}" if attendance else f"address:{request.remote_addr}"
+
+
 @bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/vote", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["CAST_PER_VOTER"], key_func=_attendee_key, methods=["POST"]
+)
 def vote(slug: str, assembly_id: int) -> ResponseReturnValue:
     """The attendee's ballot for the vote that is open (the page waits for one)."""
     assembly = _assembly(slug, assembly_id)

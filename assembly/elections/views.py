@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -112,7 +113,7 @@ from assembly.elections.voting import (
     ranking_from_marks,
 )
 from assembly.errors import DomainError, NotEligible
-from assembly.extensions import begin_writing, db, login_manager
+from assembly.extensions import begin_writing, db, limiter, login_manager
 from assembly.membership.models import Institution, Membership, Person
 from assembly.membership.operations import parse_weight
 from assembly.membership.queries import get_institution
@@ -571,8 +572,14 @@ def _refused_cast(
     raise refusal
 
 
+def _voter_key() -> str:
+    """Rate limits on casting count per signed-in voter (many share an address)."""
+    return f"voter:{current_user.get_id()}"
+
+
 @bp.route("/institutions/<slug>/elections/<int:election_id>/vote/cast", methods=["POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["CAST_PER_VOTER"], key_func=_voter_key)
 def vote_cast(slug: str, election_id: int) -> ResponseReturnValue:
     """Cast the reviewed ballot, then show the receipt (DESIGN §6).
 

@@ -223,3 +223,24 @@ def test_letters_carry_the_pass_of_members_without_email(app: Flask) -> None:
     assert page.count('class="app-letter"') == 1 and "Community2 MemberC" in page
     assert page.count("<svg") == 1 and "local community constituency" in page
     assert _browser(app, room.teller.email).get(f"{_base(room)}/letters").status_code == 403
+
+
+def test_phone_casts_are_rate_limited_per_pass(app: Flask) -> None:
+    """Each pass may post its ballot only so often; another pass from the same address (the
+    hall's wifi) is not held back."""
+    app.config["CAST_PER_VOTER"] = "2 per minute"
+    room = make_room("limit-school")
+    first, second = room.members["users"][:2]
+    for membership in (first, second):
+        room.check_in(membership)
+    open_vote(room.secretary, room.assembly)
+    db.session.commit()
+    ballot = {f"pref-{room.candidates[0].id}": "1"}
+    phone = _browser(app)
+    phone.get(_pass(room, first.person_id))
+    statuses = [phone.post(f"{_base(room)}/vote", data=ballot).status_code for _ in range(3)]
+    assert statuses == [302, 200, 429]
+    other = _browser(app)
+    other.get(_pass(room, second.person_id))
+    assert other.post(f"{_base(room)}/vote", data=ballot).status_code == 302
+    assert _count(AssemblyBallot) == 2
