@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from typing import Any
 
 from flask import Flask, Response, has_request_context, request
@@ -15,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from assembly import __version__, clock
 from assembly.config import ConfigError, resolve
 from assembly.extensions import csrf, db, limiter, login_manager, migrate
+from assembly.redact import redact_paths
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -66,16 +66,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-_TOKEN_PATH = re.compile(r"/sign-in/link/[^\s?\"]+")
-
-
 def _redact_sign_in_tokens(record: logging.LogRecord) -> bool:
-    """Keep sign-in tokens (credentials) out of the development server's request log."""
+    """Keep sign-in and pass tokens (credentials) out of the development server's log."""
     if record.args and isinstance(record.args, tuple):
-        record.args = tuple(
-            _TOKEN_PATH.sub("/sign-in/link/[redacted]", a) if isinstance(a, str) else a
-            for a in record.args
-        )
+        record.args = tuple(redact_paths(a) if isinstance(a, str) else a for a in record.args)
     return True
 
 
@@ -210,7 +204,7 @@ def _register_security_headers(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
             )
-        if request.path.startswith("/sign-in/link/"):
+        if request.path.startswith("/sign-in/link/") or "/pass/" in request.path:
             # The token is in the path: never let it leak through caches or referrers.
             response.headers["Cache-Control"] = "no-store"
             response.headers["Referrer-Policy"] = "no-referrer"

@@ -1,13 +1,13 @@
-"""A gunicorn logger that never writes sign-in tokens (they are credentials) to the access log."""
+"""A gunicorn logger that never writes sign-in or pass tokens (they are credentials) to the
+access log."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gunicorn.glogging import Logger
 
-TOKEN_PATH = re.compile(r"/sign-in/link/[^\s?\"]+")
+from assembly.redact import redact_paths
 
 
 class RedactingLogger(Logger):  # type: ignore[misc]
@@ -15,5 +15,5 @@ class RedactingLogger(Logger):  # type: ignore[misc]
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
         for key in ("U", "r", "{raw_uri}e"):
             if isinstance(atoms.get(key), str):
-                atoms[key] = TOKEN_PATH.sub("/sign-in/link/[redacted]", atoms[key])
+                atoms[key] = redact_paths(atoms[key])
         return atoms

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from assembly.redact import redact_paths
 from tests.conftest import TEST_SECRET, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,12 +63,27 @@ def test_gunicorn_serves_health_and_readiness(tmp_path: Path, database_url: str)
             assert status == 200
             assert _get(f"http://127.0.0.1:{port}/readyz") == 200
             assert _get(f"http://127.0.0.1:{port}/sign-in/link/SECRET-TOKEN-VALUE") == 400
+            pass_url = f"http://127.0.0.1:{port}/institutions/x/assemblies/1/pass/SECRET-PASS"
+            assert _get(pass_url) == 404
         finally:
             process.terminate()
             process.wait(timeout=30)
     text = log.read_text()
     assert "/sign-in/link/[redacted]" in text
     assert "SECRET-TOKEN-VALUE" not in text
+    assert "/assemblies/1/pass/[redacted]" in text and "SECRET-PASS" not in text
+
+
+def test_tokens_in_paths_are_redacted() -> None:
+    """Sign-in links and assembly passes are credentials; nothing else is touched."""
+    line = (
+        'GET /sign-in/link/abc.DEF-1 200 "GET /institutions/oak/assemblies/12/pass/eyJ.x_y?z=1" '
+        "/institutions/oak/assemblies/12/screen"
+    )
+    assert redact_paths(line) == (
+        'GET /sign-in/link/[redacted] 200 "GET /institutions/oak/assemblies/12/pass/[redacted]'
+        '?z=1" /institutions/oak/assemblies/12/screen'
+    )
 
 
 def test_gunicorn_refuses_missing_production_settings_in_one_line(tmp_path: Path) -> None:

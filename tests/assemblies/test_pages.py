@@ -137,8 +137,13 @@ def test_the_teller_checks_in_by_pass_and_the_member_votes_on_their_phone(app: F
 
 
 def test_a_pass_opened_before_check_in_shows_the_qr_code(app: Flask) -> None:
+    """The pass shows its QR code; as a credential in the path, it is never cached nor sent
+    on as a referrer."""
     room = make_room("qr-school")
-    page = _text(_browser(app).get(_pass(room, room.members["workers"][2].person_id)))
+    response = _browser(app).get(_pass(room, room.members["workers"][2].person_id))
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    page = _text(response)
     assert "<svg" in page and "Show this code to a teller" in page
     assert _browser(app).get(f"{_base(room)}/pass/forged-token").status_code == 404
 
