@@ -215,6 +215,7 @@ def _register_commands(app: Flask) -> None:
     import assembly.assemblies.cli  # noqa: F401 - adds `simulate assembly`
     from assembly.audit.cli import audit_cli
     from assembly.auth.cli import users_cli
+    from assembly.backup import backup_command, restore_command
     from assembly.demo import demo_command
     from assembly.elections.cli import elections_cli, simulate_cli
     from assembly.membership.cli import institutions_cli
@@ -230,5 +231,7 @@ def _register_commands(app: Flask) -> None:
         elections_cli,
         simulate_cli,
         demo_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
