@@ -69,6 +69,7 @@ from typing import Any
 
 from bench_cast import (
     CSRF,
+    SECRET,
     Voter,
     _cast_all,
     _cpu_seconds,
@@ -77,6 +78,7 @@ from bench_cast import (
     _sign_in,
     _workers,
     gunicorn,
+    server_environment,
 )
 from run import machine
 
@@ -86,7 +88,6 @@ TELLERS = 4
 CLIENTS = 16
 #: Seconds after which no new check-in, ballot opening or cast is started.
 TIME_LIMIT = 120.0
-SECRET = "assembly-benchmark-secret-key-long-enough-for-production-0123456789"
 SLUG = "bench-assembly"
 #: The three who stand, one from each constituency (ballot order is by family name).
 STANDING = (("Ada", "Okafor"), ("Ben", "Lindqvist"), ("Cara", "Murphy"))
@@ -479,16 +480,7 @@ def _run(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
         rankings.append(chosen)
         phone.form.update({f"pref-{c}": str(n) for n, c in enumerate(chosen, start=1)})
 
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
-    environment.update(
-        ASSEMBLY_ENV="development",
-        ASSEMBLY_SECRET_KEY=SECRET,
-        ASSEMBLY_DATABASE_URL=url,
-        ASSEMBLY_INSTANCE_PATH=str(folder / "server-instance"),
-        ASSEMBLY_BASE_URL=base,
-        ASSEMBLY_WORKERS="2",
-        ASSEMBLY_LOG_LEVEL="WARNING",
-    )
+    environment = server_environment(url, base, folder)
     log = folder / "gunicorn.log"
     vote = f"{page}/vote"
     with gunicorn(port, environment, log) as server:

@@ -169,6 +169,22 @@ def gunicorn(
             process.wait(timeout=60)
 
 
+def server_environment(url: str, base: str, folder: Path) -> dict[str, str]:
+    """The environment gunicorn runs with here: development settings (as the tests), this
+    database, two workers, nothing inherited from the caller's ASSEMBLY_* variables."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
+    environment.update(
+        ASSEMBLY_ENV="development",
+        ASSEMBLY_SECRET_KEY=SECRET,
+        ASSEMBLY_DATABASE_URL=url,
+        ASSEMBLY_INSTANCE_PATH=str(folder / "server-instance"),
+        ASSEMBLY_BASE_URL=base,
+        ASSEMBLY_WORKERS="2",
+        ASSEMBLY_LOG_LEVEL="WARNING",
+    )
+    return environment
+
+
 @contextmanager
 def _profiling(master: int, folder: str | None) -> Iterator[None]:
     """With ``folder``, sample each gunicorn worker with py-spy while the block runs (folded
@@ -346,16 +362,7 @@ def child(args: argparse.Namespace) -> None:
     built = time.perf_counter() - began
 
     vote = f"/institutions/{slug}/elections/{election_id}/vote"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
-    environment.update(
-        ASSEMBLY_ENV="development",
-        ASSEMBLY_SECRET_KEY=SECRET,
-        ASSEMBLY_DATABASE_URL=url,
-        ASSEMBLY_INSTANCE_PATH=str(folder / "server-instance"),
-        ASSEMBLY_BASE_URL=base,
-        ASSEMBLY_WORKERS="2",
-        ASSEMBLY_LOG_LEVEL="WARNING",
-    )
+    environment = server_environment(url, base, folder)
     log = folder / "gunicorn.log"
     began = time.perf_counter()
     with gunicorn(port, environment, log), ThreadPoolExecutor(args.clients) as pool:
