@@ -69,10 +69,21 @@ def _wait_until_up(base: str, log: Path, process: subprocess.Popen[bytes]) -> No
 
 
 @contextmanager
-def gunicorn(database_url: str, folder: Path) -> Iterator[tuple[str, Path]]:
+def gunicorn(
+    database_url: str, folder: Path, port: int | None = None
+) -> Iterator[tuple[str, Path]]:
     """Serve the app on ``database_url`` with gunicorn (2 workers); yield its base URL and
     the path of its log, and stop it afterwards."""
-    port = free_port()
+    with gunicorn_process(database_url, folder, port) as (base, log, _process):
+        yield base, log
+
+
+@contextmanager
+def gunicorn_process(
+    database_url: str, folder: Path, port: int | None = None
+) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """``gunicorn``, yielding its master process as well (for tests that kill it)."""
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
     environment.update(
@@ -85,7 +96,7 @@ def gunicorn(database_url: str, folder: Path) -> Iterator[tuple[str, Path]]:
         ASSEMBLY_LOG_LEVEL="WARNING",
     )
     log = folder / "gunicorn.log"
-    with log.open("w") as output:
+    with log.open("a") as output:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -104,7 +115,8 @@ def gunicorn(database_url: str, folder: Path) -> Iterator[tuple[str, Path]]:
         )
         try:
             _wait_until_up(base, log, process)
-            yield base, log
+            yield base, log, process
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
