@@ -221,6 +221,7 @@ def _register_commands(app: Flask) -> None:
     from assembly.membership.cli import institutions_cli
     from assembly.membership.roster_cli import roster_cli
     from assembly.notices.cli import notices_cli
+    from assembly.privacy import privacy_cli
 
     for command in (
         audit_cli,
@@ -233,5 +234,6 @@ def _register_commands(app: Flask) -> None:
         demo_command,
         backup_command,
         restore_command,
+        privacy_cli,
     ):
         app.cli.add_command(command)

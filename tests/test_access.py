@@ -97,6 +97,7 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "static": {"GET": ALL_200},
     "membership.home": {"GET": ALL_200},
     "membership.my_memberships": {"GET": SIGNED_IN_200},
+    "membership.my_data": {"GET": SIGNED_IN_200},
     "membership.institutions": {"GET": ADMIN_ONLY},
     "membership.institution_new": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
     "membership.dashboard": {"GET": OFFICERS},

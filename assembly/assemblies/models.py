@@ -185,6 +185,8 @@ class Assembly(QuorumRules, db.Model):  # type: ignore[name-defined]
     #: the two tables refer to each other).
     leader_candidate_id: Mapped[int | None] = mapped_column(Integer)
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the ballots were deleted under the retention rule (the signed record keeps them).
+    ballots_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The assembly this one reconvenes, when the first elected no leader.
     reconvenes_id: Mapped[int | None] = mapped_column(ForeignKey("assemblies.id"))
     cancelled_reason: Mapped[str] = mapped_column(Text, default="")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,12 +67,31 @@ def contest_profile(contest: Contest) -> Profile:
     candidates = ballot_candidates(contest)
     index = {c.id: position for position, c in enumerate(candidates)}
     rankings: Counter[tuple[int, ...]] = Counter()
-    for (ranking,) in db.session.execute(
-        select(Ballot.ranking).where(Ballot.contest_id == contest.id)
-    ):
-        rankings[tuple(index[candidate_id] for candidate_id in json.loads(ranking))] += 1
+    for ranking in _stored_rankings(contest):
+        rankings[tuple(index[candidate_id] for candidate_id in ranking)] += 1
     weights: dict[tuple[int, ...], int] = dict(rankings)
     return build_profile([CountCandidate(f"c{c.id}", c.ballot_name) for c in candidates], weights)
+
+
+def _stored_rankings(contest: Contest) -> Iterator[list[int]]:
+    """The contest's rankings: from the ballots table, or once the ballots were purged under
+    the retention rule, from the signed record, which keeps every one."""
+    if contest.election.ballots_purged_at is None:
+        for (ranking,) in db.session.execute(
+            select(Ballot.ranking).where(Ballot.contest_id == contest.id)
+        ):
+            yield json.loads(ranking)
+        return
+    from assembly.records.models import ElectionRecord
+
+    row = db.session.get(ElectionRecord, contest.election_id)
+    if row is None:
+        return
+    body = json.loads(row.document)["body"]
+    for recorded in body["contests"]:
+        if recorded["id"] == contest.id:
+            for item in recorded["ballots"]["items"]:
+                yield item["ranking"]
 
 
 def contest_seed(election: Election, contest: Contest) -> str:

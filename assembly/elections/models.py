@@ -117,6 +117,8 @@ class Election(db.Model):  # type: ignore[name-defined]
     #: When the reminders to voters who had not voted were queued (they go once).
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the ballots were deleted under the retention rule (the signed record keeps them).
+    ballots_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(254), default="")

@@ -124,6 +124,23 @@ def my_memberships() -> str:
     )
 
 
+@bp.route("/my/data.json")
+@login_required
+def my_data() -> ResponseReturnValue:
+    """Everything the service holds about the people with the signed-in address, as JSON."""
+    from assembly.privacy import export_person
+
+    text = json.dumps(export_person(current_user.email), indent=1, ensure_ascii=False) + "\n"
+    return Response(
+        text,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="my-data.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @bp.route("/admin/institutions")
 @admin_required
 def institutions() -> str:

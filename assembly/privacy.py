@@ -1,0 +1,326 @@
+"""Members' personal data: retention of ballot data, a member's own export, and erasure.
+
+- **Retention.** Ballot data (the ballots, and paper batch entries, which pair elector numbers
+  with rankings) is kept for a year after the result is declared, then deleted. The signed
+  record, which publishes every ballot without any voter, stays: results, BLT downloads and
+  every check still come from it. Roll marks (who voted, not how) stay with the roll.
+- **Export.** A member downloads everything the service holds about the people with their
+  email address: memberships, roles, candidacies, rolls they were on (and whether they have
+  voted — never how), attendance at assemblies.
+- **Erasure.** A person's name, email address, date of birth and postcode are replaced and
+  their memberships end. Signed records are stored documents, so they stay valid; the roll
+  commitments in them no longer lead to anyone. Refused while the person is on the roll of an
+  election or assembly whose record is not yet made, since the record commits to the roll.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import CursorResult, Delete, delete, exists, select
+
+from assembly.assemblies.models import (
+    Assembly,
+    AssemblyBallot,
+    AssemblyCandidate,
+    AssemblyPaperBatch,
+    AssemblyState,
+    Attendance,
+    Vote,
+)
+from assembly.audit.operations import record_event
+from assembly.auth.actors import Actor
+from assembly.auth.models import RoleGrant, User
+from assembly.clock import utcnow
+from assembly.elections.models import (
+    Ballot,
+    Candidate,
+    Contest,
+    Election,
+    PaperBatch,
+    RollEntry,
+    RollMark,
+)
+from assembly.elections.states import ElectionState
+from assembly.errors import InvalidTransition, NotFound
+from assembly.extensions import db
+from assembly.membership.models import Person
+
+__all__ = ["RETENTION", "erase_person", "export_person", "privacy_cli", "purge_expired_ballots"]
+
+#: Ballot data is kept this long after the declaration.
+RETENTION = timedelta(days=365)
+ERASED = "Erased"
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def _deleted(statement: Delete) -> int:
+    """Run a DELETE; return how many rows it removed."""
+    result: CursorResult[Any] = db.session.execute(statement)  # type: ignore[assignment]
+    return int(result.rowcount)
+
+
+def purge_expired_ballots(actor: Actor, now: datetime | None = None) -> list[str]:
+    """Delete the ballot data of every election and assembly declared more than a year ago
+    (once each); return what was purged, for the log."""
+    cutoff = (now or utcnow()) - RETENTION
+    done = []
+    for election in db.session.scalars(
+        select(Election).where(
+            Election.state == ElectionState.declared,
+            Election.declared_at < cutoff,
+            Election.ballots_purged_at.is_(None),
+        )
+    ):
+        contests = select(Contest.id).where(Contest.election_id == election.id)
+        ballots = _deleted(delete(Ballot).where(Ballot.contest_id.in_(contests)))
+        batches = _deleted(delete(PaperBatch).where(PaperBatch.contest_id.in_(contests)))
+        election.ballots_purged_at = now or utcnow()
+        record_event(
+            actor,
+            "retention.ballots_purged",
+            institution=election.institution_id,
+            subject=election,
+            data={"ballots": ballots, "paper_batches": batches},
+        )
+        done.append(f"election {election.id}: {ballots:,} ballot(s)")
+    for assembly in db.session.scalars(
+        select(Assembly).where(
+            Assembly.state == AssemblyState.declared,
+            Assembly.declared_at < cutoff,
+            Assembly.ballots_purged_at.is_(None),
+        )
+    ):
+        votes = select(Vote.id).where(Vote.assembly_id == assembly.id)
+        ballots = _deleted(delete(AssemblyBallot).where(AssemblyBallot.vote_id.in_(votes)))
+        _deleted(delete(AssemblyPaperBatch).where(AssemblyPaperBatch.vote_id.in_(votes)))
+        assembly.ballots_purged_at = now or utcnow()
+        record_event(
+            actor,
+            "retention.ballots_purged",
+            institution=assembly.institution_id,
+            subject=assembly,
+            data={"ballots": ballots},
+        )
+        done.append(f"assembly {assembly.id}: {ballots:,} ballot(s)")
+    db.session.flush()
+    return done
+
+
+# --- a member's own data --------------------------------------------------------------------
+
+
+def _people(email: str) -> list[Person]:
+    return list(
+        db.session.scalars(
+            select(Person).where(Person.email == email.strip().lower()).order_by(Person.id)
+        )
+    )
+
+
+def _day(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def export_person(email: str) -> dict[str, Any]:
+    """Everything held about the people with this email address (never how anyone voted)."""
+    people = _people(email)
+    ids = [p.id for p in people]
+    user = db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    return {
+        "format": "assembly-personal-data/1",
+        "email": email.strip().lower(),
+        "exported_at": utcnow().isoformat(timespec="seconds"),
+        "people": [
+            {
+                "given_name": p.given_name,
+                "family_name": p.family_name,
+                "email": p.email,
+                "date_of_birth": _day(p.date_of_birth),
+                "postcode": p.postcode,
+                "memberships": [
+                    {
+                        "institution": m.institution.name,
+                        "constituency": m.constituency.name,
+                        "joined_on": _day(m.joined_on),
+                        "left_on": _day(m.left_on),
+                        "opted_out_on": _day(m.opted_out_on),
+                    }
+                    for m in p.memberships
+                ],
+            }
+            for p in people
+        ],
+        "roles": [
+            {
+                "institution": g.institution.name,
+                "role": str(g.role.value),
+                "granted_at": _day(g.granted_at),
+                "revoked_at": _day(g.revoked_at),
+            }
+            for g in (
+                db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id))
+                if user
+                else []
+            )
+        ],
+        "candidacies": [
+            {
+                "election": c.contest.election.title,
+                "ballot_name": c.ballot_name,
+                "statement": c.statement,
+                "status": str(c.status.value),
+            }
+            for c in db.session.scalars(select(Candidate).where(Candidate.person_id.in_(ids)))
+        ]
+        + [
+            {
+                "assembly": c.assembly.title,
+                "ballot_name": c.ballot_name,
+                "statement": c.statement,
+                "status": str(c.status.value),
+            }
+            for c in db.session.scalars(
+                select(AssemblyCandidate).where(AssemblyCandidate.person_id.in_(ids))
+            )
+        ],
+        "rolls": [
+            {
+                "election": e.contest.election.title,
+                "constituency": e.contest.constituency.name,
+                "elector_number": e.number,
+                "voted": db.session.get(RollMark, e.id) is not None,
+            }
+            for e in db.session.scalars(select(RollEntry).where(RollEntry.person_id.in_(ids)))
+        ],
+        "assemblies_attended": [
+            {"assembly": a.assembly_title, "checked_in_at": _day(a.checked_in_at)}
+            for a in db.session.execute(
+                select(Assembly.title.label("assembly_title"), Attendance.checked_in_at)
+                .join(Assembly, Assembly.id == Attendance.assembly_id)
+                .where(Attendance.person_id.in_(ids))
+            )
+        ],
+        "note": "Ballots are stored without any link to the voter: how you voted is not "
+        "held against your name anywhere, so it cannot be exported.",
+    }
+
+
+def _on_an_open_roll(ids: list[int]) -> bool:
+    """Whether any of these people is on the roll of an election whose record is not made
+    yet, or present at an assembly not yet declared."""
+    open_election = db.session.scalar(
+        select(
+            exists()
+            .where(RollEntry.person_id.in_(ids))
+            .where(RollEntry.contest_id == Contest.id)
+            .where(Contest.election_id == Election.id)
+            .where(
+                Election.state.not_in(
+                    [ElectionState.counted, ElectionState.declared, ElectionState.cancelled]
+                )
+            )
+        )
+    )
+    open_assembly = db.session.scalar(
+        select(
+            exists()
+            .where(Attendance.person_id.in_(ids))
+            .where(Attendance.assembly_id == Assembly.id)
+            .where(Assembly.state == AssemblyState.in_session)
+        )
+    )
+    return bool(open_election or open_assembly)
+
+
+def erase_person(actor: Actor, email: str, today: date) -> int:
+    """Erase the personal data of the people with this email address: names replaced, email,
+    date of birth and postcode removed, memberships ended. Returns how many people.
+
+    :raises NotFound: nobody has this address.
+    :raises InvalidTransition: they are on a roll whose record is not made yet.
+    """
+    people = _people(email)
+    if not people:
+        raise NotFound("Nobody on any roster has that email address.")
+    ids = [p.id for p in people]
+    if _on_an_open_roll(ids):
+        raise InvalidTransition(
+            "This person is on the roll of an election or assembly still under way: erase "
+            "them once its record is made, so that the record commits to the roll as it was."
+        )
+    for person in people:
+        person.given_name, person.family_name = ERASED, ERASED
+        person.email = None
+        person.date_of_birth = None
+        person.postcode = None
+        for membership in person.memberships:
+            if membership.left_on is None:
+                membership.left_on = today
+        record_event(actor, "person.erased", subject=person, data={"memberships_ended": True})
+    user = db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is not None and not db.session.scalar(
+        select(exists().where(RoleGrant.user_id == user.id, RoleGrant.revoked_at.is_(None)))
+    ):
+        # A sign-in account with no role left goes too (one holding a role is an officer's,
+        # which their institution must end first).
+        user.email = f"erased-{user.id}@erased.invalid"
+        user.display_name = ERASED
+        user.is_disabled = True
+        record_event(actor, "user.erased", subject=user)
+    db.session.flush()
+    return len(people)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+privacy_cli = AppGroup("privacy", help="Members' personal data: retention, export, erasure.")
+
+
+@privacy_cli.command("purge")
+def purge_command() -> None:
+    """Delete the ballot data of elections and assemblies declared more than a year ago (the
+    signed records keep every ballot, with no voter). Run daily by the timer."""
+    from assembly.auth.actors import SystemActor
+
+    done = purge_expired_ballots(SystemActor("retention"))
+    db.session.commit()
+    for line in done:
+        click.echo(f"purged {line}")
+    click.echo(f"retention: {len(done)} election(s) and assembly(ies) purged")
+
+
+@privacy_cli.command("export")
+@click.argument("email")
+def export_command(email: str) -> None:
+    """Print, as JSON, everything held about the people with EMAIL."""
+    click.echo(json.dumps(export_person(email), indent=2, ensure_ascii=False))
+
+
+@privacy_cli.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_command(email: str, yes: bool) -> None:
+    """Erase the personal data of the people with EMAIL (names, address, date of birth,
+    postcode; memberships end). Signed records stay valid."""
+    from assembly.auth.actors import CLI
+    from assembly.clock import today
+    from assembly.errors import DomainError
+
+    if not yes:
+        click.confirm(
+            f"Erase everything personal held about {email}? This cannot be undone", abort=True
+        )
+    try:
+        count = erase_person(CLI, email, today())
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"erased {count} person(s) with that address")
