@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from assembly.redact import redact_paths
+from assembly.redact import failure, redact_paths
 from tests.conftest import TEST_SECRET, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,3 +103,18 @@ def test_gunicorn_refuses_missing_production_settings_in_one_line(tmp_path: Path
         "assembly: configuration error: production needs ASSEMBLY_SECRET_KEY (a long random string)"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_an_unexpected_error_is_logged_without_its_message() -> None:
+    """A database error quotes the row it refused; the log gets its type and place only."""
+
+    def insert_member() -> None:
+        raise ValueError("duplicate key (email)=(ann.smith@example.org) for Ann Smith")
+
+    try:
+        insert_member()
+    except ValueError as error:
+        line = failure(error)
+    assert line.startswith("builtins.ValueError at test_deploy.py:")
+    assert "insert_member" in line
+    assert "ann.smith" not in line and "Ann Smith" not in line

@@ -37,6 +37,7 @@ from assembly.membership.operations import (
     upload_path,
 )
 from assembly.membership.rosters import RosterFileError
+from assembly.redact import failure
 
 __all__ = [
     "STALE_AFTER",
@@ -169,8 +170,8 @@ def start_check(run: ImportRun, user_id: int, upload_dir: str) -> None:
                 _forget_upload(upload_dir, run_id)
         except (DomainError, RosterFileError) as error:
             _fail(run_id, getattr(error, "message", None) or str(error), upload_dir)
-        except Exception:
-            log.exception("checking roster upload %s failed", run_id)
+        except Exception as error:
+            log.error("checking roster upload %s failed: %s", run_id, failure(error))
             _fail(run_id, UNEXPECTED, upload_dir)
         finally:
             progress.clear()
@@ -199,8 +200,8 @@ def start_apply(run: ImportRun, user_id: int, upload_dir: str) -> None:
             _forget_upload(upload_dir, run_id)
         except (DomainError, RosterFileError) as error:
             _fail(run_id, getattr(error, "message", None) or str(error), upload_dir)
-        except Exception:
-            log.exception("applying roster upload %s failed", run_id)
+        except Exception as error:
+            log.error("applying roster upload %s failed: %s", run_id, failure(error))
             _fail(run_id, UNEXPECTED, upload_dir)
         finally:
             progress.clear()

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from assembly.clock import utcnow
 from assembly.extensions import db
 from assembly.notices.models import OutboxMessage, OutboxStatus
+from assembly.redact import failure
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +246,8 @@ def deliver_after_response(response: Any, message_id: int) -> None:
         with app.app_context():
             try:
                 deliver_due(app.config, only_ids=[message_id])
-            except Exception:  # the timer retries; never fail the request for this
-                log.exception("immediate delivery of notice %s failed", message_id)
+            except Exception as error:  # the timer retries; never fail the request for this
+                log.error("immediate delivery of notice %s failed: %s", message_id, failure(error))
                 db.session.rollback()
             finally:
                 db.session.remove()
