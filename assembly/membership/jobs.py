@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from assembly.auth.models import User
+from assembly.clock import utcnow
 from assembly.errors import DomainError
 from assembly.extensions import db
 from assembly.membership.imports import RosterRefused
@@ -104,7 +105,14 @@ def read_progress(upload_dir: str, run: ImportRun) -> RunProgress | None:
             values = json.load(handle)
         age = time.time() - os.path.getmtime(path)
     except (OSError, ValueError):
-        return RunProgress(run.status.value, 0, run.lines_total, stalled=True)
+        # The file is written before the work starts and removed only after the run's new
+        # status is committed: a missing file means the run has just finished (this request
+        # read the status before that commit) — unless the run is old, left by a server that
+        # stopped and lost it.
+        age = (utcnow() - run.created_at).total_seconds()
+        return RunProgress(
+            run.status.value, run.lines_total, run.lines_total, stalled=age > STALE_AFTER
+        )
     return RunProgress(
         values.get("phase", run.status.value),
         int(values.get("line", 0)),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from assembly.auth.actors import SYSTEM
 from assembly.auth.models import Role
+from assembly.clock import utcnow
 from assembly.extensions import db
 from assembly.membership.jobs import wait_for_jobs
 from assembly.membership.models import ImportRun, ImportStatus, Membership
@@ -106,7 +107,15 @@ def test_a_running_import_shows_its_progress(app: Flask, client: FlaskClient, lo
     assert "progress.js" not in text
     state = client.get(f"/institutions/progress-school/imports/{run.id}/progress").get_json()
     assert state["stalled"] is True
+    # No progress file while the run still reads as running: it has just finished (the page
+    # read the status before the job's commit), not stopped — unless the run is old.
     progress.clear()
+    state = client.get(f"/institutions/progress-school/imports/{run.id}/progress").get_json()
+    assert state["stalled"] is False and state["percent"] == 99
+    run.created_at = utcnow() - timedelta(seconds=STALE_AFTER + 1)
+    db.session.commit()
+    state = client.get(f"/institutions/progress-school/imports/{run.id}/progress").get_json()
+    assert state["stalled"] is True
 
 
 def test_a_refused_upload_lists_the_rows_and_stores_nothing(
