@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= auto
 # Local runs are development; production settings come from the environment (deploy/).
 DEV := ASSEMBLY_ENV=development
 
-.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol bench-cast bench-assembly bench-verify clean help
+.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol bench-cast bench-assembly bench-verify bench-pages clean help
 
 help:
 	@echo "make run        set up, migrate, seed the demo, serve http://127.0.0.1:5000"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-cast   3,000 signed-in voters cast through gunicorn: ballots/s, latency"
 	@echo "make bench-assembly  a 2,000-member assembly through gunicorn: check-ins, phone votes, result"
 	@echo "make bench-verify verify a 1,000,000-ballot election record end to end (budget 30 s)"
+	@echo "make bench-pages  ballot, results and record pages under 50 concurrent clients (p95 budget 100 ms)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +66,7 @@ lint: $(VENV)/.installed-dev
 	  assembly/records/signing.py assembly/records/record.py assembly/records/schema.py \
 	  assembly/records/verify.py assembly/counting assembly/clock.py
 
-bench: $(VENV)/.installed-dev bench-count bench-enrol bench-cast bench-assembly bench-verify
+bench: $(VENV)/.installed-dev bench-count bench-enrol bench-cast bench-assembly bench-verify bench-pages
 	$(BIN)/python benchmarks/run.py
 
 # ASSEMBLY_BENCH_DATABASE_URL=postgresql://…/postgres measures on PostgreSQL as well.
@@ -90,6 +91,13 @@ bench-assembly: $(VENV)/.installed-dev
 # A record of a million ballots (3 STV contests) built in one process, verified in another.
 bench-verify: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_verify.py
+
+# The ballot and results pages (and the record page and an assembly's live screen) through
+# gunicorn (2 sync workers) under 50 concurrent clients: SQLite, then PostgreSQL if given.
+bench-pages: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/bench_pages.py
+	@if [ -n "$$ASSEMBLY_BENCH_DATABASE_URL" ]; then \
+	  $(BIN)/python benchmarks/bench_pages.py --database-url "$$ASSEMBLY_BENCH_DATABASE_URL"; fi
 
 # The STV packages we measure ourselves against, in a venv of their own.
 PEERS := pyrankvote pref_voting votekit dividebatur

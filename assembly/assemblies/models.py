@@ -370,7 +370,8 @@ class AssemblyRecord(db.Model):  # type: ignore[name-defined]
 
     assembly_id: Mapped[int] = mapped_column(ForeignKey("assemblies.id"), primary_key=True)
     body_sha256: Mapped[str] = mapped_column(String(64))
-    document: Mapped[str] = mapped_column(Text)
+    #: Loaded only when read (a record of a million ballots is tens of megabytes).
+    document: Mapped[str] = mapped_column(Text, deferred=True)
     officer_signature: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     countersigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

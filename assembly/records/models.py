@@ -46,7 +46,8 @@ class ElectionRecord(db.Model):  # type: ignore[name-defined]
     election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
     body_sha256: Mapped[str] = mapped_column(String(64))
     #: The record as the server signed it: canonical JSON with the election's signature.
-    document: Mapped[str] = mapped_column(Text)
+    #: Loaded only when read (a record of a million ballots is tens of megabytes).
+    document: Mapped[str] = mapped_column(Text, deferred=True)
     #: The returning officer's detached signature (base64), once uploaded and checked.
     officer_signature: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
