@@ -49,13 +49,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -69,7 +64,6 @@ from typing import Any
 
 from bench_cast import (
     CSRF,
-    SECRET,
     Voter,
     _cast_all,
     _cpu_seconds,
@@ -77,7 +71,10 @@ from bench_cast import (
     _percentile,
     _sign_in,
     _workers,
+    bench_app,
+    child_result,
     gunicorn,
+    in_scratch_database,
     server_environment,
 )
 from run import machine
@@ -406,33 +403,12 @@ def _latency(rows: list[float]) -> dict[str, float | None]:
 
 
 def child(args: argparse.Namespace) -> None:
-    sys.path.insert(0, str(ROOT))
-    whole = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="assembly-assembly-"))
-    url = f"sqlite:///{folder}/assembly.sqlite3"
-    scratch = None
-    if args.database_url:
-        from tests.conftest import make_pg_database
-
-        scratch = f"assembly_bench_assembly_{os.getpid()}"
-        url = make_pg_database(args.database_url, scratch)
-    try:
-        result = _run(args, folder, url)
-    finally:
-        if scratch:
-            from tests.conftest import drop_pg_database
-
-            drop_pg_database(args.database_url, scratch)
-    result["wall_s"] = round(time.perf_counter() - whole, 1)
-    if result["clean"]:
-        shutil.rmtree(folder, ignore_errors=True)
-    print(json.dumps(result))
+    in_scratch_database(args, "assembly", _run)
 
 
 def _run(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
     from flask_migrate import upgrade
 
-    from assembly import create_app
     from assembly.assemblies.notices import pass_token
     from assembly.auth.actors import CLI
     from assembly.auth.operations import issue_sign_in_link
@@ -442,16 +418,7 @@ def _run(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": SECRET,
-            "INSTANCE_PATH": str(folder),
-            "DATABASE_URL": url,
-            "BASE_URL": base,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = bench_app(folder, url, base)
     began = time.perf_counter()
     with app.app_context():
         upgrade()
@@ -686,13 +653,7 @@ def main() -> None:
         f"{args.clients} client threads"
     )
     print(f"machine: {machine()}")
-    command = [sys.executable, __file__, "--child", *sys.argv[1:]]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
-    if done.returncode != 0:
-        print(f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
-        print(done.stderr[-3000:], file=sys.stderr)
-        raise SystemExit(1)
-    r = json.loads(done.stdout.strip().splitlines()[-1])
+    r = child_result(__file__)
     f = r["found"]
     c, o, v = r["check_in"], r["ballots_opened"], r["cast"]
     print(

@@ -57,7 +57,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -306,6 +306,67 @@ def _open_poll(voters: int) -> Any:
     return poll
 
 
+def bench_app(folder: Path, url: str, base: str) -> Any:
+    """The app the benchmark's own process uses to build and check the database (the same
+    secret as the server's, so that what it signs the server accepts)."""
+    from assembly import create_app
+
+    return create_app(
+        {
+            "ENV": "testing",
+            "SECRET_KEY": SECRET,
+            "INSTANCE_PATH": str(folder),
+            "DATABASE_URL": url,
+            "BASE_URL": base,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+def in_scratch_database(
+    args: argparse.Namespace,
+    name: str,
+    run: Callable[[argparse.Namespace, Path, str], dict[str, Any]],
+) -> None:
+    """The child process of a benchmark: ``run`` on a fresh SQLite file, or on a scratch
+    PostgreSQL database made on ``--database-url`` and dropped afterwards; the result is
+    printed as one JSON line (its folder removed when ``result["clean"]``)."""
+    sys.path.insert(0, str(ROOT))
+    whole = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix=f"assembly-{name}-"))
+    url = f"sqlite:///{folder}/{name}.sqlite3"
+    scratch = None
+    if args.database_url:
+        from tests.conftest import make_pg_database
+
+        scratch = f"assembly_bench_{name}_{os.getpid()}"
+        url = make_pg_database(args.database_url, scratch)
+    try:
+        result = run(args, folder, url)
+    finally:
+        if scratch:
+            from tests.conftest import drop_pg_database
+
+            drop_pg_database(args.database_url, scratch)
+    result["wall_s"] = round(time.perf_counter() - whole, 1)
+    if result["clean"]:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps(result))
+
+
+def child_result(script: str) -> dict[str, Any]:
+    """Run ``script`` again as its measuring child (``--child`` and the same arguments) and
+    return the JSON it printed; on failure print why and exit 1."""
+    command = [sys.executable, script, "--child", *sys.argv[1:]]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    if done.returncode != 0:
+        print(f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        print(done.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(1)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def child(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     from flask_migrate import upgrade
@@ -465,13 +526,7 @@ def main() -> None:
         f"voters, {args.clients} client threads, one POST …/vote/cast each"
     )
     print(f"machine: {machine()}")
-    command = [sys.executable, __file__, "--child", *sys.argv[1:]]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
-    if done.returncode != 0:
-        print(f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
-        print(done.stderr[-3000:], file=sys.stderr)
-        raise SystemExit(1)
-    r = json.loads(done.stdout.strip().splitlines()[-1])
+    r = child_result(__file__)
     print(
         f"prepared: poll and links in {r['prepare_s']} s, {r['voters']:,} sign-ins through "
         f"the link flow in {r['sign_in_s']} s"

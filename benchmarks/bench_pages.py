@@ -48,15 +48,9 @@ machine shows as "elsewhere".
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import re
 import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -68,14 +62,16 @@ from bench_assembly import SLUG as ASSEMBLY_SLUG
 from bench_assembly import _room as assembly_room
 from bench_cast import (
     AGENT,
-    SECRET,
     Voter,
     _cpu_seconds,
     _machine_busy,
     _percentile,
     _sign_in,
     _workers,
+    bench_app,
+    child_result,
     gunicorn,
+    in_scratch_database,
     server_environment,
 )
 from run import machine
@@ -413,48 +409,18 @@ def _checks(built: dict[str, Any], voters: int) -> dict[str, Any]:
 
 
 def child(args: argparse.Namespace) -> None:
-    sys.path.insert(0, str(ROOT))
-    whole = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="assembly-pages-"))
-    url = f"sqlite:///{folder}/pages.sqlite3"
-    scratch = None
-    if args.database_url:
-        from tests.conftest import make_pg_database
-
-        scratch = f"assembly_pages_{os.getpid()}"
-        url = make_pg_database(args.database_url, scratch)
-    try:
-        result = _run(args, folder, url)
-    finally:
-        if scratch:
-            from tests.conftest import drop_pg_database
-
-            drop_pg_database(args.database_url, scratch)
-    result["wall_s"] = round(time.perf_counter() - whole, 1)
-    if result["clean"]:
-        shutil.rmtree(folder, ignore_errors=True)
-    print(json.dumps(result))
+    in_scratch_database(args, "pages", _run)
 
 
 def _run(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
     from flask_migrate import upgrade
 
-    from assembly import create_app
     from assembly.extensions import db
     from tests.conftest import free_port
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": SECRET,
-            "INSTANCE_PATH": str(folder),
-            "DATABASE_URL": url,
-            "BASE_URL": base,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = bench_app(folder, url, base)
     began = time.perf_counter()
     with app.app_context():
         upgrade()
@@ -545,13 +511,7 @@ def main() -> None:
         f"{len(KEYS)} STV contests ({len(NAMES)} candidates, {SEATS} seats each)"
     )
     print(f"machine: {machine()}")
-    command = [sys.executable, __file__, "--child", *sys.argv[1:]]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
-    if done.returncode != 0:
-        print(f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
-        print(done.stderr[-3000:], file=sys.stderr)
-        raise SystemExit(1)
-    r = json.loads(done.stdout.strip().splitlines()[-1])
+    r = child_result(__file__)
     print(
         f"prepared: election, {r['cast_in_process']:,} ballots cast in-process and the assembly "
         f"in {r['prepare_s']} s; {r['clients']} sign-ins in {r['sign_in_s']} s; the rest voted, "
