@@ -9,12 +9,10 @@ the members present and allowed to vote in it, committed as salted leaves.
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
 
-from assembly import __version__
 from assembly.assemblies.count import ballot_items, vote_seed, weighting_of
 from assembly.assemblies.models import (
     Assembly,
@@ -28,7 +26,6 @@ from assembly.assemblies.models import (
     VoteState,
 )
 from assembly.assemblies.operations import quorum_status, seed_commitment, vote_candidates
-from assembly.audit.models import AuditHead
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.clock import utcnow
@@ -37,12 +34,12 @@ from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.records import merkle
 from assembly.records.operations import (
+    body_frame,
     check_countersignature,
-    signing_public_key,
     store_signed,
     with_officer_signature,
 )
-from assembly.records.record import ballot_leaf, key_entry, roll_leaf
+from assembly.records.record import ballot_leaf, roll_leaf
 from assembly.records.signing import KeyProblem, decode_public_key, fingerprint
 
 __all__ = [
@@ -165,18 +162,10 @@ def build_assembly_body(assembly: Assembly) -> dict[str, Any]:
             "The assembly has no election key or no returning officer's key, so it has no "
             "record: the returning officer registers their key before the assembly opens."
         )
-    institution = assembly.institution
     status = quorum_status(assembly)
-    head = db.session.get(AuditHead, 1)
     return {
+        **body_frame(assembly.institution, assembly.signing_key_id, assembly.officer_public_key),
         "kind": "assembly",
-        "software": {"name": "assembly", "version": __version__},
-        "issued_at": utcnow().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "institution": {
-            "slug": institution.slug,
-            "name": institution.name,
-            "kind": str(institution.kind.value),
-        },
         "assembly": {
             "id": assembly.id,
             "title": assembly.title,
@@ -199,11 +188,6 @@ def build_assembly_body(assembly: Assembly) -> dict[str, Any]:
             "result": _result(assembly),
         },
         "contests": [_contest(v) for v in assembly.votes if v.state == VoteState.counted],
-        "audit": {"seq": head.seq if head else 0, "head_hash": head.hash if head else "0" * 64},
-        "keys": {
-            "election": key_entry(signing_public_key(assembly.signing_key_id)),
-            "returning_officer": key_entry(assembly.officer_public_key),
-        },
     }
 
 

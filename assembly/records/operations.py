@@ -34,7 +34,7 @@ from assembly.elections.models import (
 )
 from assembly.errors import InvalidTransition, NotEligible, NotFound, RuleViolation
 from assembly.extensions import db
-from assembly.membership.models import Person
+from assembly.membership.models import Institution, Person
 from assembly.records import merkle
 from assembly.records.canonical import canonical_text
 from assembly.records.models import ElectionRecord, SigningKey
@@ -59,6 +59,7 @@ from assembly.records.signing import (
 )
 
 __all__ = [
+    "body_frame",
     "build_body",
     "check_countersignature",
     "countersign_record",
@@ -280,16 +281,8 @@ def build_body(election: Election) -> dict[str, Any]:
         raise InvalidTransition(
             "The election has no election key or no returning officer's key, so it has no record."
         )
-    institution = election.institution
-    head = db.session.get(AuditHead, 1)
     return {
-        "software": {"name": "assembly", "version": __version__},
-        "issued_at": utcnow().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "institution": {
-            "slug": institution.slug,
-            "name": institution.name,
-            "kind": str(institution.kind.value),
-        },
+        **body_frame(election.institution, election.signing_key_id, election.officer_public_key),
         "election": {
             "id": election.id,
             "title": election.title,
@@ -311,10 +304,25 @@ def build_body(election: Election) -> dict[str, Any]:
             _contest(election, contest)
             for contest in sorted(election.contests, key=lambda contest: contest.id)
         ],
+    }
+
+
+def body_frame(institution: Institution, signing_key_id: int, officer_key: str) -> dict[str, Any]:
+    """What every record's body holds besides its election or assembly and its contests: the
+    software, when it was issued, the institution, the audit log's head and both keys."""
+    head = db.session.get(AuditHead, 1)
+    return {
+        "software": {"name": "assembly", "version": __version__},
+        "issued_at": utcnow().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "institution": {
+            "slug": institution.slug,
+            "name": institution.name,
+            "kind": str(institution.kind.value),
+        },
         "audit": {"seq": head.seq if head else 0, "head_hash": head.hash if head else "0" * 64},
         "keys": {
-            "election": key_entry(signing_public_key(election.signing_key_id)),
-            "returning_officer": key_entry(election.officer_public_key),
+            "election": key_entry(signing_public_key(signing_key_id)),
+            "returning_officer": key_entry(officer_key),
         },
     }
 
