@@ -111,6 +111,9 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_ENABLED", True)
+    # If the shared store (memcached) is down, count in each process rather than fail every
+    # request: looser limits for a while are better than no poll.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"

@@ -36,6 +36,7 @@ def _add_standalone_commands() -> None:
     # FlaskGroup never loads the app for them.
     from assembly.count_cli import count_command
     from assembly.records.cli import add_key_commands
+    from assembly.timers import timers_group
     from assembly.verify_cli import keys_group, record_group, verify_command
 
     add_key_commands(keys_group)
@@ -44,6 +45,7 @@ def _add_standalone_commands() -> None:
     cli.add_command(verify_command)
     cli.add_command(keys_group)
     cli.add_command(record_group)
+    cli.add_command(timers_group)
 
 
 _add_standalone_commands()

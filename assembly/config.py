@@ -187,6 +187,12 @@ def resolve(
                 "production needs ASSEMBLY_KEY_PASSPHRASE (at least 16 characters): it encrypts "
                 "the election key that signs records and receipts"
             )
+        if str(settings.get("RATELIMIT_STORAGE_URI") or "").startswith("memory://"):
+            raise ConfigError(
+                "production needs ASSEMBLY_RATELIMIT_STORAGE_URI, a store every app process "
+                "shares (memcached://127.0.0.1:11211): counted in each process, a limit is as "
+                "many times looser as there are processes"
+            )
     elif not secret:
         settings["SECRET_KEY"] = _development_secret(instance_path)
     if not settings.get("KEY_PASSPHRASE"):

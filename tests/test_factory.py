@@ -26,6 +26,7 @@ def _production(tmp_path: Path, **overrides: object) -> dict[str, object]:
         "SECRET_KEY": TEST_SECRET,
         "DATABASE_URL": f"sqlite:///{tmp_path}/prod.sqlite3",
         "KEY_PASSPHRASE": "a passphrase for the election key",
+        "RATELIMIT_STORAGE_URI": "memcached://127.0.0.1:11211",
     }
     config.update(overrides)
     return config
@@ -58,6 +59,43 @@ def test_production_refuses_a_weak_secret_key(tmp_path: Path) -> None:
     """A short or well-known secret key is refused in production."""
     with pytest.raises(ConfigError, match="too weak"):
         create_app(_production(tmp_path, SECRET_KEY="change-me"))
+
+
+def test_production_refuses_rate_limits_counted_per_process(tmp_path: Path) -> None:
+    """Production runs several processes: limits counted in each one's memory would be as
+    many times looser, so a shared store is required."""
+    for missing in ("memory://", None):
+        config = _production(tmp_path)
+        if missing is None:
+            del config["RATELIMIT_STORAGE_URI"]
+        else:
+            config["RATELIMIT_STORAGE_URI"] = missing
+        with pytest.raises(ConfigError, match="ASSEMBLY_RATELIMIT_STORAGE_URI"):
+            create_app(config)
+
+
+def test_a_store_that_is_down_does_not_stop_sign_in(database_url: str, tmp_path: Path) -> None:
+    """With memcached unreachable the limits fall back to each process's memory: sign-in
+    still answers, and still limits."""
+    from tests.conftest import free_port
+
+    app = create_app(
+        _production(
+            tmp_path,
+            DATABASE_URL=database_url,
+            RATELIMIT_STORAGE_URI=f"memcached://127.0.0.1:{free_port()}",
+            SIGN_IN_PER_CLIENT="2 per minute",
+            WTF_CSRF_ENABLED=False,
+        )
+    )
+    client = app.test_client()
+    statuses = [
+        client.post(
+            "/sign-in", data={"email": "x@example.org"}, base_url="https://localhost"
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [302, 302, 429]
 
 
 def test_production_refuses_a_missing_database_url(tmp_path: Path) -> None:
