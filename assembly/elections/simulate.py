@@ -49,7 +49,14 @@ from assembly.records.operations import countersign_record, get_record, publishe
 from assembly.records.record import signature_file
 from assembly.records.signing import public_key_text
 
-__all__ = ["SimulationResult", "simulate_board_election"]
+__all__ = [
+    "SimulatedPoll",
+    "SimulationResult",
+    "cast_simulated_ballots",
+    "declare_simulated_poll",
+    "open_simulated_poll",
+    "simulate_board_election",
+]
 
 GIVEN = ["Amara", "Ben", "Chloe", "Dev", "Eilidh", "Farah", "George", "Hana", "Isaac", "Jade"]
 FAMILY = ["Adeyemi", "Brown", "Campbell", "Davies", "Evans", "Fraser", "Green", "Hughes", "Iqbal"]
@@ -92,9 +99,15 @@ def _institution(actor: Actor, slug: str) -> Institution:
 
 
 def _enrol(
-    actor: Actor, institution: Institution, voters: int, rng: random.Random, tag: str
+    actor: Actor,
+    institution: Institution,
+    voters: int,
+    rng: random.Random,
+    tag: str,
+    day: date | None = None,
 ) -> None:
-    """Enrol ``voters`` synthetic members, shared evenly among the constituencies."""
+    """Enrol ``voters`` synthetic members, shared evenly among the constituencies, joining on
+    ``day`` (by default today)."""
     constituencies = list(institution.constituencies)
     for position, constituency in enumerate(constituencies):
         share = voters // len(constituencies) + (
@@ -115,7 +128,14 @@ def _enrol(
                 ]
             )
         source = ensure_csv_source(actor, constituency)
-        import_roster(actor, source, out.getvalue().encode(), mode="delta", file_name="simulation")
+        import_roster(
+            actor,
+            source,
+            out.getvalue().encode(),
+            mode="delta",
+            file_name="simulation",
+            effective_on=day,
+        )
 
 
 def _user(email: str, name: str = "") -> User:
@@ -127,18 +147,42 @@ def _user(email: str, name: str = "") -> User:
     return user
 
 
-def simulate_board_election(
-    slug: str, *, seats: int, voters: int, seed: str, today: date
-) -> SimulationResult:
-    """Run a whole board election for ``slug`` (made if missing); commit as it goes.
+@dataclass
+class SimulatedPoll:
+    """A simulated election whose poll is open: what the later steps need."""
 
-    :param seed: decides the members, candidates, ballots and every lot.
+    election: Election
+    officer: User
+    #: The returning officer's signing key (a simulation plays their part too).
+    officer_key: Ed25519PrivateKey
+    closes_on: date
+    rng: random.Random
+    result: SimulationResult
+
+
+def open_simulated_poll(
+    slug: str,
+    *,
+    seats: int,
+    voters: int,
+    seed: str,
+    today: date,
+    poll_closes_on: date | None = None,
+) -> SimulatedPoll:
+    """Enrol members, set the election up, take nominations and open the poll; commit.
+
+    :param poll_closes_on: by default twelve weeks on. An earlier day (a smoke test's, whose
+        voters cast through the web today) dates every earlier step back to fit the Model
+        Election Rules' timetable: members join, and the election is approved, the day before
+        its notice.
     """
     system = SystemActor(f"simulation {seed}")
     rng = random.Random(seed)  # noqa: S311 (synthetic data, reproducible by design)
     tag = "sim" + hashlib.sha256(seed.encode()).hexdigest()[:8]
+    timetable = suggest_timetable(poll_closes_on or today + timedelta(weeks=12), TimetableRules())
+    today = min(today, timetable.notice_of_election_on - timedelta(days=1))
     institution = _institution(system, slug)
-    _enrol(system, institution, voters, rng, tag)
+    _enrol(system, institution, voters, rng, tag, today)
     secretary = _user(f"{tag}-secretary@example.invalid", "Simulated secretary")
     officer = _user(f"{tag}-ro@example.invalid", "Simulated returning officer")
     for user, role in ((secretary, Role.secretary), (officer, Role.returning_officer)):
@@ -146,7 +190,6 @@ def simulate_board_election(
             grant_role(system, institution, user.email, role)
     db.session.commit()
 
-    timetable = suggest_timetable(today + timedelta(weeks=12), TimetableRules())
     keys = [c.key for c in institution.constituencies]
     election = create_election(
         secretary,
@@ -196,11 +239,17 @@ def simulate_board_election(
 
     result = SimulationResult(election_id=election.id, seed=seed)
     for contest in election.contests:
-        key = contest.constituency.key
-        result.seats[key] = contest.seats
-        result.roll[key] = contest.roll_size
+        result.seats[contest.constituency.key] = contest.seats
+        result.roll[contest.constituency.key] = contest.roll_size
+    return SimulatedPoll(election, officer, officer_key, timetable.poll_closes_on, rng, result)
+
+
+def cast_simulated_ballots(poll: SimulatedPoll, *, today: date) -> None:
+    """Every voter on every contested roll casts a random ranking; commit per contest."""
+    for contest in poll.election.contests:
         if contest.is_uncontested:
             continue
+        key = contest.constituency.key
         ids = [c.id for c in valid_candidates(contest)]
         entries = db.session.execute(
             select(RollEntry.id, Person.email)
@@ -210,26 +259,45 @@ def simulate_board_election(
         ).all()
         for _, email in entries:
             assert email is not None  # simulated members all have one
-            ranking = rng.sample(ids, rng.randint(1, len(ids)))
-            cast_ballot(_user(email), election, contest, ranking, today=timetable.poll_opens_on)
-            result.ballots[key] = result.ballots.get(key, 0) + 1
+            ranking = poll.rng.sample(ids, poll.rng.randint(1, len(ids)))
+            cast_ballot(_user(email), poll.election, contest, ranking, today=today)
+            poll.result.ballots[key] = poll.result.ballots.get(key, 0) + 1
         db.session.commit()
-    tick(system, timetable.poll_closes_on + timedelta(days=1))
+
+
+def declare_simulated_poll(poll: SimulatedPoll) -> SimulationResult:
+    """Close the poll (the timer's step the day after it closes), count, countersign as the
+    returning officer and declare; commit. Return the result with the published record."""
+    system = SystemActor(f"simulation {poll.result.seed}")
+    tick(system, poll.closes_on + timedelta(days=1))
     db.session.commit()
-    election = db.session.get(Election, election.id) or election
+    election = db.session.get(Election, poll.election.id) or poll.election
+    result = poll.result
     if election.state == ElectionState.poll_closed:
-        count_election(officer, election)
+        count_election(poll.officer, election)
         row = get_record(election)
         assert row is not None
         countersign_record(
-            officer,
+            poll.officer,
             election,
-            signature_file("returning_officer", row.body_sha256, officer_key),
+            signature_file("returning_officer", row.body_sha256, poll.officer_key),
         )
-        declare_election(officer, election)
+        declare_election(poll.officer, election)
         db.session.commit()
         result.record = published_record(row, election)
     for contest in election.contests:
         counted = read_result(contest)
         result.elected[contest.constituency.key] = counted.elected if counted else []
     return result
+
+
+def simulate_board_election(
+    slug: str, *, seats: int, voters: int, seed: str, today: date
+) -> SimulationResult:
+    """Run a whole board election for ``slug`` (made if missing); commit as it goes.
+
+    :param seed: decides the members, candidates, ballots and every lot.
+    """
+    poll = open_simulated_poll(slug, seats=seats, voters=voters, seed=seed, today=today)
+    cast_simulated_ballots(poll, today=poll.election.poll_opens_on)
+    return declare_simulated_poll(poll)

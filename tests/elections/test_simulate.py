@@ -100,3 +100,27 @@ def test_the_command_writes_a_record_that_verifies(
     assert not tampered.ok
     failed = [step.name for step in tampered.steps if not step.passed]
     assert any("ballot" in name.lower() for name in failed), failed
+
+
+def test_a_poll_closing_soon_is_open_today(app: Flask) -> None:
+    """The smoke test's simulation: the steps are dated back so that the poll is open today,
+    and members cast on today's date as they would through the web; then it declares."""
+    from datetime import timedelta
+
+    from assembly.elections.simulate import (
+        cast_simulated_ballots,
+        declare_simulated_poll,
+        open_simulated_poll,
+    )
+
+    poll = open_simulated_poll(
+        "soon", seats=3, voters=12, seed="7", today=today(), poll_closes_on=today() + timedelta(7)
+    )
+    election = poll.election
+    assert election.state == ElectionState.poll_open
+    assert election.poll_opens_on <= today() <= election.poll_closes_on
+    assert sum(poll.result.roll.values()) == 12
+    cast_simulated_ballots(poll, today=today())
+    result = declare_simulated_poll(poll)
+    assert db.session.get(Election, election.id).state == ElectionState.declared
+    assert result.record is not None and all(result.elected.values())
