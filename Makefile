@@ -7,12 +7,14 @@ PYTEST_WORKERS ?= auto
 # Local runs are development; production settings come from the environment (deploy/).
 DEV := ASSEMBLY_ENV=development
 
-.PHONY: run test test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol bench-cast bench-assembly bench-verify bench-pages clean help
+.PHONY: run test smoke audit test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol bench-cast bench-assembly bench-verify bench-pages clean help
 
 help:
 	@echo "make run        set up, migrate, seed the demo, serve http://127.0.0.1:5000"
 	@echo "make test       set up and run the whole suite (ASSEMBLY_TEST_DATABASE_URL for PostgreSQL)"
 	@echo "make lint       ruff and mypy"
+	@echo "make smoke      the production stack on this machine (PostgreSQL, memcached, gunicorn, nginx) and an election through it"
+	@echo "make audit      pip-audit the installed dependencies for known vulnerabilities"
 	@echo "make links      print fresh sign-in links for the demo users"
 	@echo "make bench      run the benchmarks and print their figures"
 	@echo "make bench-count  count 10k/100k/1M ballots beside pyrankvote, pref_voting, votekit"
@@ -59,12 +61,22 @@ test-fast: $(VENV)/.installed-dev
 	$(BIN)/pytest -x -q --ignore=tests/e2e
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check assembly tests benchmarks
-	$(BIN)/ruff format --check --quiet assembly tests benchmarks
+	$(BIN)/ruff check assembly tests benchmarks deploy .ci
+	$(BIN)/ruff format --check --quiet assembly tests benchmarks deploy .ci
 	$(BIN)/mypy assembly
 	$(BIN)/mypy --strict --follow-imports=silent assembly/records/canonical.py assembly/records/merkle.py \
 	  assembly/records/signing.py assembly/records/record.py assembly/records/schema.py \
 	  assembly/records/verify.py assembly/counting assembly/clock.py
+
+# The production stack on this machine (PostgreSQL, memcached, gunicorn via the container's
+# entrypoint, nginx with TLS) and an election through it: deploy/smoke.py.
+smoke: $(VENV)/.installed-dev assets
+	$(BIN)/python deploy/smoke.py
+
+# Known vulnerabilities in what is installed (PyPI's advisory data). Exit 1 on any; a package
+# the service does not know is listed as not audited.
+audit: $(VENV)/.installed-dev
+	$(BIN)/python .ci/audit.py
 
 bench: $(VENV)/.installed-dev bench-count bench-enrol bench-cast bench-assembly bench-verify bench-pages
 	$(BIN)/python benchmarks/run.py

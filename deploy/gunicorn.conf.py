@@ -19,7 +19,8 @@ forwarded_allow_ips = "127.0.0.1"
 # Access log without query strings or sign-in tokens: %(U)s is the path only, and sign-in
 # links are rewritten by the logger class below.
 accesslog = "-"
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# The last field is the worker's process id.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms %(p)s'
 errorlog = "-"
 loglevel = "info"
 logger_class = "assembly.logging_gunicorn.RedactingLogger"
