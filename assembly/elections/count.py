@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
@@ -147,6 +148,7 @@ def count_election(actor: Actor, election: Election) -> dict[str, list[str]]:
                 result=canonical_bytes(result.to_dict()).decode(),
                 elected=json.dumps([int(c[1:]) for c in result.elected]),
                 ballots_counted=ballots,
+                voted=_voted(contest),
             )
         )
         elected[contest.constituency.key] = result.elected_names
@@ -233,24 +235,53 @@ class ContestCount:
         return f"{whole:,}.{part:0{len(str(self.scale)) - 1}d}"
 
 
-def read_result(contest: Contest) -> ContestCount | None:
-    """The contest's stored count, or None before it is counted."""
-    row = db.session.get(ContestResult, contest.id)
-    if row is None:
-        return None
-    result = json.loads(row.result)
-    names = {c.id: c.ballot_name for c in contest.candidates}
-    voted = db.session.scalar(
-        select(func.count())
-        .select_from(RollMark)
-        .join(RollEntry, RollEntry.id == RollMark.roll_entry_id)
-        .where(RollEntry.contest_id == contest.id)
+def _voted(contest: Contest) -> int:
+    """How many on the contest's roll are marked as having voted (online, or on paper)."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(RollMark)
+            .join(RollEntry, RollEntry.id == RollMark.roll_entry_id)
+            .where(RollEntry.contest_id == contest.id)
+        )
+        or 0
     )
+
+
+def _contest_count(contest: Contest, row: ContestResult) -> ContestCount:
+    names = {c.id: c.ballot_name for c in contest.candidates}
     return ContestCount(
         contest=contest,
-        result=result,
+        result=json.loads(row.result),
         elected=[names[i] for i in json.loads(row.elected)],
         roll=contest.roll_size,
         ballots=row.ballots_counted,
-        voted=int(voted or 0),
+        voted=row.voted,
     )
+
+
+def read_result(contest: Contest) -> ContestCount | None:
+    """The contest's stored count, or None before it is counted."""
+    row = db.session.get(ContestResult, contest.id)
+    return None if row is None else _contest_count(contest, row)
+
+
+def read_results(election: Election) -> list[tuple[Contest, ContestCount | None]]:
+    """Every contest of the election with its stored count (None if not counted), in two
+    statements whatever the number of contests: their results, then their candidates."""
+    contests = db.session.scalars(
+        select(Contest)
+        .where(Contest.election_id == election.id)
+        .options(selectinload(Contest.candidates), joinedload(Contest.constituency))
+        .order_by(Contest.id)
+    ).all()
+    rows = {
+        row.contest_id: row
+        for row in db.session.scalars(
+            select(ContestResult).where(ContestResult.contest_id.in_([c.id for c in contests]))
+        )
+    }
+    return [
+        (contest, _contest_count(contest, rows[contest.id]) if contest.id in rows else None)
+        for contest in contests
+    ]

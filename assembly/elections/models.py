@@ -317,4 +317,7 @@ class ContestResult(db.Model):  # type: ignore[name-defined]
     #: Elected candidate ids, in order of election, as JSON.
     elected: Mapped[str] = mapped_column(Text)
     ballots_counted: Mapped[int] = mapped_column(Integer)
+    #: Roll entries marked as voted when counted (the poll is closed: it cannot change), so
+    #: that the results page and every declaration notice need not count the roll again.
+    voted: Mapped[int] = mapped_column(Integer)
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -92,7 +92,7 @@ def _voting_information(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
 
 
 def _declaration_of_result(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    from assembly.elections.count import read_result
+    from assembly.elections.count import read_results
 
     election = db.session.get(Election, context.get("election_id"))
     membership = db.session.get(Membership, context.get("membership_id"))
@@ -104,7 +104,7 @@ def _declaration_of_result(context: dict[str, Any]) -> tuple[str, dict[str, Any]
             "election": election,
             "institution": election.institution,
             "person": membership.person,
-            "results": [(c, read_result(c)) for c in election.contests],
+            "results": read_results(election),
             "results_url": external_url(
                 "elections.results", slug=election.institution.slug, election_id=election.id
             ),

@@ -617,6 +617,7 @@ def close_nominations(actor: Actor, election: Election) -> None:
                     ).decode(),
                     elected=json.dumps([c.id for c in elected]),
                     ballots_counted=0,
+                    voted=0,
                 )
             )
             uncontested[contest.constituency.key] = {

@@ -38,7 +38,7 @@ from assembly.elections.count import (
     contest_profile,
     count_election,
     declare_election,
-    read_result,
+    read_results,
 )
 from assembly.elections.forms import (
     DATE_FIELDS,
@@ -995,7 +995,7 @@ def election_declare(institution: Institution, election_id: int) -> ResponseRetu
 def results(slug: str, election_id: int) -> str:
     """Who is elected in each contest, every stage of the count, a chart, and turnout."""
     institution, election = _counted_election(slug, election_id)
-    counts = [(contest, read_result(contest)) for contest in election.contests]
+    counts = read_results(election)
     return render_template(
         "elections/results.html",
         institution=institution,

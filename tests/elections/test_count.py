@@ -188,3 +188,43 @@ def test_letters_for_members_without_email(app: Flask, client: FlaskClient, logi
     assert keys["election"] and keys["officer"]  # the keys the record must be signed with
     assert keys["election"] in ballot and keys["officer"] in ballot
     assert client.get(base + "/other").status_code == 404
+
+
+def test_turnout_is_stored_at_the_count_and_the_page_does_not_count_the_roll(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The count keeps each contest's turnout (the poll is closed, so it cannot change); the
+    public results page then reads no roll mark and one statement per kind of row, whatever
+    the number of contests."""
+    from sqlalchemy import event
+
+    from assembly.elections.count import read_results
+    from assembly.elections.models import ContestResult
+
+    election, contest = _closed_poll("turnout-school", not_voting=2)
+    count_election(election.returning_officer, election)
+    countersign(election)
+    declare_election(election.returning_officer, election)
+    db.session.commit()
+    stored = db.session.get(ContestResult, contest.id)
+    assert stored is not None and stored.voted == len(PAPERS)
+    counts = dict(read_results(election))
+    assert counts[contest].voted == len(PAPERS) and counts[contest].roll == len(PAPERS) + 2
+    uncontested = next(c for c in election.contests if c is not contest)
+    assert counts[uncontested].voted == 0
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        page = client.get(f"/institutions/turnout-school/elections/{election.id}/results")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert page.status_code == 200
+    assert f"{len(PAPERS)} of {len(PAPERS) + 2} voters" in page.get_data(as_text=True)
+    assert not [s for s in statements if "roll_marks" in s]
+    assert len([s for s in statements if "FROM contest_results" in s]) == 1
+    assert len([s for s in statements if "FROM candidates" in s]) == 1
