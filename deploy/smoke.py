@@ -282,6 +282,17 @@ class Browser:
         return status, text
 
 
+def run_timers(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """What the timers container does, once: ``assembly timers run --once``."""
+    return subprocess.run(
+        [str(BIN / "assembly"), "timers", "run", "--once"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def vote(browser: Browser, link: str, rng: Any) -> tuple[bool, str, dict[str, Any] | None]:
     """Follow the emailed link, rank on the ballot, check, cast; return the receipt file."""
     status, _, page = browser.request("GET", link)
@@ -447,13 +458,7 @@ def main() -> int:
             poll_closes_on=today() + dt.timedelta(days=7),
         )
         election_id, slug = poll.election.id, poll.election.institution.slug
-        timers = subprocess.run(
-            [str(BIN / "assembly"), "timers", "run", "--once"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        timers = run_timers(environment)
         check(timers.returncode == 0, "assembly timers run --once", timers.stderr[-2000:])
         from sqlalchemy import select
 
@@ -522,13 +527,7 @@ def main() -> int:
         print("5. close, count, countersign, declare; the record verifies")
         result = declare_simulated_poll(poll)
         db.session.remove()
-        timers = subprocess.run(
-            [str(BIN / "assembly"), "timers", "run", "--once"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        timers = run_timers(environment)
         declared = {
             address
             for address in voters
