@@ -29,18 +29,18 @@ from assembly.assemblies.operations import quorum_status, seed_commitment, vote_
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.clock import utcnow
-from assembly.errors import InvalidTransition, NotEligible, RuleViolation
+from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.records import merkle
 from assembly.records.operations import (
     body_frame,
     check_countersignature,
+    read_officer_key,
     store_signed,
     with_officer_signature,
 )
 from assembly.records.record import ballot_leaf, roll_leaf
-from assembly.records.signing import KeyProblem, decode_public_key, fingerprint
 
 __all__ = [
     "assembly_record",
@@ -61,16 +61,7 @@ def register_assembly_officer_key(actor: Actor, assembly: Assembly, public_key: 
         raise NotEligible("Only the assembly's returning officer registers their key.")
     if assembly.state not in {AssemblyState.scheduled, AssemblyState.noticed}:
         raise InvalidTransition("The key is registered before the assembly opens.")
-    text = public_key.strip()
-    try:
-        decode_public_key(text)
-    except KeyProblem:
-        raise RuleViolation(
-            "That is not a public key made by `assembly keys generate`: paste the one line of "
-            "the .pub file."
-        ) from None
-    assembly.officer_public_key = text
-    assembly.officer_fingerprint = fingerprint(text)
+    assembly.officer_public_key, assembly.officer_fingerprint = read_officer_key(public_key)
     db.session.flush()
     record_event(
         actor,

@@ -103,6 +103,7 @@ from assembly.errors import DomainError, InvalidTransition, NotEligible, RuleVio
 from assembly.extensions import begin_writing, db, limiter
 from assembly.membership.models import Constituency, Institution, Membership, Person
 from assembly.records.forms import CountersignForm, OfficerKeyForm
+from assembly.records.record import document_text
 from assembly.records.views import SMALL_FILE_LIMIT, UploadProblem, read_json_upload
 
 __all__ = ["bp"]
@@ -961,7 +962,7 @@ def record_json(slug: str, assembly_id: int) -> ResponseReturnValue:
     """Public once declared: the assembly's signed record, for ``assembly verify``."""
     assembly = _assembly(slug, assembly_id)
     document = published_assembly_record(_record_row(assembly), assembly)
-    text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    text = document_text(document)
     name = f"record-{assembly.institution.slug}-assembly-{assembly.id}.json"
     return Response(
         text,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
@@ -13,6 +14,7 @@ from assembly.clock import today
 from assembly.elections.operations import tick
 from assembly.errors import DomainError
 from assembly.extensions import db
+from assembly.records.record import document_text
 
 elections_cli = AppGroup("elections", help="Board elections.")
 
@@ -72,9 +74,7 @@ def simulate_board_election_command(
         click.echo(f"assembly simulate: {error.message}", err=True)
         raise SystemExit(1) from None
     if record_path and result.record is not None:
-        with open(record_path, "w", encoding="utf-8") as file:
-            json.dump(result.record, file, indent=1, sort_keys=True, ensure_ascii=False)
-            file.write("\n")
+        Path(record_path).write_text(document_text(result.record), encoding="utf-8")
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return

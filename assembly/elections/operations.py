@@ -401,7 +401,7 @@ def register_officer_key(actor: Actor, election: Election, public_key: str) -> b
     :raises InvalidTransition: the poll has opened: the key is fixed.
     :raises RuleViolation: that is not an Ed25519 public key.
     """
-    from assembly.records.signing import KeyProblem, decode_public_key, fingerprint
+    from assembly.records.operations import read_officer_key
 
     election = lock_election(election)
     if not election.is_returning_officer(actor):
@@ -411,19 +411,12 @@ def register_officer_key(actor: Actor, election: Election, public_key: str) -> b
             "The poll has opened, so the returning officer's key is fixed: it was printed in "
             "the notice of poll."
         )
-    text = "".join(public_key.split())
-    try:
-        decode_public_key(text)
-    except KeyProblem as problem:
-        raise RuleViolation(
-            f"That is not a public key made by `assembly keys generate` ({problem}): paste the "
-            "one line of the .pub file."
-        ) from None
+    text, key_fingerprint = read_officer_key(public_key)
     if text == election.officer_public_key:
         return False
     previous = election.officer_fingerprint
     election.officer_public_key = text
-    election.officer_fingerprint = fingerprint(text)
+    election.officer_fingerprint = key_fingerprint
     db.session.flush()
     record_event(
         actor,

@@ -50,6 +50,7 @@ from assembly.records.record import (
 from assembly.records.signing import (
     RECORD,
     KeyProblem,
+    decode_public_key,
     fingerprint,
     generate_private_key,
     load_private_key,
@@ -67,6 +68,7 @@ __all__ = [
     "get_record",
     "issue_record",
     "published_record",
+    "read_officer_key",
     "roll_proofs",
     "rotate_signing_key",
     "sign_receipt",
@@ -393,6 +395,24 @@ def with_officer_signature(document: str, fingerprint: str, signature: str) -> d
             {"role": "returning_officer", "fingerprint": fingerprint, "signature": signature}
         )
     return record
+
+
+def read_officer_key(pasted: str) -> tuple[str, str]:
+    """A returning officer's public key as they pasted it (the line ``assembly keys generate``
+    wrote to the .pub file; line breaks and spaces a paste adds are dropped): the key and its
+    fingerprint.
+
+    :raises RuleViolation: that is not an Ed25519 public key.
+    """
+    text = "".join(pasted.split())
+    try:
+        decode_public_key(text)
+    except KeyProblem as problem:
+        raise RuleViolation(
+            f"That is not a public key made by `assembly keys generate` ({problem}): paste the "
+            "one line of the .pub file."
+        ) from None
+    return text, fingerprint(text)
 
 
 def check_countersignature(

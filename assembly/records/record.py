@@ -12,6 +12,7 @@ the counting core.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -55,6 +56,7 @@ __all__ = [
     "ballot_leaf",
     "body_sha256",
     "count_assembly_vote",
+    "document_text",
     "key_entry",
     "make_receipt",
     "receipt_digest",
@@ -157,6 +159,12 @@ def roll_proof(
         "size": size,
         "path": path,
     }
+
+
+def document_text(document: Mapping[str, Any]) -> str:
+    """A record, receipt or proof as a file for people and ``assembly verify``: indented,
+    keys sorted, UTF-8 as is. (Its hashes are over canonical JSON, not over this text.)"""
+    return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def body_sha256(body: dict[str, Any]) -> str:

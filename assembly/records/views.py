@@ -52,7 +52,7 @@ from assembly.records.operations import (
     published_record,
     roll_proofs,
 )
-from assembly.records.record import roll_leaf
+from assembly.records.record import document_text, roll_leaf
 from assembly.records.verify import Report, normalise_tracker, verify_record
 
 __all__ = ["bp"]
@@ -302,7 +302,7 @@ def record_json(election_id: int) -> ResponseReturnValue:
     as a file for ``assembly verify``."""
     election, row = _record_of(election_id)
     document = published_record(row, election)
-    text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    text = document_text(document)
     return Response(
         text,
         mimetype="application/json",
@@ -363,7 +363,7 @@ def roll_proof_json(election_id: int, contest_id: int) -> ResponseReturnValue:
     )
     if proof is None:
         abort(404)
-    text = json.dumps(proof, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    text = document_text(proof)
     name = f"roll-proof-{election.institution.slug}-{election.id}-{contest_id}.json"
     return Response(
         text,

@@ -388,3 +388,23 @@ def test_the_timer_sends_a_notice_on_its_last_day_only(app: Flask, runner: Any) 
     db.session.rollback()
     assert db.session.get(Assembly, assembly.id).state == AssemblyState.noticed
     assert _count(OutboxMessage) == 1
+
+
+def test_the_officer_key_is_read_as_for_a_board_election(app: Flask) -> None:
+    """A key pasted with the line breaks a mail client adds is the same key; a wrong one is
+    refused with the reason, and the key registered before stays."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from assembly.assemblies.record import register_assembly_officer_key
+    from assembly.records.signing import fingerprint, public_key_text
+    from tests.elections.polls import OFFICER_PUBLIC_KEY
+
+    room = make_room("key-paste", open_it=False)
+    assembly = room.assembly
+    with pytest.raises(RuleViolation, match="not a public key made by `assembly keys generate`"):
+        register_assembly_officer_key(room.officer, assembly, "not-a-key")
+    assert assembly.officer_public_key == OFFICER_PUBLIC_KEY
+    other = public_key_text(Ed25519PrivateKey.generate())
+    register_assembly_officer_key(room.officer, assembly, other[:20] + "\n" + other[20:] + "\n")
+    assert assembly.officer_public_key == other
+    assert assembly.officer_fingerprint == fingerprint(other)
