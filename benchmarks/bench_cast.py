@@ -172,17 +172,17 @@ def gunicorn(
 def server_environment(url: str, base: str, folder: Path) -> dict[str, str]:
     """The environment gunicorn runs with here: development settings (as the tests), this
     database, two workers, nothing inherited from the caller's ASSEMBLY_* variables."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
-    environment.update(
-        ASSEMBLY_ENV="development",
-        ASSEMBLY_SECRET_KEY=SECRET,
-        ASSEMBLY_DATABASE_URL=url,
-        ASSEMBLY_INSTANCE_PATH=str(folder / "server-instance"),
-        ASSEMBLY_BASE_URL=base,
-        ASSEMBLY_WORKERS="2",
-        ASSEMBLY_LOG_LEVEL="WARNING",
+    from tests.servers import child_environment
+
+    return child_environment(
+        ENV="development",
+        SECRET_KEY=SECRET,
+        DATABASE_URL=url,
+        INSTANCE_PATH=str(folder / "server-instance"),
+        BASE_URL=base,
+        WORKERS="2",
+        LOG_LEVEL="WARNING",
     )
-    return environment
 
 
 @contextmanager

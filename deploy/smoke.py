@@ -36,8 +36,10 @@ import datetime as dt
 import email
 import http.client
 import ipaddress
+import json
 import logging
 import os
+import random
 import re
 import secrets
 import shutil
@@ -321,15 +323,10 @@ def vote(browser: Browser, link: str, rng: Any) -> tuple[bool, str, dict[str, An
     status, _, receipt = browser.request("GET", ballot_path + "/receipt.json")
     if status != 200:
         return False, f"receipt {status}", None
-    import json
-
     return True, "", json.loads(receipt)
 
 
 def main() -> int:
-    import json
-    import random
-
     from aiosmtpd.controller import Controller
 
     rng = random.Random()  # noqa: S311 (synthetic ballots)

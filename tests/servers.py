@@ -22,6 +22,26 @@ ROOT = Path(__file__).resolve().parents[1]
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
+def child_environment(**settings: str) -> dict[str, str]:
+    """The environment for a child ``assembly`` or gunicorn: this process's, without the
+    caller's own ASSEMBLY_* settings, with ``settings`` as ASSEMBLY_<NAME>."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
+    environment.update({f"ASSEMBLY_{name}": value for name, value in settings.items()})
+    return environment
+
+
+def development_environment(database_url: str, instance: Path, **settings: str) -> dict[str, str]:
+    """``child_environment`` for the tests' own database: development settings, the tests'
+    secret, and ``instance`` as the instance folder."""
+    return child_environment(
+        ENV="development",
+        SECRET_KEY=TEST_SECRET,
+        DATABASE_URL=database_url,
+        INSTANCE_PATH=str(instance),
+        **settings,
+    )
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         return None
@@ -85,15 +105,8 @@ def gunicorn_process(
     """``gunicorn``, yielding its master process as well (for tests that kill it)."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
-    environment.update(
-        ASSEMBLY_ENV="development",
-        ASSEMBLY_SECRET_KEY=TEST_SECRET,
-        ASSEMBLY_DATABASE_URL=database_url,
-        ASSEMBLY_INSTANCE_PATH=str(folder / "server-instance"),
-        ASSEMBLY_BASE_URL=base,
-        ASSEMBLY_WORKERS="2",
-        ASSEMBLY_LOG_LEVEL="WARNING",
+    environment = development_environment(
+        database_url, folder / "server-instance", BASE_URL=base, WORKERS="2", LOG_LEVEL="WARNING"
     )
     log = folder / "gunicorn.log"
     with log.open("a") as output:

@@ -3,7 +3,6 @@ and never writes sign-in tokens to its access log."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -13,15 +12,14 @@ from pathlib import Path
 
 from assembly.redact import failure, redact_paths
 from tests.conftest import TEST_SECRET, free_port
+from tests.servers import child_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
 
 
 def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
-    environment.update({"ASSEMBLY_INSTANCE_PATH": str(tmp_path), **extra})
-    return environment
+    return child_environment(INSTANCE_PATH=str(tmp_path), **extra)
 
 
 def _get(url: str) -> int:
@@ -37,10 +35,10 @@ def test_gunicorn_serves_health_and_readiness(tmp_path: Path, database_url: str)
     port = free_port()
     environment = _environment(
         tmp_path,
-        ASSEMBLY_ENV="development",
-        ASSEMBLY_SECRET_KEY=TEST_SECRET,
-        ASSEMBLY_DATABASE_URL=database_url,
-        ASSEMBLY_WORKERS="1",
+        ENV="development",
+        SECRET_KEY=TEST_SECRET,
+        DATABASE_URL=database_url,
+        WORKERS="1",
     )
     log = tmp_path / "gunicorn.log"
     with log.open("w") as output:
@@ -91,7 +89,7 @@ def test_gunicorn_refuses_missing_production_settings_in_one_line(tmp_path: Path
     result = subprocess.run(
         [*GUNICORN, "--bind", f"127.0.0.1:{free_port()}", "assembly.wsgi:app"],
         cwd=ROOT,
-        env=_environment(tmp_path, ASSEMBLY_ENV="production"),
+        env=_environment(tmp_path, ENV="production"),
         capture_output=True,
         text=True,
         timeout=60,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from assembly import create_app
 from assembly.config import ConfigError, normalise_database_url
 from assembly.extensions import db
 from tests.conftest import TEST_SECRET
+from tests.servers import child_environment
 
 
 def _production(tmp_path: Path, **overrides: object) -> dict[str, object]:
@@ -175,9 +175,9 @@ def test_development_makes_and_keeps_its_own_secret(tmp_path: Path) -> None:
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
 
 
-def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
-    environment.update({"ASSEMBLY_INSTANCE_PATH": str(tmp_path), **env})
+def _cli(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """Run `assembly ARGS` with only these settings (as ASSEMBLY_<NAME>)."""
+    environment = child_environment(INSTANCE_PATH=str(tmp_path), **settings)
     return subprocess.run(
         [sys.executable, "-m", "assembly.cli", *args],
         capture_output=True,
@@ -194,8 +194,8 @@ def test_cli_missing_secret_in_production_is_one_line_and_non_zero(tmp_path: Pat
         tmp_path,
         "audit",
         "verify",
-        ASSEMBLY_ENV="production",
-        ASSEMBLY_DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
+        ENV="production",
+        DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
@@ -204,9 +204,7 @@ def test_cli_missing_secret_in_production_is_one_line_and_non_zero(tmp_path: Pat
 
 def test_cli_bad_database_url_is_one_line_and_non_zero(tmp_path: Path) -> None:
     """An unparseable ASSEMBLY_DATABASE_URL gives a one-line error and exit 2."""
-    result = _cli(
-        tmp_path, "audit", "verify", ASSEMBLY_ENV="development", ASSEMBLY_DATABASE_URL="nonsense://"
-    )
+    result = _cli(tmp_path, "audit", "verify", ENV="development", DATABASE_URL="nonsense://")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "ASSEMBLY_DATABASE_URL" in result.stderr
@@ -217,9 +215,7 @@ def test_cli_unreachable_database_is_one_line_and_non_zero(tmp_path: Path) -> No
     from tests.conftest import free_port
 
     url = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/assembly"
-    result = _cli(
-        tmp_path, "audit", "verify", ASSEMBLY_ENV="development", ASSEMBLY_DATABASE_URL=url
-    )
+    result = _cli(tmp_path, "audit", "verify", ENV="development", DATABASE_URL=url)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "cannot use the database" in result.stderr

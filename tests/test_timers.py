@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,23 +18,17 @@ from assembly.extensions import db
 from assembly.notices.models import OutboxMessage, OutboxStatus
 from assembly.notices.operations import queue_notice
 from assembly.timers import JOBS, Job
-from tests.conftest import TEST_SECRET, free_port, make_institution
+from tests.conftest import free_port, make_institution
+from tests.servers import development_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 LONDON = ZoneInfo("Europe/London")
 
 
 def _environment(tmp_path: Path, database_url: str) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
-    environment.update(
-        ASSEMBLY_ENV="development",
-        ASSEMBLY_SECRET_KEY=TEST_SECRET,
-        ASSEMBLY_DATABASE_URL=database_url,
-        ASSEMBLY_INSTANCE_PATH=str(tmp_path),
-        ASSEMBLY_MAIL_BACKEND="file",
-        ASSEMBLY_OUTBOX_DIR=str(tmp_path / "outbox"),
+    return development_environment(
+        database_url, tmp_path, MAIL_BACKEND="file", OUTBOX_DIR=str(tmp_path / "outbox")
     )
-    return environment
 
 
 def _timers(tmp_path: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,8 +14,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from assembly.extensions import db
-from tests.conftest import TEST_SECRET, make_institution
+from tests.conftest import make_institution
 from tests.membership.test_imports import database_fingerprint
+from tests.servers import development_environment
 
 ROWS = 150_000
 
@@ -59,13 +60,7 @@ def test_killing_an_import_half_way_changes_nothing(
     sqlite_wal = None
     if database_url.startswith("sqlite"):
         sqlite_wal = Path(make_url(database_url).database + "-wal")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLY_")}
-    environment.update(
-        ASSEMBLY_ENV="development",
-        ASSEMBLY_SECRET_KEY=TEST_SECRET,
-        ASSEMBLY_DATABASE_URL=database_url,
-        ASSEMBLY_INSTANCE_PATH=str(tmp_path / "instance"),
-    )
+    environment = development_environment(database_url, tmp_path / "instance")
     process = subprocess.Popen(
         [
             sys.executable,
