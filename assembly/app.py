@@ -106,6 +106,7 @@ def _sqlite_begin(connection: Any) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from assembly.auth.models import User
+    from assembly.auth.queries import get_user, get_user_reference
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
@@ -122,8 +123,12 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and not user.is_disabled else None
+        if not user_id.isdigit():
+            return None
+        view = app.view_functions.get(request.endpoint or "") if has_request_context() else None
+        if getattr(view, "account_checked_by_view", False):
+            return get_user_reference(int(user_id))
+        return get_user(int(user_id))
 
     # Import every model so that metadata (and so migrations) sees them all.
     import assembly.assemblies.models

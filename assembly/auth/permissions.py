@@ -76,6 +76,19 @@ def can_manage(user: Any, institution: Institution) -> bool:
     return Role.secretary in roles_in(user, institution)
 
 
+def account_checked_by_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that checks the signed-in account itself, inside its own statements (that
+    it exists and is not disabled), and signs out whoever fails that check: the user loader
+    then gives it a reference to the user (``queries.get_user_reference``) instead of reading
+    their row first. Only casting does this, whose few statements are its budget (DESIGN §8).
+
+    Sign-in is still required (put ``login_required`` inside this) and Flask-Login's session
+    protection still runs: only the read of the account moves into the view.
+    """
+    view.account_checked_by_view = True  # type: ignore[attr-defined]
+    return view
+
+
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Let only platform admins through; send anonymous visitors to sign in."""
 

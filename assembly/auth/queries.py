@@ -5,11 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from assembly.auth.models import RoleGrant, User
 from assembly.extensions import db
 from assembly.membership.models import Institution
+
+
+def get_user(user_id: int) -> User | None:
+    """The user with this id, if their account exists and is not disabled."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and not user.is_disabled else None
+
+
+def get_user_reference(user_id: int) -> User:
+    """The user with this id as the session knows them, without reading their row: every
+    other column loads when first read (one SELECT), and ``is_disabled`` reads false until
+    then (or until the session's next commit or rollback, which expires it).
+
+    Only for a request whose own statements check the account (``account_checked_by_view``):
+    nothing here says the account exists or is enabled.
+    """
+    known = db.session.identity_map.get(Session.identity_key(User, user_id))
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    user = User(id=user_id, is_disabled=False)
+    make_transient_to_detached(user)
+    db.session.add(user)
+    return user
 
 
 def list_institution_roles(user: Any, institution: Institution | None = None) -> list[RoleGrant]:

@@ -22,14 +22,19 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, user_logged_out
+from flask_login import current_user, login_required, logout_user, user_logged_out
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from assembly.auth.actors import current_actor
 from assembly.auth.forms import ConfirmForm
 from assembly.auth.models import Role, RoleGrant, User
-from assembly.auth.permissions import can_manage, institution_view, roles_in
+from assembly.auth.permissions import (
+    account_checked_by_view,
+    can_manage,
+    institution_view,
+    roles_in,
+)
 from assembly.clock import long_date, today
 from assembly.counting import write_blt
 from assembly.elections.charts import stage_chart
@@ -552,12 +557,19 @@ def vote(slug: str, election_id: int) -> ResponseReturnValue:
 
 
 def _refused_cast(
+    voter_id: int,
     slug: str,
     election_id: int,
     marks: tuple[list[tuple[str, str]], list[str]],
     refusal: DomainError,
 ) -> ResponseReturnValue:
-    """The page for a cast that was refused: the ballot page's checks, in its order."""
+    """The page for a cast that was refused: the ballot page's checks, in its order. A voter
+    whose account is disabled (casting does not read it first) is signed out, as every other
+    page would do."""
+    account = db.session.get(User, voter_id)
+    if account is None or account.is_disabled:
+        logout_user()
+        return login_manager.unauthorized()
     institution, election = _public_election(slug, election_id)
     entry = _voter_entry(institution, election)
     contest = entry.contest
@@ -578,13 +590,15 @@ def _voter_key() -> str:
 
 
 @bp.route("/institutions/<slug>/elections/<int:election_id>/vote/cast", methods=["POST"])
+@account_checked_by_view
 @login_required
 @limiter.limit(lambda: current_app.config["CAST_PER_VOTER"], key_func=_voter_key)
 def vote_cast(slug: str, election_id: int) -> ResponseReturnValue:
     """Cast the reviewed ballot, then show the receipt (DESIGN §6).
 
-    Nothing is read before the writing transaction: ``cast_marks`` reads the voter's ballot
-    paper and the marks, and stores the vote, in a few statements. Only when it refuses are
+    Nothing is read before the writing transaction, not even the voter's account: ``cast_marks``
+    checks it, reads the voter's ballot paper and the marks, and stores the vote, in a few
+    statements. Only when it refuses are
     the ballot page's own checks run, to show the voter what to do.
     """
     marks = ballot_marks(request.form)
@@ -596,7 +610,7 @@ def vote_cast(slug: str, election_id: int) -> ResponseReturnValue:
         receipt = cast_marks(current_actor(), slug, election_id, marks, today=today())
     except DomainError as refusal:
         db.session.rollback()
-        return _refused_cast(slug, election_id, marks, refusal)
+        return _refused_cast(voter_id, slug, election_id, marks, refusal)
     db.session.commit()
     session[RECEIPTS] = {
         **session.get(RECEIPTS, {}),

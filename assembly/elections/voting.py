@@ -472,7 +472,13 @@ _PAPER = (
     .join(Person, Person.id == RollEntry.person_id)
     .join(User, User.email == Person.email)
     .join(Institution, Institution.id == Election.institution_id)
-    .where(Election.id == bindparam("election_id"), User.id == bindparam("user_id"))
+    # The account is checked here, not before: the web's cast does not read it first
+    # (``account_checked_by_view``).
+    .where(
+        Election.id == bindparam("election_id"),
+        User.id == bindparam("user_id"),
+        User.is_disabled.is_(False),
+    )
     .order_by(RollEntry.id)
     .limit(1)
     .with_for_update(read=True, of=Election)
@@ -492,7 +498,8 @@ def _read_paper(
 ) -> _Paper:
     """The voter's paper; or why there is none for them: the poll is not open, the contest is
     not the election's, or they are not on its roll (in that order, as the pages say it)."""
-    row = db.session.execute(statement, params).one_or_none()
+    # On the connection: a Core statement through the session costs the ORM's row handling.
+    row = db.session.connection().execute(statement, params).one_or_none()
     if row is not None:
         paper = _Paper(*row)
         check_poll_open(paper, day)
@@ -502,6 +509,8 @@ def _read_paper(
     election = db.session.execute(_ELECTION, params).one_or_none()
     if election is None:
         raise NotFound("There is no such election.")
+    if db.session.scalar(select(User.is_disabled).where(User.id == params["user_id"])):
+        raise NotEligible("This sign-in account is disabled, so it cannot vote.")
     check_poll_open(election, day)
     if contest_id is not None and not db.session.scalar(
         select(
@@ -628,9 +637,8 @@ def cast_marks(
     day = today or london_today()
     params = {"slug": slug, "election_id": election_id, "user_id": _voter(actor)}
     paper = _read_paper(_PAPER_AT, params, day)
-    candidates = [
-        _Choice(*row) for row in db.session.execute(_CANDIDATES, {"contest_id": paper.contest_id})
-    ]
+    found = db.session.connection().execute(_CANDIDATES, {"contest_id": paper.contest_id})
+    candidates = [_Choice(*row) for row in found]
     ranking = ranking_from_marks(paper, candidates, *marks)
     return _store(paper, _check_ranking(paper, {c.id for c in candidates}, ranking), day)
 

@@ -79,6 +79,8 @@ __all__ = [
 ]
 
 _UNLOCKED: dict[int, Ed25519PrivateKey] = {}
+#: The fingerprint of each key in ``_UNLOCKED``, for receipts, with the key it was made from.
+_FINGERPRINTS: dict[int, tuple[Ed25519PrivateKey, str]] = {}
 _UNLOCKING = threading.Lock()
 
 
@@ -171,7 +173,11 @@ def signing_public_key(key_id: int) -> str:
 
 def sign_receipt(key_id: int, receipt: dict[str, Any]) -> dict[str, Any]:
     """The voter's receipt signed with the election's key (``record.make_receipt``)."""
-    return make_receipt(receipt, unlocked_key(key_id))
+    key = unlocked_key(key_id)
+    known = _FINGERPRINTS.get(key_id)
+    if known is None or known[0] is not key:
+        known = _FINGERPRINTS[key_id] = (key, fingerprint(public_key_text(key)))
+    return make_receipt(receipt, key, key_fingerprint=known[1])
 
 
 # --- records --------------------------------------------------------------------------------

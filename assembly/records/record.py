@@ -211,13 +211,19 @@ def receipt_digest(receipt: dict[str, Any]) -> str:
     return sha256_hex(canonical_bytes(receipt))
 
 
-def make_receipt(receipt: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+def make_receipt(
+    receipt: dict[str, Any], key: Ed25519PrivateKey, *, key_fingerprint: str | None = None
+) -> dict[str, Any]:
     """A voter's signed receipt: ``receipt`` holds the institution, election, contest, tracker,
-    ballot hash and the date of casting (never the time)."""
+    ballot hash and the date of casting (never the time).
+
+    :param key_fingerprint: the key's fingerprint, if the caller knows it (deriving the public
+        key costs more than the signature).
+    """
     return {
         "format": RECEIPT_FORMAT,
         "receipt": receipt,
-        "fingerprint": fingerprint(public_key_text(key)),
+        "fingerprint": key_fingerprint or fingerprint(public_key_text(key)),
         "signature": sign(key, RECEIPT, receipt_digest(receipt)),
     }
 

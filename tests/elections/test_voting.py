@@ -209,6 +209,83 @@ def test_casting_stores_one_anonymous_ballot_and_one_roll_mark(app: Flask) -> No
         assert ballot.tracker not in event.data and ballot.id not in event.data
 
 
+def _as_a_new_request() -> None:
+    """Forget what this test's long-lived app context knows of the signed-in user (Flask-Login
+    caches it in ``g``, the session keeps the users it loaded), as a new request in production
+    would."""
+    g.pop("_login_user", None)
+    for known in list(db.session.identity_map.values()):
+        if isinstance(known, User):
+            db.session.expunge(known)
+
+
+def test_casting_reads_nothing_before_its_writing_transaction(app: Flask) -> None:
+    """The cast request does not read the voter's account first: its first statement begins
+    the writing transaction (on SQLite), the account is checked inside the statement that
+    reads the ballot paper, and a vote takes no more than nine statements in all."""
+    poll = make_poll()
+    client = _signed_in(app, poll.voters["workers"][0])
+    cast, ballot = _url(poll, "/cast"), _ranked(poll.candidates["workers"][0])
+    _as_a_new_request()
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        response = client.post(cast, data=ballot)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(_url(poll, "/receipt"))
+    if db.engine.dialect.name == "sqlite":
+        assert statements[0] == "BEGIN IMMEDIATE"
+    reading_users = [s for s in statements if " users" in s]
+    assert len(reading_users) == 1 and "users.is_disabled IS 0" in reading_users[0].replace(
+        "false", "0"
+    )
+    assert len(statements) <= 9, statements
+    assert _count(Ballot) == 1
+
+
+def test_a_disabled_account_cannot_cast_and_is_signed_out(app: Flask) -> None:
+    """A voter whose account is disabled after they signed in cannot cast from that session:
+    they are sent to sign in, signed out, and nothing is stored; the operation refuses them
+    too, saying why."""
+    poll = make_poll()
+    email = poll.voters["workers"][0]
+    client = _signed_in(app, email)
+    user = _user(email)
+    user.is_disabled = True
+    db.session.commit()
+    _as_a_new_request()
+    before = database_fingerprint()
+    response = client.post(_url(poll, "/cast"), data=_ranked(poll.candidates["workers"][0]))
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    db.session.rollback()
+    assert database_fingerprint() == before
+    assert _count(Ballot) == 0 and _count(RollMark) == 0
+    # Signed out: enabling the account again does not bring that session back.
+    user = _user(email)
+    user.is_disabled = False
+    db.session.commit()
+    _as_a_new_request()
+    page = client.get(_url(poll))
+    assert page.status_code == 302 and "/sign-in" in page.headers["Location"]
+    # The operation checks the account itself.
+    user = _user(email)
+    user.is_disabled = True
+    db.session.commit()
+    begin_writing()
+    with pytest.raises(voting.NotEligible, match="disabled"):
+        cast_ballot(
+            user, poll.election, poll.contests["workers"], [poll.candidates["workers"][0].id]
+        )
+    db.session.rollback()
+    assert _count(Ballot) == 0 and _count(RollMark) == 0
+
+
 def test_the_ballots_table_cannot_hold_a_voter_or_a_time(app: Flask) -> None:
     """The ballots table's columns are exactly id, contest, tracker, ranking, channel, date and
     paper batch: no foreign key to people, users or the roll, and no date-time column; the
