@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -39,6 +39,13 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=True)
+
+
+def refused(response: Response) -> bool:
+    """Whether a cast was refused, for the casting limits (``deduct_when``): only refusals
+    count against them. A stored vote (a redirect to its receipt) happens once per voter, so
+    counting it held nobody back and cost every cast a write to the limits' store."""
+    return response.status_code != 302
 
 
 def begin_writing() -> None:

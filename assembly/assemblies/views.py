@@ -100,7 +100,7 @@ from assembly.elections.charts import stage_chart
 from assembly.elections.models import CountMethod
 from assembly.elections.voting import AlreadyVoted, InvalidBallot, ranking_from_marks
 from assembly.errors import DomainError, InvalidTransition, NotEligible, RuleViolation
-from assembly.extensions import begin_writing, db, limiter
+from assembly.extensions import begin_writing, db, limiter, refused
 from assembly.membership.models import Constituency, Institution, Membership, Person
 from assembly.records.forms import CountersignForm, OfficerKeyForm
 from assembly.records.record import document_text
@@ -733,7 +733,10 @@ def _attendee_key() -> str:
 
 @bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/vote", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: current_app.config["CAST_PER_VOTER"], key_func=_attendee_key, methods=["POST"]
+    lambda: current_app.config["CAST_PER_VOTER"],
+    key_func=_attendee_key,
+    methods=["POST"],
+    deduct_when=refused,
 )
 def vote(slug: str, assembly_id: int) -> ResponseReturnValue:
     """The attendee's ballot for the vote that is open (the page waits for one)."""

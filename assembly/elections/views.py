@@ -118,7 +118,7 @@ from assembly.elections.voting import (
     ranking_from_marks,
 )
 from assembly.errors import DomainError, NotEligible
-from assembly.extensions import begin_writing, db, limiter, login_manager
+from assembly.extensions import begin_writing, db, limiter, login_manager, refused
 from assembly.membership.models import Institution, Membership, Person
 from assembly.membership.operations import parse_weight
 from assembly.membership.queries import get_institution
@@ -592,7 +592,9 @@ def _voter_key() -> str:
 @bp.route("/institutions/<slug>/elections/<int:election_id>/vote/cast", methods=["POST"])
 @account_checked_by_view
 @login_required
-@limiter.limit(lambda: current_app.config["CAST_PER_VOTER"], key_func=_voter_key)
+@limiter.limit(
+    lambda: current_app.config["CAST_PER_VOTER"], key_func=_voter_key, deduct_when=refused
+)
 def vote_cast(slug: str, election_id: int) -> ResponseReturnValue:
     """Cast the reviewed ballot, then show the receipt (DESIGN §6).
 

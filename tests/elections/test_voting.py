@@ -342,14 +342,15 @@ def test_a_second_vote_is_refused(app: Flask) -> None:
 
 
 def test_casting_is_rate_limited_per_voter_not_per_address(app: Flask) -> None:
-    """A voter hammering the cast button is told to wait (429) after the limit; another voter
-    from the same address is not."""
+    """A voter hammering the cast button is told to wait (429) once the limit of refused casts
+    is reached (their one stored vote does not count); another voter from the same address is
+    not."""
     app.config["CAST_PER_VOTER"] = "3 per minute"
     poll = make_poll()
     zoe, _, _ = poll.candidates["workers"]
     first = _signed_in(app, poll.voters["workers"][0])
-    statuses = [first.post(_url(poll, "/cast"), data=_ranked(zoe)).status_code for _ in range(4)]
-    assert statuses == [302, 409, 409, 429]
+    statuses = [first.post(_url(poll, "/cast"), data=_ranked(zoe)).status_code for _ in range(5)]
+    assert statuses == [302, 409, 409, 409, 429]
     second = _signed_in(app, poll.voters["workers"][1])
     assert second.post(_url(poll, "/cast"), data=_ranked(zoe)).status_code == 302
     assert _count(Ballot) == 2
