@@ -101,7 +101,8 @@ class Voter:
         A plain socket rather than ``http.client``, whose header parsing (the ``email``
         package) cost the load generator more CPU than the server's own parsing: the client
         shares the two cores with the server, so what it spends the server does not get. The
-        server closes every connection (sync workers), so the response ends at end of file.
+        server closes every connection (sync workers), so the response ends at end of file;
+        the pages it reads are never sent chunked (Flask gives each its length).
         """
         head = [
             f"{method} {path} HTTP/1.1",
@@ -127,36 +128,17 @@ class Voter:
                 chunks.append(chunk)
         header, _, content = b"".join(chunks).partition(b"\r\n\r\n")
         status_line, *lines = header.decode("latin-1").split("\r\n")
-        chunked = False
         for line in lines:
             name, _, value = line.partition(":")
-            name, value = name.strip().lower(), value.strip()
-            if name == "transfer-encoding" and "chunked" in value.lower():
-                chunked = True
-            if name != "set-cookie":
+            if name.strip().lower() != "set-cookie":
                 continue
-            pair, _, attributes = value.partition(";")
+            pair, _, attributes = value.strip().partition(";")
             key, _, cookie = pair.strip().partition("=")
             if "max-age=0" in attributes.lower() or "1970" in attributes:
                 self.cookies.pop(key, None)
             else:
                 self.cookies[key] = cookie
-        if chunked:
-            content = _dechunk(content)
         return int(status_line.split(" ", 2)[1]), content.decode()
-
-
-def _dechunk(content: bytes) -> bytes:
-    """The body of a chunked response (RFC 9112 §7.1), without trailers."""
-    parts, rest = [], content
-    while rest:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        parts.append(rest[:size])
-        rest = rest[size + 2 :]
-    return b"".join(parts)
 
 
 def _percentile(samples: list[float], share: float) -> float:

@@ -35,6 +35,7 @@ from assembly.auth.permissions import (
     institution_view,
     roles_in,
 )
+from assembly.auth.queries import get_user
 from assembly.clock import long_date, today
 from assembly.counting import write_blt
 from assembly.elections.charts import stage_chart
@@ -566,8 +567,7 @@ def _refused_cast(
     """The page for a cast that was refused: the ballot page's checks, in its order. A voter
     whose account is disabled (casting does not read it first) is signed out, as every other
     page would do."""
-    account = db.session.get(User, voter_id)
-    if account is None or account.is_disabled:
+    if get_user(voter_id) is None:
         logout_user()
         return login_manager.unauthorized()
     institution, election = _public_election(slug, election_id)
@@ -600,8 +600,8 @@ def vote_cast(slug: str, election_id: int) -> ResponseReturnValue:
 
     Nothing is read before the writing transaction, not even the voter's account: ``cast_marks``
     checks it, reads the voter's ballot paper and the marks, and stores the vote, in a few
-    statements. Only when it refuses are
-    the ballot page's own checks run, to show the voter what to do.
+    statements. Only when it refuses are the ballot page's own checks run, to show the voter
+    what to do.
     """
     marks = ballot_marks(request.form)
     # Read now: begin_writing()'s rollback expires the user, and reading it afterwards would

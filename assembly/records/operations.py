@@ -78,9 +78,9 @@ __all__ = [
     "with_officer_signature",
 ]
 
-_UNLOCKED: dict[int, Ed25519PrivateKey] = {}
-#: The fingerprint of each key in ``_UNLOCKED``, for receipts, with the key it was made from.
-_FINGERPRINTS: dict[int, tuple[Ed25519PrivateKey, str]] = {}
+#: Each election key unlocked in this process: its private part, and its fingerprint (which
+#: every receipt names; deriving it from the key costs more than a signature).
+_UNLOCKED: dict[int, tuple[Ed25519PrivateKey, str]] = {}
 _UNLOCKING = threading.Lock()
 
 
@@ -107,7 +107,7 @@ def _make_key(actor: Actor) -> SigningKey:
     )
     db.session.add(key)
     db.session.flush()
-    _UNLOCKED[key.id] = private
+    _UNLOCKED[key.id] = (private, key.fingerprint)
     record_event(actor, "signing_key.created", subject=key, data={"fingerprint": key.fingerprint})
     return key
 
@@ -142,9 +142,13 @@ def list_signing_keys() -> list[SigningKey]:
 
 def unlocked_key(key_id: int) -> Ed25519PrivateKey:
     """The private part of an election key, unlocked once per process."""
-    private = _UNLOCKED.get(key_id)
-    if private is not None:
-        return private
+    return _unlocked(key_id)[0]
+
+
+def _unlocked(key_id: int) -> tuple[Ed25519PrivateKey, str]:
+    found = _UNLOCKED.get(key_id)
+    if found is not None:
+        return found
     with _UNLOCKING:
         row = db.session.get(SigningKey, key_id)
         if row is None:
@@ -156,8 +160,8 @@ def unlocked_key(key_id: int) -> Ed25519PrivateKey:
                 "The election key cannot be unlocked with ASSEMBLY_KEY_PASSPHRASE: set the "
                 "passphrase it was made with."
             ) from None
-        _UNLOCKED[key_id] = private
-        return private
+        found = _UNLOCKED[key_id] = (private, row.fingerprint)
+        return found
 
 
 def signing_public_key(key_id: int) -> str:
@@ -173,11 +177,8 @@ def signing_public_key(key_id: int) -> str:
 
 def sign_receipt(key_id: int, receipt: dict[str, Any]) -> dict[str, Any]:
     """The voter's receipt signed with the election's key (``record.make_receipt``)."""
-    key = unlocked_key(key_id)
-    known = _FINGERPRINTS.get(key_id)
-    if known is None or known[0] is not key:
-        known = _FINGERPRINTS[key_id] = (key, fingerprint(public_key_text(key)))
-    return make_receipt(receipt, key, key_fingerprint=known[1])
+    key, key_fingerprint = _unlocked(key_id)
+    return make_receipt(receipt, key, key_fingerprint=key_fingerprint)
 
 
 # --- records --------------------------------------------------------------------------------
