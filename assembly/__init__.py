@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["ConfigError", "__version__", "create_app"]
-__version__ = "0.1.0"
+from assembly.version import __version__
 
 if TYPE_CHECKING:
     from assembly.app import create_app

@@ -11,10 +11,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from assembly import __version__, clock
+from assembly import clock
 from assembly.config import ConfigError, resolve
 from assembly.extensions import csrf, db, limiter, login_manager, migrate
 from assembly.redact import redact_paths
+from assembly.version import __version__
 
 __all__ = ["ConfigError", "create_app"]
 

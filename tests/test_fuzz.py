@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from assembly.counting import BallotError
 from assembly.counting.formats import read_blt, read_preflib
 from assembly.elections.models import CountMethod
-from assembly.elections.voting import InvalidBallot, ranking_from_marks
 from assembly.membership.rosters import (
     RosterFileError,
     RosterReader,
@@ -23,6 +22,7 @@ from assembly.membership.rosters import (
     open_roster,
     parse_records,
 )
+from assembly.polls.marks import InvalidBallot, ranking_from_marks
 
 GOOD_BLT = b'3 1\n1 1 2 0\n2 3 0\n1 2 0\n0\n"Ann"\n"Bob"\n"Cy"\n"Fuzz"\n'
 GOOD_ROSTER = (

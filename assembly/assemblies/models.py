@@ -19,10 +19,12 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -348,6 +350,18 @@ class AssemblyPaperBatch(db.Model):  # type: ignore[name-defined]
     """A batch of paper ballots from the room, entered by two tellers independently."""
 
     __tablename__ = "assembly_paper_batches"
+    __table_args__ = (
+        # One batch waits for its second entry per label (``polls.paper``).
+        Index(
+            "uq_assembly_paper_batches_waiting",
+            "vote_id",
+            "constituency",
+            "label",
+            unique=True,
+            sqlite_where=text("status = 'first_entered'"),
+            postgresql_where=text("status = 'first_entered'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     vote_id: Mapped[int] = mapped_column(ForeignKey("assembly_votes.id"), index=True)

@@ -40,14 +40,15 @@ from assembly.auth.actors import Actor
 from assembly.auth.models import Role, User
 from assembly.auth.permissions import roles_in
 from assembly.clock import long_date, utcnow
-from assembly.elections.voting import ANONYMOUS_VOTER, AlreadyVoted, new_tracker
 from assembly.errors import Conflict, InvalidTransition, NotEligible, NotFound, RuleViolation
 from assembly.extensions import db
 from assembly.membership.models import Constituency, Institution, Membership, Person
 from assembly.notices.operations import queue_bulk_notices
+from assembly.polls.casting import ANONYMOUS_VOTER, AlreadyVoted, new_tracker
+from assembly.polls.locks import lock_row
+from assembly.records.record import CHOICES
 
 __all__ = [
-    "CONFIRMATION_CHOICES",
     "AlreadyCheckedIn",
     "QuorumStatus",
     "add_months",
@@ -74,7 +75,6 @@ __all__ = [
     "withdraw_candidate",
 ]
 
-CONFIRMATION_CHOICES = ("yes", "no", "abstain")
 #: Words in a leader candidate's statement, at most.
 STATEMENT_WORDS = 500
 _TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]\Z")
@@ -807,7 +807,7 @@ def eligible_to_vote(vote: Vote, attendance: Attendance) -> bool:
 def _check_ballot(vote: Vote, ranking: Sequence[int], choice: str) -> tuple[list[int], str]:
     ids = [c.id for c in vote_candidates(vote)]
     if vote.kind == VoteKind.confirmation:
-        if choice not in CONFIRMATION_CHOICES or ranking:
+        if choice not in CHOICES or ranking:
             raise RuleViolation("Choose yes, no or abstain.")
         return [], choice
     ranked = list(ranking)
@@ -837,6 +837,9 @@ def cast_assembly_vote(
     :raises AlreadyVoted: they voted in this vote already (on the phone or on paper).
     :raises NotEligible: they arrived after the vote opened and late arrivals may not vote.
     """
+    # Shared: phones cast side by side, while closing the vote waits for them, and a cast
+    # after the close sees the vote closed (``polls.locks``).
+    vote = lock_row(vote, shared=True)
     if vote.state != VoteState.open:
         raise InvalidTransition("This vote is closed.")
     if attendance.assembly_id != vote.assembly_id:
@@ -902,6 +905,9 @@ def close_vote(actor: Actor, vote: Vote) -> dict[str, Any]:
 
     assembly = vote.assembly
     _officer(actor, assembly)
+    # Exclusive: every cast, paper and batch holding the vote's share lock is stored first
+    # and counted; any after this sees the vote closed.
+    vote = lock_row(vote)
     if vote.state != VoteState.open:
         raise InvalidTransition("This vote is closed already.")
     from assembly.assemblies.paper import pending_batches
@@ -911,6 +917,11 @@ def close_vote(actor: Actor, vote: Vote) -> dict[str, Any]:
         raise InvalidTransition(
             f"{waiting} paper batch(es) wait for their second entry: finish entering the "
             "papers before the vote is counted."
+        )
+    if not vote_turnout(vote):
+        raise RuleViolation(
+            "Nobody has voted in this vote yet, so there is nothing to count: keep it open "
+            "until members have voted on their phones or on paper."
         )
     vote.state = VoteState.counted
     vote.closed_at = utcnow()

@@ -30,11 +30,20 @@ from assembly.assemblies.operations import (
 )
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
-from assembly.clock import today, utcnow
-from assembly.elections.voting import AlreadyVoted
+from assembly.clock import today
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
 from assembly.membership.models import Constituency
+from assembly.polls.casting import AlreadyVoted
+from assembly.polls.locks import lock_row
+from assembly.polls.paper import (
+    MAX_PAPERS,
+    PAPER_CHOICES,
+    BatchStatus,
+    add_first_entry,
+    batch_waiting_for,
+    make_second_entry,
+)
 
 __all__ = [
     "MAX_PAPERS",
@@ -47,8 +56,6 @@ __all__ = [
     "pending_batches",
 ]
 
-MAX_PAPERS = 2000
-_CHOICES = {"yes": "yes", "y": "yes", "no": "no", "n": "no", "abstain": "abstain", "a": "abstain"}
 
 #: A paper as entered: candidate ids in order (IRV, a round) or a choice (confirmation).
 Paper = tuple[int, ...] | str
@@ -65,6 +72,7 @@ def give_paper(actor: Actor, vote: Vote, attendance: Attendance) -> None:
     :raises AlreadyVoted: they voted on the phone already, or had a paper.
     """
     _check_teller(actor, vote)
+    vote = lock_row(vote, shared=True)
     if vote.state != VoteState.open:
         raise InvalidTransition("Papers are given out while the vote is open.")
     if attendance.assembly_id != vote.assembly_id:
@@ -136,9 +144,9 @@ def parse_papers(text: str, vote: Vote) -> list[Paper]:
         if not words:
             continue
         if vote.kind == VoteKind.confirmation:
-            if len(words) != 1 or words[0] not in _CHOICES:
+            if len(words) != 1 or words[0] not in PAPER_CHOICES:
                 raise RuleViolation(f"Paper line {number}: write yes, no or abstain.")
-            papers.append(_CHOICES[words[0]])
+            papers.append(PAPER_CHOICES[words[0]])
             continue
         try:
             positions = [int(w) for w in words]
@@ -181,6 +189,8 @@ def enter_paper_batch(
     entered again). Returns the batch and True (accepted), False (rejected) or None (waiting
     for the second entry)."""
     _check_teller(actor, vote)
+    # Shared: batches are entered side by side, while closing the vote waits for them.
+    vote = lock_row(vote, shared=True)
     if vote.state != VoteState.open:
         raise InvalidTransition("Paper batches are entered while the vote is open.")
     if constituency.institution_id != vote.assembly.institution_id:
@@ -188,14 +198,14 @@ def enter_paper_batch(
     label = label.strip()
     if not label:
         raise RuleViolation("Label the batch, as written on its envelope (for example Box 1).")
-    waiting = db.session.scalars(
-        select(AssemblyPaperBatch).where(
+    waiting = batch_waiting_for(
+        AssemblyPaperBatch,
+        [
             AssemblyPaperBatch.vote_id == vote.id,
             AssemblyPaperBatch.constituency == constituency.key,
-            AssemblyPaperBatch.label == label,
-            AssemblyPaperBatch.status == "first_entered",
-        )
-    ).first()
+        ],
+        label,
+    )
     entry = _canonical(papers)
     actor_id = getattr(actor, "id", None)
     if waiting is None:
@@ -205,11 +215,11 @@ def enter_paper_batch(
             vote_id=vote.id,
             constituency=constituency.key,
             label=label,
+            status=BatchStatus.first_entered,
             first_entry=entry,
             first_by_id=actor_id,
         )
-        db.session.add(batch)
-        db.session.flush()
+        add_first_entry(batch)
         record_event(
             actor,
             "assembly_paper_batch.entered",
@@ -218,15 +228,13 @@ def enter_paper_batch(
             data={"vote": vote.id, "constituency": constituency.key, "papers": len(papers)},
         )
         return batch, None
-    if waiting.first_by_id == actor_id:
-        raise NotEligible(
-            "The second entry must be made by another teller, who counts the batch afresh."
-        )
-    waiting.second_entry = entry
-    waiting.second_by_id = actor_id
-    waiting.decided_at = utcnow()
-    if entry != waiting.first_entry:
-        waiting.status = "rejected"
+    matched = make_second_entry(
+        waiting,
+        entry,
+        actor_id,
+        "The second entry must be made by another teller, who counts the batch afresh.",
+    )
+    if not matched:
         _decided(actor, vote, waiting, accepted=False, papers=len(papers))
         return waiting, False
     given = papers_given(vote, constituency.id)
@@ -237,7 +245,7 @@ def enter_paper_batch(
             f"already, so this batch of {len(papers)} cannot all be papers of this vote. "
             "Count the batch again."
         )
-    waiting.status = "accepted"
+    waiting.status = BatchStatus.accepted
     day = today()
     for paper in papers:
         if isinstance(paper, str):
@@ -290,4 +298,4 @@ def paper_summary(vote: Vote) -> list[dict[str, Any]]:
 
 
 def pending_batches(vote: Vote) -> int:
-    return sum(1 for b in batches_of(vote) if b.status == "first_entered")
+    return sum(1 for b in batches_of(vote) if b.status == BatchStatus.first_entered)

@@ -97,11 +97,11 @@ from assembly.auth.models import Role, RoleGrant, User
 from assembly.auth.permissions import can_manage, institution_view, roles_in
 from assembly.clock import today
 from assembly.elections.charts import stage_chart
-from assembly.elections.models import CountMethod
-from assembly.elections.voting import AlreadyVoted, InvalidBallot, ranking_from_marks
 from assembly.errors import DomainError, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import begin_writing, db, limiter, refused
 from assembly.membership.models import Constituency, Institution, Membership, Person
+from assembly.polls.casting import AlreadyVoted
+from assembly.polls.marks import CountMethod, InvalidBallot, ranking_from_marks
 from assembly.records.forms import CountersignForm, OfficerKeyForm
 from assembly.records.record import document_text
 from assembly.records.views import SMALL_FILE_LIMIT, UploadProblem, read_json_upload

@@ -17,10 +17,12 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,6 +31,8 @@ from assembly.clock import utcnow
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.membership.models import Constituency, Institution, Person
+from assembly.polls.marks import CountMethod
+from assembly.polls.paper import BatchStatus
 from assembly.sqltypes import UTCDateTime, enum_column
 
 __all__ = [
@@ -46,13 +50,6 @@ __all__ = [
     "RollEntry",
     "RollMark",
 ]
-
-
-class CountMethod(enum.StrEnum):
-    #: Single transferable vote, Scottish rules (SSI 2007/42): the default.
-    stv = "stv"
-    #: First past the post: each voter marks up to ``seats`` candidates.
-    plurality = "plurality"
 
 
 class CandidateOrder(enum.StrEnum):
@@ -273,19 +270,25 @@ class Ballot(db.Model):  # type: ignore[name-defined]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("paper_batches.id"))
 
 
-class PaperBatchStatus(enum.StrEnum):
-    #: One entry made; waiting for the second, by another person.
-    first_entered = "first_entered"
-    #: Both entries matched: the ballots are stored and the voters marked.
-    accepted = "accepted"
-    #: The second entry differed: both are kept for the record; the batch is entered again.
-    rejected = "rejected"
+#: A batch's status: the same for every poll's batches (``polls.paper``).
+PaperBatchStatus = BatchStatus
 
 
 class PaperBatch(db.Model):  # type: ignore[name-defined]
     """A batch of paper or postal ballots, entered twice by two people."""
 
     __tablename__ = "paper_batches"
+    __table_args__ = (
+        # One batch waits for its second entry per label (``polls.paper``).
+        Index(
+            "uq_paper_batches_waiting",
+            "contest_id",
+            "label",
+            unique=True,
+            sqlite_where=text("status = 'first_entered'"),
+            postgresql_where=text("status = 'first_entered'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)

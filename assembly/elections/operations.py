@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor, actor_label
@@ -55,6 +55,7 @@ from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
 from assembly.membership.models import Institution, Membership, Person
 from assembly.notices.operations import queue_bulk_notices
+from assembly.polls.locks import lock_row
 
 __all__ = [
     "ElectionSettings",
@@ -279,18 +280,11 @@ def lock_election(election: Election, *, shared: bool = False) -> Election:
     """Reload the election with its row locked, so two transitions cannot interleave.
 
     :param shared: a shared lock (FOR SHARE on PostgreSQL; SQLite's write transaction is
-        already exclusive): work that only reads the state, such as casting or nominating,
-        runs side by side, while a transition waits for it and it sees the state left.
+        already exclusive): work that only reads the state, such as casting, nominating or
+        entering paper, runs side by side, while a transition waits for it and it sees the
+        state left (``polls.locks``).
     """
-    # The id from the identity map: reading ``election.id`` from an expired instance (after
-    # begin_writing()'s rollback, say) would load the whole row once more just before this.
-    identity: tuple[object, ...] | None = inspect(election).identity
-    return db.session.scalars(
-        select(Election)
-        .where(Election.id == (identity[0] if identity else election.id))
-        .with_for_update(read=shared)
-        .execution_options(populate_existing=True)
-    ).one()
+    return lock_row(election, shared=shared)
 
 
 def update_election(actor: Actor, election: Election, settings: ElectionSettings) -> bool:

@@ -34,15 +34,20 @@ from assembly.elections.models import (
     RollEntry,
     RollMark,
 )
+from assembly.elections.operations import lock_election
 from assembly.elections.states import ElectionState
 from assembly.elections.voting import unused_tracker
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
+from assembly.polls.locks import lock_row
+from assembly.polls.paper import (
+    MAX_PAPERS,
+    add_first_entry,
+    batch_waiting_for,
+    make_second_entry,
+)
 
 __all__ = ["BatchEntry", "can_enter_paper", "discard_batch", "enter_batch", "parse_batch"]
-
-#: Up to this many papers in one batch (a postal bundle or a ballot box).
-MAX_PAPERS = 2000
 
 
 @dataclass(frozen=True)
@@ -140,15 +145,12 @@ def enter_batch(
     if not label or len(label) > 100:
         raise RuleViolation("Give the batch the label written on it (at most 100 characters).")
     assert isinstance(actor, User)
-    batch = db.session.scalars(
-        select(PaperBatch)
-        .where(
-            PaperBatch.contest_id == contest.id,
-            PaperBatch.label == label,
-            PaperBatch.status == PaperBatchStatus.first_entered,
-        )
-        .with_for_update()
-    ).first()
+    # Shared: batches are entered side by side, while the count (which locks the election
+    # for update) waits for them, and an entry after it sees the votes counted.
+    election = lock_election(election, shared=True)
+    if election.state not in {ElectionState.poll_open, ElectionState.poll_closed}:
+        raise InvalidTransition("The votes are counted: no more paper ballots are entered.")
+    batch = batch_waiting_for(PaperBatch, [PaperBatch.contest_id == contest.id], label)
     if batch is None:
         batch = PaperBatch(
             contest_id=contest.id,
@@ -157,8 +159,7 @@ def enter_batch(
             first_entry=entry.canonical(),
             first_by_id=actor.id,
         )
-        db.session.add(batch)
-        db.session.flush()
+        add_first_entry(batch)
         record_event(
             actor,
             "paper_batch.entered",
@@ -167,15 +168,13 @@ def enter_batch(
             data={"contest_id": contest.id, "label": label, "papers": len(entry.papers)},
         )
         return batch, False
-    if batch.first_by_id == actor.id:
-        raise NotEligible(
-            "You made the first entry of this batch: someone else must make the second."
-        )
-    batch.second_entry = entry.canonical()
-    batch.second_by_id = actor.id
-    batch.decided_at = utcnow()
-    if batch.second_entry != batch.first_entry:
-        batch.status = PaperBatchStatus.rejected
+    matched = make_second_entry(
+        batch,
+        entry.canonical(),
+        actor.id,
+        "You made the first entry of this batch: someone else must make the second.",
+    )
+    if not matched:
         db.session.flush()
         record_event(
             actor,
@@ -247,6 +246,8 @@ def discard_batch(actor: Actor, batch: PaperBatch) -> None:
     contest = batch.contest
     if not can_enter_paper(actor, contest):
         raise NotEligible("Only the returning officer, the secretary or a teller enter papers.")
+    # Locked, so that a second entry accepting the batch at this moment is not undone.
+    batch = lock_row(batch)
     if batch.status != PaperBatchStatus.first_entered:
         raise InvalidTransition("Only a batch waiting for its second entry can be set aside.")
     batch.status = PaperBatchStatus.rejected

@@ -107,7 +107,6 @@ from assembly.elections.states import ElectionState
 from assembly.elections.timetable import Timetable, suggest_timetable
 from assembly.elections.voting import (
     POLL_STARTED,
-    InvalidBallot,
     ballot_candidates,
     cast_marks,
     check_contest_open,
@@ -116,13 +115,13 @@ from assembly.elections.voting import (
     get_roll_entry,
     has_voted,
     list_trackers,
-    ranking_from_marks,
 )
 from assembly.errors import DomainError, NotEligible
 from assembly.extensions import begin_writing, db, limiter, login_manager, refused
 from assembly.membership.models import Institution, Membership, Person
 from assembly.membership.operations import parse_weight
 from assembly.membership.queries import get_institution
+from assembly.polls.marks import InvalidBallot, ranking_from_marks
 from assembly.records.canonical import rational
 
 bp = Blueprint("elections", __name__)

@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from sqlalchemy import select
 
-from assembly import __version__
 from assembly.audit.models import AuditHead
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
@@ -58,6 +57,7 @@ from assembly.records.signing import (
     public_key_text,
     verify_signature,
 )
+from assembly.version import __version__
 
 __all__ = [
     "body_frame",

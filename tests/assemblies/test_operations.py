@@ -36,11 +36,11 @@ from assembly.assemblies.operations import (
 )
 from assembly.assemblies.paper import enter_paper_batch, give_paper, parse_papers
 from assembly.auth.actors import SYSTEM
-from assembly.elections.voting import AlreadyVoted
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
 from assembly.membership.models import Institution
 from assembly.notices.models import OutboxMessage
+from assembly.polls.casting import AlreadyVoted
 from tests.assemblies.helpers import HELD_ON, SCHEDULED_ON, make_room
 from tests.conftest import make_institution, make_member, make_user
 from tests.membership.test_imports import database_fingerprint

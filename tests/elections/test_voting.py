@@ -36,14 +36,13 @@ from assembly.elections.models import (
 )
 from assembly.elections.states import ElectionState
 from assembly.elections.voting import (
-    TRACKER_ALPHABET,
-    AlreadyVoted,
     ballot_candidates,
     ballot_hash,
     cast_ballot,
     get_roll_entry,
 )
 from assembly.extensions import begin_writing, db
+from assembly.polls.casting import TRACKER_ALPHABET, AlreadyVoted
 from assembly.records.models import SigningKey
 from assembly.records.record import receipt_signed_by
 from tests.conftest import grant, make_member, make_user
