@@ -37,6 +37,7 @@ from assembly.assemblies.paper import enter_paper_batch, give_paper, parse_paper
 from assembly.auth.actors import CLI
 from assembly.auth.models import Role, User
 from assembly.auth.operations import issue_sign_in_link
+from assembly.elections.count import count_election
 from assembly.elections.models import Ballot, PaperBatch, PaperBatchStatus
 from assembly.elections.paper import enter_batch, parse_batch
 from assembly.errors import Conflict, DomainError, InvalidTransition
@@ -268,6 +269,35 @@ def test_two_first_entries_of_one_batch_at_once_leave_one_waiting(app: Flask) ->
     assert "error" in outcome, outcome
     waiting = PaperBatch.status == PaperBatchStatus.first_entered
     assert _count(PaperBatch, waiting) == 1
+
+
+def test_a_paper_entry_waits_for_the_count_under_way_and_is_refused(app: Flask) -> None:
+    """While the returning officer's count is under way (not yet committed), a paper batch
+    entered for the election waits for it and is then refused: nothing is left entered that
+    the count did not see."""
+    election, contest = _closed_poll("race-count-paper", not_voting=2)
+    teller = make_user("teller@race-count-paper.org")
+    grant(teller, election.institution, Role.teller)
+    db.session.commit()
+    entry = parse_batch("11 12", "1 2\n3", contest)
+    ids = (contest.id, teller.id)
+    batches = _count(PaperBatch)
+
+    def first_entry() -> object:
+        from assembly.elections.models import Contest
+
+        contest_ = db.session.get(Contest, ids[0])
+        return enter_batch(db.session.get(User, ids[1]), contest_, "Postal 3", entry)[1]
+
+    begin_writing()
+    count_election(election.returning_officer, election)
+    db.session.flush()
+    thread, outcome = _in_another_transaction(app, first_entry)
+    time.sleep(HOLD_SECONDS)
+    db.session.commit()
+    thread.join(timeout=30)
+    assert isinstance(outcome.get("error"), InvalidTransition), outcome
+    assert _count(PaperBatch) == batches
 
 
 # --- through gunicorn -------------------------------------------------------------------------
