@@ -155,26 +155,15 @@ class Checked:
 
 def verify_everything() -> list[Checked]:
     """The audit chain and every stored election and assembly record, checked again."""
-    from assembly.assemblies.models import Assembly, AssemblyRecord
-    from assembly.assemblies.record import published_assembly_record
     from assembly.audit.operations import verify_chain
-    from assembly.elections.models import Election
-    from assembly.records.models import ElectionRecord
-    from assembly.records.operations import published_record
+    from assembly.records.operations import list_records, published
     from assembly.records.verify import verify_record
 
     chain = verify_chain()
     results = [Checked("audit chain", chain.ok, f"{chain.checked:,} event(s)")]
-    for row in db.session.scalars(db.select(ElectionRecord).order_by(ElectionRecord.election_id)):
-        election = db.session.get(Election, row.election_id)
-        assert election is not None
-        report = verify_record(published_record(row, election))
-        results.append(_checked(f"election {election.id} record", report))
-    for row in db.session.scalars(db.select(AssemblyRecord).order_by(AssemblyRecord.assembly_id)):
-        assembly = db.session.get(Assembly, row.assembly_id)
-        assert assembly is not None
-        report = verify_record(published_assembly_record(row, assembly))
-        results.append(_checked(f"assembly {assembly.id} record", report))
+    for row in list_records():
+        report = verify_record(published(row))
+        results.append(_checked(f"{row.kind} {row.subject_id} record", report))
     return results
 
 

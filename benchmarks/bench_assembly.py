@@ -299,7 +299,6 @@ def _checks(
     from assembly.assemblies.record import (
         assembly_record,
         countersign_assembly_record,
-        published_assembly_record,
     )
     from assembly.audit.models import AuditEvent
     from assembly.audit.operations import verify_chain
@@ -377,7 +376,9 @@ def _checks(
             signature_file("returning_officer", row.body_sha256, OFFICER_KEY),
         )
         db.session.commit()
-        record = published_assembly_record(row, assembly)
+        from assembly.records.operations import published
+
+        record = published(row)
         key = db.session.get(SigningKey, assembly.signing_key_id)
         assert key is not None
         report = verify_record(

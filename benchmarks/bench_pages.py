@@ -386,9 +386,10 @@ def _checks(built: dict[str, Any], voters: int) -> dict[str, Any]:
 
     from assembly.audit.operations import verify_chain
     from assembly.elections.models import Ballot, Election, RollMark
+    from assembly.elections.record import get_record
     from assembly.extensions import db
     from assembly.records.models import SigningKey
-    from assembly.records.operations import get_record, published_record
+    from assembly.records.operations import published
     from assembly.records.verify import verify_record
 
     election = db.session.get(Election, built["election_id"])
@@ -397,7 +398,7 @@ def _checks(built: dict[str, Any], voters: int) -> dict[str, Any]:
     assert row is not None
     key = db.session.get(SigningKey, election.signing_key_id)
     assert key is not None
-    report = verify_record(published_record(row, election), fingerprints=[key.fingerprint])
+    report = verify_record(published(row), fingerprints=[key.fingerprint])
     return {
         "ballots": db.session.scalar(select(func.count()).select_from(Ballot)),
         "marks": db.session.scalar(select(func.count()).select_from(RollMark)),

@@ -16,11 +16,12 @@ from assembly.audit.operations import verify_chain
 from assembly.auth.actors import SYSTEM
 from assembly.clock import today, utcnow
 from assembly.elections.models import Ballot, RollEntry
+from assembly.elections.record import get_record
 from assembly.errors import InvalidTransition
 from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.privacy import erase_person, export_person, purge_expired_ballots
-from assembly.records.operations import get_record, published_record
+from assembly.records.operations import published
 from assembly.records.verify import verify_record
 from tests.elections.polls import make_poll
 from tests.records.test_pages import _browser, _declared, _signed_in
@@ -51,7 +52,7 @@ def test_ballots_are_purged_a_year_after_the_declaration_and_the_record_stays(
     assert _ballots() == 0
     assert purge_expired_ballots(SYSTEM, later) == []  # once only
     row = get_record(election)
-    assert row is not None and verify_record(published_record(row, election)).ok
+    assert row is not None and verify_record(published(row)).ok
     assert _browser(app).get(blt_url).get_data(as_text=True) == blt_before
     assert verify_chain().ok
 
@@ -85,7 +86,7 @@ def test_erasure_keeps_the_record_valid(app: Flask, runner: FlaskCliRunner) -> N
     person = db.session.get(Person, db.session.scalars(select(RollEntry.person_id)).first())
     assert person is not None
     row = get_record(counted.election)
-    assert row is not None and verify_record(published_record(row, counted.election)).ok
+    assert row is not None and verify_record(published(row)).ok
     assert export_person(email)["people"] == []
     missing = runner.invoke(args=["privacy", "erase", email, "--yes"])
     assert missing.exit_code == 1 and "Nobody on any roster" in missing.output
@@ -103,7 +104,8 @@ def test_erasure_waits_while_the_roll_is_in_use(app: Flask) -> None:
 
 def test_an_assemblys_ballots_are_purged_too(app: Flask) -> None:
     from assembly.assemblies.models import Assembly, AssemblyBallot
-    from assembly.assemblies.record import assembly_record, published_assembly_record
+    from assembly.assemblies.record import assembly_record
+    from assembly.records.operations import published
     from tests.test_backup import _assembly_declared
 
     _assembly_declared()
@@ -115,5 +117,5 @@ def test_an_assemblys_ballots_are_purged_too(app: Flask) -> None:
     assert db.session.scalar(select(func.count()).select_from(AssemblyBallot)) == 0
     row = assembly_record(assembly)
     assert row is not None
-    report = verify_record(published_assembly_record(row, assembly))
+    report = verify_record(published(row))
     assert [s.number for s in report.steps if not s.passed] == [4]  # not countersigned yet

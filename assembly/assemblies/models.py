@@ -42,7 +42,6 @@ __all__ = [
     "AssemblyMethod",
     "AssemblyOutcome",
     "AssemblyPaperBatch",
-    "AssemblyRecord",
     "AssemblyRules",
     "AssemblyState",
     "Attendance",
@@ -375,20 +374,6 @@ class AssemblyPaperBatch(db.Model):  # type: ignore[name-defined]
     second_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class AssemblyRecord(db.Model):  # type: ignore[name-defined]
-    """An assembly's signed record (format 1, kind "assembly": ``docs/record-format.md``)."""
-
-    __tablename__ = "assembly_records"
-
-    assembly_id: Mapped[int] = mapped_column(ForeignKey("assemblies.id"), primary_key=True)
-    body_sha256: Mapped[str] = mapped_column(String(64))
-    #: Loaded only when read (a record of a million ballots is tens of megabytes).
-    document: Mapped[str] = mapped_column(Text, deferred=True)
-    officer_signature: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    countersigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LeaderTerm(db.Model):  # type: ignore[name-defined]

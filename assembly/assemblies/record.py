@@ -17,7 +17,6 @@ from assembly.assemblies.count import ballot_items, vote_seed, weighting_of
 from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
-    AssemblyRecord,
     AssemblyState,
     Attendance,
     LeaderTerm,
@@ -28,28 +27,26 @@ from assembly.assemblies.models import (
 from assembly.assemblies.operations import quorum_status, seed_commitment, vote_candidates
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
-from assembly.clock import utcnow
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.records import merkle
-from assembly.records.operations import (
-    body_frame,
-    check_countersignature,
-    read_officer_key,
-    store_signed,
-    with_officer_signature,
-)
+from assembly.records import operations as records
+from assembly.records.models import Record
+from assembly.records.operations import body_frame, read_officer_key
 from assembly.records.record import ballot_leaf, roll_leaf
 
 __all__ = [
+    "KIND",
     "assembly_record",
     "build_assembly_body",
     "countersign_assembly_record",
     "issue_assembly_record",
-    "published_assembly_record",
     "register_assembly_officer_key",
 ]
+
+#: The records service's name for an assembly's records.
+KIND = "assembly"
 
 METHODS = {VoteKind.confirmation: "confirmation", VoteKind.irv: "irv", VoteKind.round: "round"}
 
@@ -182,15 +179,11 @@ def build_assembly_body(assembly: Assembly) -> dict[str, Any]:
     }
 
 
-def issue_assembly_record(actor: Actor, assembly: Assembly) -> AssemblyRecord:
+def issue_assembly_record(actor: Actor, assembly: Assembly) -> Record:
     """Build the declared assembly's record, sign it with the election key and keep it."""
     assert assembly.signing_key_id is not None
-    row = store_signed(
-        lambda: (
-            db.session.get(AssemblyRecord, assembly.id) or AssemblyRecord(assembly_id=assembly.id)
-        ),
-        build_assembly_body(assembly),
-        assembly.signing_key_id,
+    row = records.store_signed(
+        KIND, assembly.id, build_assembly_body(assembly), assembly.signing_key_id
     )
     record_event(
         actor,
@@ -202,12 +195,9 @@ def issue_assembly_record(actor: Actor, assembly: Assembly) -> AssemblyRecord:
     return row
 
 
-def assembly_record(assembly: Assembly) -> AssemblyRecord | None:
-    return db.session.get(AssemblyRecord, assembly.id)
-
-
-def published_assembly_record(row: AssemblyRecord, assembly: Assembly) -> dict[str, Any]:
-    return with_officer_signature(row.document, assembly.officer_fingerprint, row.officer_signature)
+def assembly_record(assembly: Assembly) -> Record | None:
+    """The assembly's stored record, once declared."""
+    return records.get_record(KIND, assembly.id)
 
 
 def countersign_assembly_record(actor: Actor, assembly: Assembly, signature: Any) -> None:
@@ -219,15 +209,9 @@ def countersign_assembly_record(actor: Actor, assembly: Assembly, signature: Any
         raise InvalidTransition("The record is made when the result is declared.")
     if row.officer_signature:
         raise InvalidTransition("The record is countersigned already.")
-    row.officer_signature = check_countersignature(
-        signature,
-        row.body_sha256,
-        assembly.officer_public_key,
-        assembly.officer_fingerprint,
-        "assembly",
+    records.add_countersignature(
+        row, signature, assembly.officer_public_key, assembly.officer_fingerprint, "assembly"
     )
-    row.countersigned_at = utcnow()
-    db.session.flush()
     record_event(
         actor,
         "assembly_record.countersigned",

@@ -38,7 +38,6 @@ from assembly.assemblies.operations import (
 from assembly.assemblies.record import (
     assembly_record,
     countersign_assembly_record,
-    published_assembly_record,
     register_assembly_officer_key,
 )
 from assembly.auth.actors import SystemActor
@@ -48,6 +47,7 @@ from assembly.auth.permissions import roles_in
 from assembly.elections.simulate import _enrol, _institution, _user
 from assembly.extensions import db
 from assembly.membership.models import Membership, Person
+from assembly.records.operations import published
 from assembly.records.record import signature_file
 from assembly.records.signing import public_key_text
 
@@ -169,7 +169,7 @@ def simulate_assembly(
         countersign_assembly_record(
             officer, assembly, signature_file("returning_officer", row.body_sha256, officer_key)
         )
-        result.record = published_assembly_record(row, assembly)
+        result.record = published(row)
     if assembly.leader_candidate_id:
         leader = db.session.get(AssemblyCandidate, assembly.leader_candidate_id)
         result.leader = leader.ballot_name if leader else None

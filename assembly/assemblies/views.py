@@ -40,7 +40,6 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
     AssemblyCandidateStatus,
-    AssemblyRecord,
     AssemblyState,
     Attendance,
     LeaderTerm,
@@ -88,7 +87,6 @@ from assembly.assemblies.paper import (
 from assembly.assemblies.record import (
     assembly_record,
     countersign_assembly_record,
-    published_assembly_record,
     register_assembly_officer_key,
 )
 from assembly.auth.actors import current_actor
@@ -103,6 +101,8 @@ from assembly.membership.models import Constituency, Institution, Membership, Pe
 from assembly.polls.casting import AlreadyVoted
 from assembly.polls.marks import CountMethod, InvalidBallot, ranking_from_marks
 from assembly.records.forms import CountersignForm, OfficerKeyForm
+from assembly.records.models import Record
+from assembly.records.operations import published
 from assembly.records.record import document_text
 from assembly.records.views import SMALL_FILE_LIMIT, UploadProblem, read_json_upload
 
@@ -953,7 +953,7 @@ def officer_key(slug: str, assembly_id: int) -> ResponseReturnValue:
     ), 400 if form.errors else 200
 
 
-def _record_row(assembly: Assembly) -> AssemblyRecord:
+def _record_row(assembly: Assembly) -> Record:
     row = assembly_record(assembly)
     if row is None:
         abort(404)
@@ -964,7 +964,7 @@ def _record_row(assembly: Assembly) -> AssemblyRecord:
 def record_json(slug: str, assembly_id: int) -> ResponseReturnValue:
     """Public once declared: the assembly's signed record, for ``assembly verify``."""
     assembly = _assembly(slug, assembly_id)
-    document = published_assembly_record(_record_row(assembly), assembly)
+    document = published(_record_row(assembly))
     text = document_text(document)
     name = f"record-{assembly.institution.slug}-assembly-{assembly.id}.json"
     return Response(

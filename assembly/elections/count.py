@@ -40,17 +40,17 @@ from assembly.elections.models import (
 )
 from assembly.elections.nominations import valid_candidates
 from assembly.elections.operations import lock_election, members_to_notify
+from assembly.elections.record import get_record, issue_record
 from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.notices.operations import queue_bulk_notices
-from assembly.records.operations import get_record, issue_record
+from assembly.records.record import contest_seed
 
 __all__ = [
     "ContestCount",
     "ballot_candidates",
     "contest_profile",
-    "contest_seed",
     "count_election",
     "declare_election",
     "read_result",
@@ -83,9 +83,7 @@ def _stored_rankings(contest: Contest) -> Iterator[list[int]]:
         ):
             yield json.loads(ranking)
         return
-    from assembly.records.models import ElectionRecord
-
-    row = db.session.get(ElectionRecord, contest.election_id)
+    row = get_record(contest.election)
     if row is None:
         return
     body = json.loads(row.document)["body"]
@@ -93,12 +91,6 @@ def _stored_rankings(contest: Contest) -> Iterator[list[int]]:
         if recorded["id"] == contest.id:
             for item in recorded["ballots"]["items"]:
                 yield item["ranking"]
-
-
-def contest_seed(election: Election, contest: Contest) -> str:
-    """The contest's own seed, derived from the election's: lots in one contest never depend
-    on another's."""
-    return hashlib.sha256(f"{election.seed}:contest:{contest.id}".encode()).hexdigest()
 
 
 def _check_officer(actor: Actor, election: Election, what: str) -> None:
@@ -136,7 +128,7 @@ def count_election(actor: Actor, election: Election) -> dict[str, list[str]]:
         if contest.is_uncontested:
             continue
         profile = contest_profile(contest)
-        seed = contest_seed(election, contest)
+        seed = contest_seed(election.seed, contest.id)
         if contest.method == CountMethod.stv:
             result = count_stv(profile, contest.seats, seed=seed)
         else:

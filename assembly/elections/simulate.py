@@ -38,6 +38,7 @@ from assembly.elections.operations import (
     register_officer_key,
     tick,
 )
+from assembly.elections.record import countersign_record, get_record
 from assembly.elections.states import ElectionState
 from assembly.elections.timetable import TimetableRules, suggest_timetable
 from assembly.elections.voting import cast_ballot
@@ -45,7 +46,7 @@ from assembly.extensions import db
 from assembly.membership.models import Institution, InstitutionKind, Person
 from assembly.membership.operations import create_institution, ensure_csv_source, import_roster
 from assembly.membership.queries import get_institution
-from assembly.records.operations import countersign_record, get_record, published_record
+from assembly.records.operations import published
 from assembly.records.record import signature_file
 from assembly.records.signing import public_key_text
 
@@ -284,7 +285,7 @@ def declare_simulated_poll(poll: SimulatedPoll) -> SimulationResult:
         )
         declare_election(poll.officer, election)
         db.session.commit()
-        result.record = published_record(row, election)
+        result.record = published(row)
     for contest in election.contests:
         counted = read_result(contest)
         result.elected[contest.constituency.key] = counted.elected if counted else []

@@ -3,22 +3,23 @@
 The deployment's **election key** signs every record and every voter's receipt; its private
 part is kept encrypted with ``ASSEMBLY_KEY_PASSPHRASE`` and never leaves the server, and its
 public part stays listed at ``/keys`` after the key is retired. Each election signs with the
-key that was current when it was approved. An **election record** is built and signed when
-the votes are counted; the returning officer's countersignature is added when they upload it.
+key that was current when it was approved. A **record** is built by the feature it records
+(``elections.record``, ``assemblies.record``), signed and kept here; the returning officer's
+countersignature is added when they upload it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assembly.clock import utcnow
 from assembly.extensions import db
 from assembly.sqltypes import UTCDateTime
 
-__all__ = ["ElectionRecord", "SigningKey"]
+__all__ = ["Record", "SigningKey"]
 
 
 class SigningKey(db.Model):  # type: ignore[name-defined]
@@ -38,17 +39,24 @@ class SigningKey(db.Model):  # type: ignore[name-defined]
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ElectionRecord(db.Model):  # type: ignore[name-defined]
-    """An election's signed record (format v1, ``docs/record-format.md``)."""
+class Record(db.Model):  # type: ignore[name-defined]
+    """A signed record (format 1, ``docs/record-format.md``) of anything that is counted: a
+    board election (kind ``election``) or an annual assembly (kind ``assembly``). One per
+    subject (the primary key); the service keeps and serves it without knowing the kind."""
 
-    __tablename__ = "election_records"
+    __tablename__ = "records"
 
-    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    #: What is recorded: ``election`` or ``assembly`` (``records.kinds``).
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: The id of the election or assembly recorded.
+    subject_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     body_sha256: Mapped[str] = mapped_column(String(64))
-    #: The record as the server signed it: canonical JSON with the election's signature.
+    #: The record as the server signed it: canonical JSON with the election key's signature.
     #: Loaded only when read (a record of a million ballots is tens of megabytes).
     document: Mapped[str] = mapped_column(Text, deferred=True)
     #: The returning officer's detached signature (base64), once uploaded and checked.
     officer_signature: Mapped[str] = mapped_column(Text, default="")
+    #: The fingerprint of the returning officer's key that made it (published beside it).
+    officer_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     countersigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

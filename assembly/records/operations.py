@@ -2,18 +2,21 @@
 
 The deployment's election key is made on first use (or by ``assembly keys rotate``), kept
 encrypted with ``ASSEMBLY_KEY_PASSPHRASE``, and unlocked once per process. Each election
-signs with the key that was current when it was approved. When the votes are counted the
-record is built from the database (``build_body``), signed and stored; the returning
-officer adds their countersignature by uploading the file ``assembly record sign`` wrote.
+signs with the key that was current when it was approved.
+
+Records: the feature that counts builds the body (``elections.record``,
+``assemblies.record``) from ``body_frame`` and its own sections; this service signs and keeps
+it (``store_signed``) under its kind and subject, serves it with the returning officer's
+countersignature (``published``), and checks and adds that countersignature, uploaded as the
+file ``assembly record sign`` wrote (``add_countersignature``). It knows no feature.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from datetime import UTC
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
@@ -23,27 +26,15 @@ from assembly.audit.models import AuditHead
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.clock import utcnow
-from assembly.elections.models import (
-    Ballot,
-    Contest,
-    ContestResult,
-    CountMethod,
-    Election,
-    RollEntry,
-)
-from assembly.errors import InvalidTransition, NotEligible, NotFound, RuleViolation
+from assembly.errors import NotFound, RuleViolation
 from assembly.extensions import db
-from assembly.membership.models import Institution, Person
-from assembly.records import merkle
+from assembly.membership.models import Institution
 from assembly.records.canonical import canonical_text
-from assembly.records.models import ElectionRecord, SigningKey
+from assembly.records.models import Record, SigningKey
 from assembly.records.record import (
     SIGNATURE_FORMAT,
-    ballot_leaf,
     key_entry,
     make_receipt,
-    roll_leaf,
-    roll_proof,
     sign_record,
 )
 from assembly.records.signing import (
@@ -60,16 +51,14 @@ from assembly.records.signing import (
 from assembly.version import __version__
 
 __all__ = [
+    "add_countersignature",
     "body_frame",
-    "build_body",
     "check_countersignature",
-    "countersign_record",
     "current_signing_key",
     "get_record",
-    "issue_record",
-    "published_record",
+    "list_records",
+    "published",
     "read_officer_key",
-    "roll_proofs",
     "rotate_signing_key",
     "sign_receipt",
     "signing_public_key",
@@ -181,139 +170,7 @@ def sign_receipt(key_id: int, receipt: dict[str, Any]) -> dict[str, Any]:
     return make_receipt(receipt, key, key_fingerprint=key_fingerprint)
 
 
-# --- records --------------------------------------------------------------------------------
-
-
-def _roll_entries(contest_id: int) -> list[tuple[int, str, str]]:
-    """The contest's roll entries as its commitment is made of them: number, email address
-    (empty when the member has none) and salt, in roll-number order."""
-    return [
-        (number, email or "", salt)
-        for number, email, salt in db.session.execute(
-            select(RollEntry.number, Person.email, RollEntry.salt)
-            .join(Person, Person.id == RollEntry.person_id)
-            .where(RollEntry.contest_id == contest_id)
-            .order_by(RollEntry.number)
-        )
-    ]
-
-
-def _roll(contest: Contest) -> dict[str, Any]:
-    leaves = [roll_leaf(contest.id, *entry) for entry in _roll_entries(contest.id)]
-    return {"voters": len(leaves), "merkle_root": merkle.merkle_root(leaves)}
-
-
-def roll_proofs(election: Election, email: str) -> list[tuple[Contest, dict[str, Any]]]:
-    """The roll proofs (``record.roll_proof``) of the member with this email address: one
-    for each contest of the election whose roll they are on, usually one. Each shows, with
-    the record's roll root, that they were on the roll, and nothing about anyone else."""
-    email = email.strip().lower()
-    if not email:
-        return []
-    proofs = []
-    for contest in sorted(election.contests, key=lambda c: c.id):
-        entries = _roll_entries(contest.id)
-        index = next((i for i, e in enumerate(entries) if e[1].lower() == email), None)
-        if index is None:
-            continue
-        number, address, salt = entries[index]
-        leaves = [roll_leaf(contest.id, *entry) for entry in entries]
-        proofs.append(
-            (
-                contest,
-                roll_proof(
-                    institution=election.institution.slug,
-                    election=election.id,
-                    contest=contest.id,
-                    number=number,
-                    email=address,
-                    salt=salt,
-                    index=index,
-                    size=len(entries),
-                    path=merkle.inclusion_proof(leaves, index),
-                ),
-            )
-        )
-    return proofs
-
-
-def _ballots(contest: Contest) -> dict[str, Any]:
-    rows = db.session.execute(
-        select(Ballot.tracker, Ballot.ranking, Ballot.channel).where(
-            Ballot.contest_id == contest.id
-        )
-    ).all()
-    # Sorted here, by code point: a database's collation might order dashes differently.
-    items = sorted(
-        (
-            {"tracker": tracker, "ranking": json.loads(ranking), "channel": channel.value}
-            for tracker, ranking, channel in rows
-        ),
-        key=lambda item: item["tracker"],
-    )
-    root = merkle.merkle_root(
-        ballot_leaf(contest.id, item["tracker"], item["ranking"]) for item in items
-    )
-    return {"count": len(items), "merkle_root": root, "items": items}
-
-
-def _contest(election: Election, contest: Contest) -> dict[str, Any]:
-    from assembly.elections.count import ballot_candidates, contest_seed
-
-    candidates = ballot_candidates(contest)
-    result = db.session.get(ContestResult, contest.id)
-    if contest.is_uncontested:
-        count, elected = None, [c.id for c in candidates]
-    elif result is None:
-        raise InvalidTransition(f"{contest.constituency.name} has not been counted.")
-    else:
-        count, elected = json.loads(result.result), json.loads(result.elected)
-    return {
-        "id": contest.id,
-        "constituency": {"key": contest.constituency.key, "name": contest.constituency.name},
-        "weight": f"{contest.weight_numerator}/{contest.weight_denominator}",
-        "seats": contest.seats,
-        "method": "stv" if contest.method == CountMethod.stv else "fptp",
-        "seed": contest_seed(election, contest),
-        "uncontested": contest.is_uncontested,
-        "candidates": [{"id": c.id, "ballot_name": c.ballot_name} for c in candidates],
-        "roll": _roll(contest),
-        "ballots": _ballots(contest),
-        "count": count,
-        "elected": elected,
-    }
-
-
-def build_body(election: Election) -> dict[str, Any]:
-    """The record's body (format v1) for a counted election, from the database."""
-    if election.signing_key_id is None or not election.officer_public_key:
-        raise InvalidTransition(
-            "The election has no election key or no returning officer's key, so it has no record."
-        )
-    return {
-        **body_frame(election.institution, election.signing_key_id, election.officer_public_key),
-        "election": {
-            "id": election.id,
-            "title": election.title,
-            "seats": election.seats,
-            "apportionment": election.apportionment,
-            "candidate_order": str(election.candidate_order.value),
-            "timetable": {
-                name: getattr(election, name).isoformat()
-                for name in (
-                    "notice_of_election_on",
-                    "nominations_close_on",
-                    "withdrawals_close_on",
-                    "poll_opens_on",
-                    "poll_closes_on",
-                )
-            },
-        },
-        "contests": [
-            _contest(election, contest)
-            for contest in sorted(election.contests, key=lambda contest: contest.id)
-        ],
-    }
+# --- records ----------------------------------------------------------------------------
 
 
 def body_frame(institution: Institution, signing_key_id: int, officer_key: str) -> dict[str, Any]:
@@ -336,61 +193,38 @@ def body_frame(institution: Institution, signing_key_id: int, officer_key: str) 
     }
 
 
-def issue_record(actor: Actor, election: Election) -> ElectionRecord:
-    """Build the counted election's record, sign it with the election key and keep it."""
-    assert election.signing_key_id is not None
-    row = store_signed(
-        lambda: (
-            db.session.get(ElectionRecord, election.id) or ElectionRecord(election_id=election.id)
-        ),
-        build_body(election),
-        election.signing_key_id,
-    )
-    record_event(
-        actor,
-        "record.issued",
-        institution=election.institution,
-        subject=election,
-        data={"body_sha256": row.body_sha256},
-    )
-    return row
-
-
-class SignedRow(Protocol):
-    """A stored record (an election's or an assembly's)."""
-
-    body_sha256: str
-    document: str
-    officer_signature: str
-    countersigned_at: datetime | None
-
-
-_Row = TypeVar("_Row", bound=SignedRow)
-
-
-def store_signed(row_for: Callable[[], _Row], body: dict[str, Any], key_id: int) -> _Row:
-    """Sign ``body`` with election key ``key_id`` and keep it in the row ``row_for`` finds or
-    makes, without the returning officer's countersignature (which comes later, by upload).
-    The row is looked up only once the record is signed: unlocking the key may read the
-    database, which would otherwise flush a half-filled new row."""
+def store_signed(kind: str, subject_id: int, body: dict[str, Any], key_id: int) -> Record:
+    """Sign ``body`` with election key ``key_id`` and keep it as the record of ``kind``
+    ``subject_id`` (made, or replaced when counted again), without the returning officer's
+    countersignature (which comes later, by upload). The row is looked up only once the
+    record is signed: unlocking the key may read the database, which would otherwise flush a
+    half-filled new row."""
     record = sign_record(body, unlocked_key(key_id))
-    row = row_for()
+    row = get_record(kind, subject_id) or Record(kind=kind, subject_id=subject_id)
     db.session.add(row)
     row.body_sha256 = record["body_sha256"]
     row.document = canonical_text(record)
     row.officer_signature = ""
+    row.officer_fingerprint = ""
     row.countersigned_at = None
     db.session.flush()
     return row
 
 
-def get_record(election: Election) -> ElectionRecord | None:
-    return db.session.get(ElectionRecord, election.id)
+def get_record(kind: str, subject_id: int) -> Record | None:
+    """The stored record of ``kind`` (``election`` or ``assembly``) ``subject_id``, if any."""
+    return db.session.get(Record, (kind, subject_id))
 
 
-def published_record(row: ElectionRecord, election: Election) -> dict[str, Any]:
-    """The record as published: the server's document with the officer's signature added."""
-    return with_officer_signature(row.document, election.officer_fingerprint, row.officer_signature)
+def published(row: Record) -> dict[str, Any]:
+    """The record as published: the server's document with the returning officer's
+    signature added once they have countersigned."""
+    return with_officer_signature(row.document, row.officer_fingerprint, row.officer_signature)
+
+
+def list_records() -> list[Record]:
+    """Every stored record, of every kind, in the order they were made."""
+    return list(db.session.scalars(select(Record).order_by(Record.created_at, Record.kind)))
 
 
 def with_officer_signature(document: str, fingerprint: str, signature: str) -> dict[str, Any]:
@@ -450,38 +284,17 @@ def check_countersignature(
     return str(signature["signature"])
 
 
-def countersign_record(actor: Actor, election: Election, signature: Any) -> None:
-    """Add the returning officer's countersignature (the file ``assembly record sign`` wrote)
-    to the election's record, once it is checked against the key they registered.
+def add_countersignature(
+    row: Record, signature: Any, public_key: str, fingerprint: str, what: str
+) -> None:
+    """Check the returning officer's signature file against the key they registered and add
+    it to the stored record.
 
-    :raises NotEligible: the actor is not the election's returning officer.
-    :raises InvalidTransition: there is no record yet, or the result is declared.
     :raises RuleViolation: the file is not a signature of this record by that key.
     """
-    from assembly.elections.operations import lock_election
-    from assembly.elections.states import ElectionState
-
-    if not election.is_returning_officer(actor):
-        raise NotEligible("Only the election's returning officer can countersign its record.")
-    election = lock_election(election)
-    row = get_record(election)
-    if row is None or election.state != ElectionState.counted:
-        raise InvalidTransition(
-            "A record is countersigned after the count and before the declaration."
-        )
     row.officer_signature = check_countersignature(
-        signature,
-        row.body_sha256,
-        election.officer_public_key,
-        election.officer_fingerprint,
-        "election",
+        signature, row.body_sha256, public_key, fingerprint, what
     )
+    row.officer_fingerprint = fingerprint
     row.countersigned_at = utcnow()
     db.session.flush()
-    record_event(
-        actor,
-        "record.countersigned",
-        institution=election.institution,
-        subject=election,
-        data={"body_sha256": row.body_sha256, "fingerprint": election.officer_fingerprint},
-    )

@@ -55,6 +55,7 @@ __all__ = [
     "ballot_hash",
     "ballot_leaf",
     "body_sha256",
+    "contest_seed",
     "count_assembly_vote",
     "document_text",
     "key_entry",
@@ -233,6 +234,13 @@ def receipt_signed_by(document: dict[str, Any], public_key: str) -> bool:
     return verify_signature(
         public_key, str(document.get("signature", "")), RECEIPT, receipt_digest(document["receipt"])
     )
+
+
+def contest_seed(election_seed: str, contest_id: int) -> str:
+    """The seed of one board election contest's lots, derived from the election's so that
+    lots in one contest never depend on another's: the SHA-256 (hex) of the ASCII text
+    ``"<election seed>:contest:<contest id>"``."""
+    return hashlib.sha256(f"{election_seed}:contest:{contest_id}".encode("ascii")).hexdigest()
 
 
 # -- assembly votes ----------------------------------------------------------------------------

@@ -38,20 +38,16 @@ from assembly.auth.models import Role
 from assembly.auth.permissions import can_manage, institution_view
 from assembly.elections.models import Election
 from assembly.elections.operations import OFFICER_KEY_STATES, register_officer_key
+from assembly.elections.record import KIND as ELECTION_RECORD
+from assembly.elections.record import countersign_record, get_record, roll_proofs
 from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db, limiter
 from assembly.membership.models import Institution
 from assembly.records.forms import CountersignForm, OfficerKeyForm, VerifyForm
 from assembly.records.merkle import verify_inclusion
-from assembly.records.models import ElectionRecord, SigningKey
-from assembly.records.operations import (
-    countersign_record,
-    get_record,
-    list_signing_keys,
-    published_record,
-    roll_proofs,
-)
+from assembly.records.models import Record, SigningKey
+from assembly.records.operations import list_signing_keys, published
 from assembly.records.record import document_text, roll_leaf
 from assembly.records.verify import Report, normalise_tracker, verify_record
 
@@ -84,7 +80,7 @@ def _record_visible(election: Election) -> bool:
     )
 
 
-def _record_of(election_id: int) -> tuple[Election, ElectionRecord]:
+def _record_of(election_id: int) -> tuple[Election, Record]:
     """The election and its record, if this visitor may see it (else 404)."""
     election = db.session.get(Election, election_id)
     if election is None:
@@ -164,7 +160,7 @@ def _summarise(body_sha256: str, document: str) -> RecordSummary:
     )
 
 
-def record_summary(row: ElectionRecord) -> RecordSummary:
+def record_summary(row: Record) -> RecordSummary:
     """The record's summary, read once per process (the body is fixed by its hash)."""
     summary = _SUMMARIES.get(row.body_sha256)
     if summary is None:
@@ -264,7 +260,7 @@ def keys() -> str:
 
 def _record_page(
     election: Election,
-    row: ElectionRecord,
+    row: Record,
     countersign: CountersignForm | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
@@ -301,7 +297,7 @@ def record_json(election_id: int) -> ResponseReturnValue:
     """The record as published (with the returning officer's signature once they added it),
     as a file for ``assembly verify``."""
     election, row = _record_of(election_id)
-    document = published_record(row, election)
+    document = published(row)
     text = document_text(document)
     return Response(
         text,
@@ -322,7 +318,7 @@ class RollProofShown:
     holds: bool
 
 
-def _roll_proofs_shown(election: Election, row: ElectionRecord) -> list[RollProofShown]:
+def _roll_proofs_shown(election: Election, row: Record) -> list[RollProofShown]:
     contests = {c.id: c for c in record_summary(row).contests}
     shown = []
     for contest, proof in roll_proofs(election, current_user.email):
@@ -458,7 +454,7 @@ def _visible_records() -> list[Election]:
     elections = db.session.scalars(
         select(Election)
         .options(joinedload(Election.institution))
-        .join(ElectionRecord, ElectionRecord.election_id == Election.id)
+        .join(Record, (Record.kind == ELECTION_RECORD) & (Record.subject_id == Election.id))
         .where(Election.state.in_([ElectionState.declared, ElectionState.counted]))
         .order_by(Election.id.desc())
     ).all()
@@ -580,15 +576,13 @@ def _verify_page(
 _REPORTS: dict[tuple[int, str, str], Report] = {}
 
 
-def _published_report(election: Election, row: ElectionRecord) -> Report:
+def _published_report(election: Election, row: Record) -> Report:
     """The report on a published record as it stands, made once per process (the record,
     up to a million ballots, is read only then)."""
     key = (election.id, row.body_sha256, row.officer_signature)
     report = _REPORTS.get(key)
     if report is None:
-        report = verify_record(
-            published_record(row, election), fingerprints=_election_keys(election)
-        )
+        report = verify_record(published(row), fingerprints=_election_keys(election))
         with _SUMMARIES_LOCK:
             while len(_REPORTS) >= SUMMARIES_KEPT:
                 _REPORTS.pop(next(iter(_REPORTS)))
@@ -599,7 +593,7 @@ def _published_report(election: Election, row: ElectionRecord) -> Report:
 def _check_published(
     form: VerifyForm,
     election: Election,
-    row: ElectionRecord,
+    row: Record,
     signature: dict[str, Any] | None = None,
     receipt: dict[str, Any] | None = None,
     roll_proof: dict[str, Any] | None = None,
@@ -615,7 +609,7 @@ def _check_published(
             pinned=election,
             pinned_keys=_election_keys(election),
         )
-    return _check(form, published_record(row, election), source, signature, receipt, roll_proof)
+    return _check(form, published(row), source, signature, receipt, roll_proof)
 
 
 def _check(

@@ -31,13 +31,13 @@ from assembly.assemblies.operations import (
 from assembly.assemblies.record import (
     assembly_record,
     countersign_assembly_record,
-    published_assembly_record,
 )
 from assembly.errors import InvalidTransition
 from assembly.extensions import db
 from assembly.notices.delivery import render_pending
 from assembly.notices.models import OutboxMessage
 from assembly.records import operations as record_operations
+from assembly.records.operations import published
 from assembly.records.record import signature_file
 from assembly.records.verify import verify_record
 from tests.assemblies.helpers import HELD_ON, Room, make_room
@@ -76,7 +76,7 @@ def _verified(room: Room) -> dict[str, object]:
         signature_file("returning_officer", row.body_sha256, OFFICER_KEY),
     )
     db.session.commit()
-    record = published_assembly_record(row, room.assembly)
+    record = published(row)
     report = verify_record(record, fingerprints=[row_fingerprint(room)])
     assert report.ok, [(s.number, s.details) for s in report.steps if not s.passed]
     return record

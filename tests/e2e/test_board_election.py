@@ -31,7 +31,7 @@ from assembly import clock
 from assembly.auth.actors import SystemActor
 from assembly.auth.models import Role
 from assembly.counting import count_plurality, count_stv
-from assembly.elections.count import contest_profile, contest_seed
+from assembly.elections.count import contest_profile
 from assembly.elections.models import Ballot, Channel, Contest, CountMethod, Election, RollEntry
 from assembly.elections.operations import tick
 from assembly.elections.states import ElectionState
@@ -39,6 +39,7 @@ from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.notices.delivery import render_pending
 from assembly.notices.models import OutboxMessage
+from assembly.records.record import contest_seed
 from assembly.records.signing import fingerprint, group_fingerprint
 from tests.conftest import grant, make_institution, make_member, make_user
 from tests.e2e.conftest import assert_accessible, expect_flash, fresh, signed_in
@@ -124,7 +125,9 @@ def _elected_on_page(page: Any, constituency: str) -> list[str]:
 def _core_result(election: Election, contest: Contest) -> list[str]:
     """The counting core's winners on the contest's stored ballots, with the contest's seed."""
     count = count_stv if contest.method == CountMethod.stv else count_plurality
-    result = count(contest_profile(contest), contest.seats, seed=contest_seed(election, contest))
+    result = count(
+        contest_profile(contest), contest.seats, seed=contest_seed(election.seed, contest.id)
+    )
     return list(result.elected_names)
 
 

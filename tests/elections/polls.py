@@ -34,7 +34,7 @@ from tests.conftest import make_institution, make_member
 def countersign(election: Election, key: Ed25519PrivateKey | None = None) -> dict[str, str]:
     """Countersign the counted election's record as its returning officer would (signed with
     ``key``, by default the officer's registered one), and commit. Return the signature file."""
-    from assembly.records.operations import countersign_record, get_record
+    from assembly.elections.record import countersign_record, get_record
     from assembly.records.record import signature_file
 
     row = get_record(election)

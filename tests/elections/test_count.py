@@ -17,7 +17,6 @@ from assembly.auth.actors import SystemActor
 from assembly.counting import count_stv, read_blt
 from assembly.elections.count import (
     contest_profile,
-    contest_seed,
     count_election,
     declare_election,
 )
@@ -35,6 +34,7 @@ from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.notices.models import OutboxMessage
+from assembly.records.record import contest_seed
 from tests.conftest import make_member
 from tests.elections.polls import countersign
 from tests.elections.test_setup import GOOD
@@ -95,7 +95,7 @@ def test_the_count_equals_the_counting_core_on_the_same_ballots(app: Flask) -> N
     db.session.commit()
     assert election.state == ElectionState.counted
     expected = count_stv(
-        contest_profile(contest), contest.seats, seed=contest_seed(election, contest)
+        contest_profile(contest), contest.seats, seed=contest_seed(election.seed, contest.id)
     )
     assert elected == {"users": expected.elected_names}
     assert len(elected["users"]) == 3
@@ -137,7 +137,7 @@ def test_results_page_blt_and_declaration(app: Flask, client: FlaskClient, login
         f"/institutions/results-school/elections/{election.id}/contests/{contest.id}/ballots.blt"
     )
     assert blt.status_code == 200
-    seed = contest_seed(election, contest)
+    seed = contest_seed(election.seed, contest.id)
     recount = count_stv(read_blt(blt.get_data(as_text=True)).profile, contest.seats, seed=seed)
     db.session.rollback()
     core = count_stv(contest_profile(contest), contest.seats, seed=seed)

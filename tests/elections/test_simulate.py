@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 
 from assembly.clock import today
 from assembly.counting import count_stv
-from assembly.elections.count import contest_profile, contest_seed
+from assembly.elections.count import contest_profile
 from assembly.elections.models import Ballot, Election, RollMark
 from assembly.elections.simulate import simulate_board_election
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
+from assembly.records.record import contest_seed
 from assembly.records.verify import verify_record
 
 
@@ -31,7 +32,7 @@ def test_a_simulation_runs_every_step_and_repeats_exactly(app: Flask) -> None:
     assert db.session.scalar(select(func.count()).select_from(RollMark)) == 30
     for contest in election.contests:
         core = count_stv(
-            contest_profile(contest), contest.seats, seed=contest_seed(election, contest)
+            contest_profile(contest), contest.seats, seed=contest_seed(election.seed, contest.id)
         )
         assert first.elected[contest.constituency.key] == core.elected_names
     second = simulate_board_election("sim-school", seats=3, voters=30, seed="42", today=today())

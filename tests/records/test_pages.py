@@ -22,16 +22,12 @@ from assembly.auth.models import Role, User
 from assembly.auth.operations import issue_sign_in_link
 from assembly.elections.count import count_election, declare_election
 from assembly.elections.models import Election
+from assembly.elections.record import get_record
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.records import operations as record_operations
 from assembly.records import views as records_views
-from assembly.records.operations import (
-    current_signing_key,
-    get_record,
-    published_record,
-    rotate_signing_key,
-)
+from assembly.records.operations import current_signing_key, published, rotate_signing_key
 from assembly.records.record import body_sha256, signature_file
 from assembly.records.signing import fingerprint, group_fingerprint, public_key_text
 from assembly.records.verify import verify_record
@@ -149,7 +145,7 @@ def _declared(app: Flask) -> Counted:
 def _record(counted: Counted) -> dict[str, Any]:
     row = get_record(counted.election)
     assert row is not None
-    return published_record(row, counted.election)
+    return published(row)
 
 
 def _file(data: bytes | dict[str, Any] | list[Any], name: str) -> tuple[io.BytesIO, str]:
@@ -519,7 +515,7 @@ def test_a_published_record_is_read_and_recounted_once_per_process(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the record was read again")
 
-    monkeypatch.setattr(records_views, "published_record", refuse)
+    monkeypatch.setattr(records_views, "published", refuse)
     monkeypatch.setattr(records_views, "verify_record", refuse)
     assert _steps(_text(client.get(url))) == first
 

@@ -1,0 +1,231 @@
+"""A board election's record: its body built from the database (``build_body``), signed and
+kept by the records service when the votes are counted, countersigned by the returning
+officer, and a member's proof that they were on the roll.
+
+The body's sections are specified in ``docs/record-format.md`` (kind ``election``, the
+default); the verifier (``records.verify``) checks every one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from assembly.audit.operations import record_event
+from assembly.auth.actors import Actor
+from assembly.elections.models import (
+    Ballot,
+    Contest,
+    ContestResult,
+    CountMethod,
+    Election,
+    RollEntry,
+)
+from assembly.elections.nominations import valid_candidates
+from assembly.elections.operations import lock_election
+from assembly.elections.states import ElectionState
+from assembly.errors import InvalidTransition, NotEligible
+from assembly.extensions import db
+from assembly.membership.models import Person
+from assembly.records import merkle
+from assembly.records import operations as records
+from assembly.records.models import Record
+from assembly.records.operations import body_frame
+from assembly.records.record import ballot_leaf, contest_seed, roll_leaf, roll_proof
+
+__all__ = [
+    "KIND",
+    "build_body",
+    "countersign_record",
+    "get_record",
+    "issue_record",
+    "published_record",
+    "roll_proofs",
+]
+
+#: The records service's name for a board election's records.
+KIND = "election"
+
+
+def _roll_entries(contest_id: int) -> list[tuple[int, str, str]]:
+    """The contest's roll entries as its commitment is made of them: number, email address
+    (empty when the member has none) and salt, in roll-number order."""
+    return [
+        (number, email or "", salt)
+        for number, email, salt in db.session.execute(
+            select(RollEntry.number, Person.email, RollEntry.salt)
+            .join(Person, Person.id == RollEntry.person_id)
+            .where(RollEntry.contest_id == contest_id)
+            .order_by(RollEntry.number)
+        )
+    ]
+
+
+def _roll(contest: Contest) -> dict[str, Any]:
+    leaves = [roll_leaf(contest.id, *entry) for entry in _roll_entries(contest.id)]
+    return {"voters": len(leaves), "merkle_root": merkle.merkle_root(leaves)}
+
+
+def roll_proofs(election: Election, email: str) -> list[tuple[Contest, dict[str, Any]]]:
+    """The roll proofs (``record.roll_proof``) of the member with this email address: one
+    for each contest of the election whose roll they are on, usually one. Each shows, with
+    the record's roll root, that they were on the roll, and nothing about anyone else."""
+    email = email.strip().lower()
+    if not email:
+        return []
+    proofs = []
+    for contest in sorted(election.contests, key=lambda c: c.id):
+        entries = _roll_entries(contest.id)
+        index = next((i for i, e in enumerate(entries) if e[1].lower() == email), None)
+        if index is None:
+            continue
+        number, address, salt = entries[index]
+        leaves = [roll_leaf(contest.id, *entry) for entry in entries]
+        proofs.append(
+            (
+                contest,
+                roll_proof(
+                    institution=election.institution.slug,
+                    election=election.id,
+                    contest=contest.id,
+                    number=number,
+                    email=address,
+                    salt=salt,
+                    index=index,
+                    size=len(entries),
+                    path=merkle.inclusion_proof(leaves, index),
+                ),
+            )
+        )
+    return proofs
+
+
+def _ballots(contest: Contest) -> dict[str, Any]:
+    rows = db.session.execute(
+        select(Ballot.tracker, Ballot.ranking, Ballot.channel).where(
+            Ballot.contest_id == contest.id
+        )
+    ).all()
+    # Sorted here, by code point: a database's collation might order dashes differently.
+    items = sorted(
+        (
+            {"tracker": tracker, "ranking": json.loads(ranking), "channel": channel.value}
+            for tracker, ranking, channel in rows
+        ),
+        key=lambda item: item["tracker"],
+    )
+    root = merkle.merkle_root(
+        ballot_leaf(contest.id, item["tracker"], item["ranking"]) for item in items
+    )
+    return {"count": len(items), "merkle_root": root, "items": items}
+
+
+def _contest(election: Election, contest: Contest) -> dict[str, Any]:
+    candidates = valid_candidates(contest)
+    result = db.session.get(ContestResult, contest.id)
+    if contest.is_uncontested:
+        count, elected = None, [c.id for c in candidates]
+    elif result is None:
+        raise InvalidTransition(f"{contest.constituency.name} has not been counted.")
+    else:
+        count, elected = json.loads(result.result), json.loads(result.elected)
+    return {
+        "id": contest.id,
+        "constituency": {"key": contest.constituency.key, "name": contest.constituency.name},
+        "weight": f"{contest.weight_numerator}/{contest.weight_denominator}",
+        "seats": contest.seats,
+        "method": "stv" if contest.method == CountMethod.stv else "fptp",
+        "seed": contest_seed(election.seed, contest.id),
+        "uncontested": contest.is_uncontested,
+        "candidates": [{"id": c.id, "ballot_name": c.ballot_name} for c in candidates],
+        "roll": _roll(contest),
+        "ballots": _ballots(contest),
+        "count": count,
+        "elected": elected,
+    }
+
+
+def build_body(election: Election) -> dict[str, Any]:
+    """The record's body (format v1) for a counted election, from the database."""
+    if election.signing_key_id is None or not election.officer_public_key:
+        raise InvalidTransition(
+            "The election has no election key or no returning officer's key, so it has no record."
+        )
+    return {
+        **body_frame(election.institution, election.signing_key_id, election.officer_public_key),
+        "election": {
+            "id": election.id,
+            "title": election.title,
+            "seats": election.seats,
+            "apportionment": election.apportionment,
+            "candidate_order": str(election.candidate_order.value),
+            "timetable": {
+                name: getattr(election, name).isoformat()
+                for name in (
+                    "notice_of_election_on",
+                    "nominations_close_on",
+                    "withdrawals_close_on",
+                    "poll_opens_on",
+                    "poll_closes_on",
+                )
+            },
+        },
+        "contests": [
+            _contest(election, contest)
+            for contest in sorted(election.contests, key=lambda contest: contest.id)
+        ],
+    }
+
+
+def issue_record(actor: Actor, election: Election) -> Record:
+    """Build the counted election's record, sign it with the election key and keep it."""
+    assert election.signing_key_id is not None
+    row = records.store_signed(KIND, election.id, build_body(election), election.signing_key_id)
+    record_event(
+        actor,
+        "record.issued",
+        institution=election.institution,
+        subject=election,
+        data={"body_sha256": row.body_sha256},
+    )
+    return row
+
+
+def get_record(election: Election) -> Record | None:
+    """The election's stored record, once counted."""
+    return records.get_record(KIND, election.id)
+
+
+def published_record(row: Record, election: Election) -> dict[str, Any]:
+    """The record as published: the server's document with the officer's signature added."""
+    return records.published(row)
+
+
+def countersign_record(actor: Actor, election: Election, signature: Any) -> None:
+    """Add the returning officer's countersignature (the file ``assembly record sign`` wrote)
+    to the election's record, once it is checked against the key they registered.
+
+    :raises NotEligible: the actor is not the election's returning officer.
+    :raises InvalidTransition: there is no record yet, or the result is declared.
+    :raises RuleViolation: the file is not a signature of this record by that key.
+    """
+    if not election.is_returning_officer(actor):
+        raise NotEligible("Only the election's returning officer can countersign its record.")
+    election = lock_election(election)
+    row = get_record(election)
+    if row is None or election.state != ElectionState.counted:
+        raise InvalidTransition(
+            "A record is countersigned after the count and before the declaration."
+        )
+    records.add_countersignature(
+        row, signature, election.officer_public_key, election.officer_fingerprint, "election"
+    )
+    record_event(
+        actor,
+        "record.countersigned",
+        institution=election.institution,
+        subject=election,
+        data={"body_sha256": row.body_sha256, "fingerprint": election.officer_fingerprint},
+    )
