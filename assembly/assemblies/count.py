@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from assembly.assemblies.models import AssemblyBallot, Vote, VoteKind
+from assembly.assemblies.queries import vote_candidates
 from assembly.extensions import db
 from assembly.membership.models import Constituency
 from assembly.records.canonical import rational
@@ -85,6 +86,4 @@ def count_vote(vote: Vote) -> tuple[dict[str, Any], int | None, int | None]:
 
 
 def _candidates(vote: Vote) -> list[Any]:
-    from assembly.assemblies.operations import vote_candidates
-
     return vote_candidates(vote)

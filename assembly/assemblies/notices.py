@@ -69,7 +69,8 @@ def _member_context(context: dict[str, Any]) -> tuple[Assembly, Membership] | No
 
 
 def _common(assembly: Assembly, membership: Membership) -> dict[str, Any]:
-    from assembly.assemblies.operations import seed_commitment, valid_candidates
+    from assembly.assemblies.operations.scheduling import seed_commitment
+    from assembly.assemblies.queries import valid_candidates
 
     url = pass_url(assembly, membership.person_id)
     return {

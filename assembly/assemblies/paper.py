@@ -22,12 +22,9 @@ from assembly.assemblies.models import (
     VoteMark,
     VoteState,
 )
-from assembly.assemblies.operations import (
-    can_check_in,
-    eligible_to_vote,
-    store_ballot,
-    vote_candidates,
-)
+from assembly.assemblies.operations.roles import can_check_in
+from assembly.assemblies.operations.voting import store_ballot
+from assembly.assemblies.queries import eligible_to_vote, vote_candidates
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.clock import today
@@ -53,7 +50,6 @@ __all__ = [
     "paper_summary",
     "papers_given",
     "parse_papers",
-    "pending_batches",
 ]
 
 
@@ -295,7 +291,3 @@ def paper_summary(vote: Vote) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def pending_batches(vote: Vote) -> int:
-    return sum(1 for b in batches_of(vote) if b.status == BatchStatus.first_entered)

@@ -24,7 +24,9 @@ from assembly.assemblies.models import (
     VoteKind,
     VoteState,
 )
-from assembly.assemblies.operations import quorum_status, seed_commitment, vote_candidates
+from assembly.assemblies.operations.attendance import quorum_status
+from assembly.assemblies.operations.scheduling import seed_commitment
+from assembly.assemblies.queries import vote_candidates
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.errors import InvalidTransition, NotEligible

@@ -33,8 +33,8 @@ from assembly.assemblies.operations import (
     rules_for,
     schedule_assembly,
     send_notice,
-    vote_candidates,
 )
+from assembly.assemblies.queries import vote_candidates
 from assembly.assemblies.record import (
     assembly_record,
     countersign_assembly_record,

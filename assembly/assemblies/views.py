@@ -59,12 +59,9 @@ from assembly.assemblies.operations import (
     continuing_candidates,
     decide_application,
     declare_assembly,
-    eligible_to_vote,
-    get_assembly,
     latest_notice_on,
     open_assembly,
     open_vote,
-    open_vote_of,
     publish_candidates,
     quorum_status,
     rules_for,
@@ -72,8 +69,6 @@ from assembly.assemblies.operations import (
     schedule_assembly,
     seed_commitment,
     send_notice,
-    valid_candidates,
-    vote_candidates,
     vote_turnout,
     withdraw_candidate,
 )
@@ -83,6 +78,13 @@ from assembly.assemblies.paper import (
     give_paper,
     paper_summary,
     parse_papers,
+)
+from assembly.assemblies.queries import (
+    eligible_to_vote,
+    get_assembly,
+    open_vote_of,
+    valid_candidates,
+    vote_candidates,
 )
 from assembly.assemblies.record import (
     assembly_record,

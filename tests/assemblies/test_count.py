@@ -25,9 +25,9 @@ from assembly.assemblies.operations import (
     close_vote,
     declare_assembly,
     open_vote,
-    open_vote_of,
     send_notice,
 )
+from assembly.assemblies.queries import open_vote_of
 from assembly.assemblies.record import (
     assembly_record,
     countersign_assembly_record,

@@ -1,0 +1,244 @@
+"""Votes in the room: the chair opens one when quorate, members present vote on their phones (or
+are given a paper), and the chair closes it under the poll's lock and it is counted at once."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+
+from assembly.assemblies.count import count_vote
+from assembly.assemblies.models import (
+    Assembly,
+    AssemblyBallot,
+    AssemblyCandidate,
+    AssemblyState,
+    Attendance,
+    Vote,
+    VoteKind,
+    VoteMark,
+    VoteState,
+)
+from assembly.assemblies.operations.attendance import quorum_status
+from assembly.assemblies.operations.roles import check_chair
+from assembly.assemblies.queries import (
+    eligible_to_vote,
+    open_vote_of,
+    pending_batches,
+    valid_candidates,
+    vote_candidates,
+)
+from assembly.audit.operations import Ref, record_event
+from assembly.auth.actors import Actor
+from assembly.clock import utcnow
+from assembly.errors import InvalidTransition, NotEligible, RuleViolation
+from assembly.extensions import db
+from assembly.polls.casting import ANONYMOUS_VOTER, AlreadyVoted, new_tracker
+from assembly.polls.locks import lock_row
+from assembly.records.record import CHOICES
+
+
+def continuing_candidates(assembly: Assembly) -> list[AssemblyCandidate]:
+    """The valid candidates not excluded in an earlier round, in ballot order."""
+    excluded = {v.excluded_id for v in assembly.votes if v.excluded_id is not None}
+    return [c for c in valid_candidates(assembly) if c.id not in excluded]
+
+
+def open_vote(actor: Actor, assembly: Assembly) -> Vote:
+    """The chair opens the next vote, only when the assembly is quorate: a confirmation when
+    one candidate is left, else the preferential ballot (IRV) or the next round."""
+    check_chair(actor, assembly)
+    if assembly.state != AssemblyState.in_session:
+        raise InvalidTransition("Votes are held while the assembly is in session.")
+    if open_vote_of(assembly) is not None:
+        raise InvalidTransition("A vote is open: close it first.")
+    if any(v.elected_id is not None for v in assembly.votes) or _decided(assembly):
+        raise InvalidTransition("The vote is decided: declare the result.")
+    status = quorum_status(assembly)
+    if not status.quorate:
+        short = [c.name for c in status.constituencies if not c.met]
+        raise RuleViolation(
+            "The assembly is not quorate: "
+            + (f"{status.short_by} more member(s) needed" if status.short_by else "")
+            + ("; " if status.short_by and short else "")
+            + (f"too few present from {', '.join(short)}" if short else "")
+            + ". No vote can be opened."
+        )
+    candidates = continuing_candidates(assembly)
+    if not candidates:
+        raise InvalidTransition("Nobody stands: declare that no leader was elected.")
+    if len(candidates) == 1:
+        kind = VoteKind.confirmation
+    elif assembly.method == "rounds":
+        kind = VoteKind.round
+    else:
+        kind = VoteKind.irv
+    vote = Vote(
+        assembly_id=assembly.id,
+        number=len(assembly.votes) + 1,
+        kind=kind,
+        candidate_ids=json.dumps([c.id for c in candidates]),
+    )
+    db.session.add(vote)
+    db.session.flush()
+    db.session.refresh(assembly, ["votes"])
+    record_event(
+        actor,
+        "assembly_vote.opened",
+        institution=assembly.institution_id,
+        subject=vote,
+        data={
+            "assembly": assembly.id,
+            "number": vote.number,
+            "kind": str(kind),
+            "candidates": [c.id for c in candidates],
+            "present": status.present,
+        },
+    )
+    return vote
+
+
+def _decided(assembly: Assembly) -> bool:
+    last = assembly.votes[-1] if assembly.votes else None
+    return (
+        last is not None
+        and last.state == VoteState.counted
+        and (last.elected_id is not None or last.kind == VoteKind.confirmation)
+    )
+
+
+def _check_ballot(vote: Vote, ranking: Sequence[int], choice: str) -> tuple[list[int], str]:
+    ids = [c.id for c in vote_candidates(vote)]
+    if vote.kind == VoteKind.confirmation:
+        if choice not in CHOICES or ranking:
+            raise RuleViolation("Choose yes, no or abstain.")
+        return [], choice
+    ranked = list(ranking)
+    if choice or not ranked:
+        raise RuleViolation(
+            "Choose a candidate." if vote.kind == VoteKind.round else "Rank at least one candidate."
+        )
+    if len(set(ranked)) != len(ranked) or not set(ranked) <= set(ids):
+        raise RuleViolation("A ballot names each candidate on it at most once.")
+    if vote.kind == VoteKind.round and len(ranked) != 1:
+        raise RuleViolation("Choose one candidate in this round.")
+    return ranked, ""
+
+
+def cast_assembly_vote(
+    attendance: Attendance,
+    vote: Vote,
+    *,
+    ranking: Sequence[int] = (),
+    choice: str = "",
+    channel: str = "online",
+    day: date,
+) -> str:
+    """Record that the attendee voted and store their ballot, in one transaction; return
+    the tracker.
+
+    :raises AlreadyVoted: they voted in this vote already (on the phone or on paper).
+    :raises NotEligible: they arrived after the vote opened and late arrivals may not vote.
+    """
+    # Shared: phones cast side by side, while closing the vote waits for them, and a cast
+    # after the close sees the vote closed (``polls.locks``).
+    vote = lock_row(vote, shared=True)
+    if vote.state != VoteState.open:
+        raise InvalidTransition("This vote is closed.")
+    if attendance.assembly_id != vote.assembly_id:
+        raise NotEligible("You are not checked in at this assembly.")
+    if not eligible_to_vote(vote, attendance):
+        raise NotEligible(
+            "You checked in after this vote opened, and at this assembly late arrivals do "
+            "not vote in a vote already open."
+        )
+    ranked, chosen = _check_ballot(vote, ranking, choice)
+    try:
+        with db.session.begin_nested():
+            db.session.add(VoteMark(vote_id=vote.id, attendance_id=attendance.id, channel=channel))
+    except IntegrityError:
+        raise AlreadyVoted("You have voted in this vote already.") from None
+    tracker = store_ballot(vote, attendance.constituency.key, ranked, chosen, channel, day)
+    record_event(
+        ANONYMOUS_VOTER,
+        "assembly_ballot.cast",
+        institution=vote.assembly.institution_id,
+        subject=Ref("assembly_vote", vote.id),
+    )
+    return tracker
+
+
+def store_ballot(
+    vote: Vote, constituency: str, ranking: list[int], choice: str, channel: str, day: date
+) -> str:
+    """Store one ballot with a fresh tracker (the voter's mark is the caller's business)."""
+    while True:
+        tracker = new_tracker()
+        taken = db.session.scalar(select(exists().where(AssemblyBallot.tracker == tracker)))
+        if not taken:
+            break
+    db.session.add(
+        AssemblyBallot(
+            id=secrets.token_hex(16),
+            vote_id=vote.id,
+            tracker=tracker,
+            constituency=constituency,
+            ranking=json.dumps(ranking, separators=(",", ":")),
+            choice=choice,
+            channel=channel,
+            cast_on=day,
+        )
+    )
+    db.session.flush()
+    return tracker
+
+
+def vote_turnout(vote: Vote) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count()).select_from(VoteMark).where(VoteMark.vote_id == vote.id)
+        )
+        or 0
+    )
+
+
+def close_vote(actor: Actor, vote: Vote) -> dict[str, Any]:
+    """The chair closes the vote and it is counted at once; returns the count."""
+    assembly = vote.assembly
+    check_chair(actor, assembly)
+    # Exclusive: every cast, paper and batch holding the vote's share lock is stored first
+    # and counted; any after this sees the vote closed.
+    vote = lock_row(vote)
+    if vote.state != VoteState.open:
+        raise InvalidTransition("This vote is closed already.")
+    waiting = pending_batches(vote)
+    if waiting:
+        raise InvalidTransition(
+            f"{waiting} paper batch(es) wait for their second entry: finish entering the "
+            "papers before the vote is counted."
+        )
+    if not vote_turnout(vote):
+        raise RuleViolation(
+            "Nobody has voted in this vote yet, so there is nothing to count: keep it open "
+            "until members have voted on their phones or on paper."
+        )
+    vote.state = VoteState.counted
+    vote.closed_at = utcnow()
+    result, elected, excluded = count_vote(vote)
+    vote.result = json.dumps(result, sort_keys=True, separators=(",", ":"))
+    vote.elected_id = elected
+    vote.excluded_id = excluded
+    db.session.flush()
+    record_event(
+        actor,
+        "assembly_vote.counted",
+        institution=assembly.institution_id,
+        subject=vote,
+        data={"elected": elected, "excluded": excluded, "ballots": vote_turnout(vote)},
+    )
+    return result
