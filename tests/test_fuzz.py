@@ -15,7 +15,7 @@ from assembly.counting import BallotError
 from assembly.counting.formats import read_blt, read_preflib
 from assembly.elections.models import CountMethod
 from assembly.elections.voting import InvalidBallot, ranking_from_marks
-from assembly.membership.rosters import (
+from assembly.membership.imports import (
     RosterFileError,
     RosterReader,
     RosterRow,

@@ -28,9 +28,13 @@ from assembly.errors import (
 from assembly.extensions import db
 from assembly.membership.imports import (
     ImportPlan,
+    RosterFile,
+    RosterReader,
     RosterRefused,
+    RosterRow,
     apply_import,
     eligibility_problem,
+    open_roster,
     plan_import,
     record_run,
 )
@@ -48,7 +52,6 @@ from assembly.membership.models import (
     RosterSource,
 )
 from assembly.membership.queries import has_current_membership
-from assembly.membership.rosters import RosterFile, RosterReader, RosterRow, open_roster
 from assembly.records.canonical import rational
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")

@@ -48,6 +48,7 @@ from assembly.membership.forms import (
     RosterUploadForm,
     ServiceTokenForm,
 )
+from assembly.membership.imports import RosterFileError, RosterRow, RowProblem, parse_records
 from assembly.membership.jobs import read_progress, start_apply, start_check
 from assembly.membership.models import Institution, InstitutionKind, Membership, RosterSource
 from assembly.membership.notices import opt_out_token, read_opt_out_token
@@ -86,7 +87,6 @@ from assembly.membership.queries import (
     summarise_constituencies,
     summarise_roster_sources,
 )
-from assembly.membership.rosters import RosterFileError, RosterRow, RowProblem, parse_records
 from assembly.notices.delivery import deliver_after_response
 from assembly.notices.operations import queue_notice
 from assembly.records.canonical import rational
