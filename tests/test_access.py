@@ -542,7 +542,7 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             assert membership is not None
             values["token"] = opt_out_token(membership.id)
         elif argument == "token" and endpoint == "membership.join_confirm":
-            from assembly.membership.views import _join_serializer
+            from assembly.membership.views.signup import _join_serializer
 
             with app.test_request_context():
                 values["token"] = _join_serializer().dumps(

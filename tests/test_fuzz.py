@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from assembly.counting import BallotError
 from assembly.counting.formats import read_blt, read_preflib
 from assembly.elections.models import CountMethod
-from assembly.membership.rosters import (
+from assembly.membership.imports import (
     RosterFileError,
     RosterReader,
     RosterRow,

@@ -20,6 +20,7 @@ from assembly.auth.models import Role
 from assembly.clock import utcnow
 from assembly.errors import NotEligible, RuleViolation
 from assembly.extensions import db
+from assembly.membership.imports import FIELDS, RosterRow, parse_records
 from assembly.membership.models import Institution, Membership, RosterSource, ServiceToken
 from assembly.membership.operations import (
     COLUMN_LABELS,
@@ -32,7 +33,6 @@ from assembly.membership.operations import (
     update_column_mapping,
 )
 from assembly.membership.queries import get_constituency
-from assembly.membership.rosters import FIELDS, RosterRow, parse_records
 from tests.conftest import grant, make_institution, make_user
 from tests.membership.test_imports import ANN, BOB, database_fingerprint, roster
 

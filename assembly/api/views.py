@@ -15,10 +15,9 @@ from assembly.auth.actors import SystemActor
 from assembly.clock import today
 from assembly.errors import NotFound, RuleViolation
 from assembly.extensions import csrf, db
-from assembly.membership.imports import RosterRefused, apply_import, plan_import
+from assembly.membership.imports import RosterRefused, apply_import, parse_records, plan_import
 from assembly.membership.models import ImportRun, RosterSource
 from assembly.membership.queries import get_institution
-from assembly.membership.rosters import parse_records
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -28,7 +28,7 @@ from assembly.auth.models import User
 from assembly.clock import utcnow
 from assembly.errors import DomainError
 from assembly.extensions import db
-from assembly.membership.imports import RosterRefused
+from assembly.membership.imports import RosterFileError, RosterRefused
 from assembly.membership.models import ImportRun
 from assembly.membership.operations import (
     apply_roster,
@@ -37,7 +37,6 @@ from assembly.membership.operations import (
     refuse_run,
     upload_path,
 )
-from assembly.membership.rosters import RosterFileError
 from assembly.redact import failure
 
 __all__ = [

@@ -13,10 +13,9 @@ from flask.cli import AppGroup
 from assembly.auth.actors import CLI
 from assembly.errors import DomainError, RosterError
 from assembly.extensions import db
-from assembly.membership.imports import ImportPlan, RosterRefused
+from assembly.membership.imports import ImportPlan, RosterFileError, RosterRefused
 from assembly.membership.operations import ensure_csv_source, import_roster
 from assembly.membership.queries import get_constituency, get_institution
-from assembly.membership.rosters import RosterFileError
 
 roster_cli = AppGroup("roster", help="Import rosters of members.")
 

@@ -19,10 +19,10 @@ from assembly.audit.models import AuditEvent
 from assembly.auth.actors import SYSTEM
 from assembly.errors import RosterError
 from assembly.extensions import db
+from assembly.membership.imports import RosterFileError
 from assembly.membership.models import Membership, Person
 from assembly.membership.operations import ensure_csv_source, import_roster
 from assembly.membership.queries import get_constituency
-from assembly.membership.rosters import RosterFileError
 from assembly.notices.delivery import deliver_due
 from assembly.notices.models import OutboxMessage
 from tests.conftest import make_institution
@@ -333,9 +333,9 @@ def test_a_member_who_opted_out_can_rejoin(app: Flask, client: FlaskClient, logi
 def same_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks of READ_CHUNK rows on PostgreSQL too (it normally reads larger ones), so these
     tests cross chunk boundaries on both databases."""
-    from assembly.membership import imports
+    from assembly.membership.imports import importer
 
-    monkeypatch.setattr(imports, "PG_READ_CHUNK", imports.READ_CHUNK)
+    monkeypatch.setattr(importer, "PG_READ_CHUNK", importer.READ_CHUNK)
 
 
 def _people(count: int, start: int = 0) -> list[tuple[str, ...]]:
@@ -350,7 +350,8 @@ def test_a_bad_row_after_chunks_were_written_leaves_nothing_applied(
 ) -> None:
     """Rosters are applied a chunk at a time; a bad row in a later chunk still refuses the
     whole roster, and rolling back leaves the database exactly as it was."""
-    from assembly.membership.imports import READ_CHUNK, RosterRefused
+    from assembly.membership.imports import RosterRefused
+    from assembly.membership.imports.importer import READ_CHUNK
 
     school = make_institution(slug="late-refusal")
     _import(school, "workers", roster(BOB))
@@ -367,7 +368,8 @@ def test_a_bad_row_after_chunks_were_written_leaves_nothing_applied(
 
 def test_duplicate_ids_in_different_chunks_are_both_reported(app: Flask, same_chunks: None) -> None:
     """An external id repeated thousands of lines later is found, with both line numbers."""
-    from assembly.membership.imports import READ_CHUNK, RosterRefused
+    from assembly.membership.imports import RosterRefused
+    from assembly.membership.imports.importer import READ_CHUNK
 
     school = make_institution(slug="far-duplicates")
     rows = _people(READ_CHUNK + 10)
@@ -388,8 +390,8 @@ def test_the_preview_counts_what_the_import_then_does(app: Flask, same_chunks: N
     """Planning (the preview) and applying agree across chunks: people sharing an email in
     one roster are separate people, a person matched by email from another source is linked
     once, and a second row for them is a conflict either way."""
-    from assembly.membership.imports import READ_CHUNK, plan_import
-    from assembly.membership.rosters import parse_csv
+    from assembly.membership.imports import parse_csv, plan_import
+    from assembly.membership.imports.importer import READ_CHUNK
 
     school = make_institution(slug="preview-agrees")
     _import(school, "users", roster(ANN, BOB))

@@ -1,10 +1,11 @@
-"""Reading roster files: encodings, delimiters, column mappings and row validation.
+"""Reading roster files: the size limit, the encoding, the delimiter, the header and a
+source's column mapping; and rows given as objects (the JSON API).
 
 A roster is a CSV file (or, from the API, a list of objects) listing the people of one
 constituency. The default header is ``external_id,given_name,family_name,email,date_of_birth,
 postcode``; a source's column mapping renames them (``{"external_id": "Staff number"}``);
-other columns are ignored. Each row becomes a ``RosterRow`` or a ``RowProblem`` naming its
-line and what is wrong. Nothing here touches the database.
+other columns are ignored. Each row is checked on its own by ``rows.parse_row``. Nothing here
+touches the database.
 """
 
 from __future__ import annotations
@@ -13,64 +14,28 @@ import codecs
 import csv
 import hashlib
 import io
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import BinaryIO, TextIO
 
+from assembly.membership.imports.rows import FIELDS, REQUIRED, RosterRow, RowProblem, parse_row
+
 __all__ = [
-    "FIELDS",
     "MAX_BYTES",
     "RosterFile",
     "RosterFileError",
     "RosterReader",
-    "RosterRow",
-    "RowProblem",
     "open_roster",
     "parse_csv",
     "parse_records",
 ]
 
-#: The fields a roster row can carry, in the default header's order.
-FIELDS = ("external_id", "given_name", "family_name", "email", "date_of_birth", "postcode")
-REQUIRED = ("external_id", "given_name", "family_name")
 #: The largest roster file accepted (a 100,000-row roster is about 8 MB).
 MAX_BYTES = 64 * 1024 * 1024
-
-EMAIL = re.compile(
-    r"^[^@\s,;<>()\[\]\\\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
-POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
-#: Characters that make a spreadsheet treat a cell as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RosterFileError(ValueError):
     """The file as a whole cannot be read (encoding, size, header); nothing is imported."""
-
-
-@dataclass(frozen=True, slots=True)
-class RosterRow:
-    line: int
-    external_id: str
-    given_name: str
-    family_name: str
-    email: str | None
-    date_of_birth: date | None
-    postcode: str | None
-
-    @property
-    def postcode_district(self) -> str | None:
-        """The outward part of the postcode (``BS1`` of ``BS1 4AB``)."""
-        return self.postcode.split(" ", 1)[0] if self.postcode else None
-
-
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    line: int
-    external_id: str
-    reason: str
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -149,49 +114,6 @@ def _sniff(sample: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def _clean(value: str | None) -> str:
-    return (value or "").strip()
-
-
-def _row(line: int, values: Mapping[str, str | None]) -> RosterRow | RowProblem:
-    external_id = _clean(values.get("external_id"))
-    if not external_id:
-        return RowProblem(line, "", "external_id is empty")
-    for field in FIELDS:
-        value = _clean(values.get(field))
-        if value.startswith(FORMULA_START) and not (field == "date_of_birth" and value[:1] == "-"):
-            return RowProblem(
-                line,
-                external_id,
-                f"{field} starts with {value[:1]!r}, which a spreadsheet would run as a formula",
-            )
-    given, family = _clean(values.get("given_name")), _clean(values.get("family_name"))
-    if not given or not family:
-        return RowProblem(line, external_id, "given_name and family_name are both needed")
-    if len(external_id) > 100 or len(given) > 100 or len(family) > 100:
-        return RowProblem(line, external_id, "a value is longer than 100 characters")
-    email = _clean(values.get("email")).lower() or None
-    if email is not None and (len(email) > 254 or not EMAIL.match(email)):
-        return RowProblem(line, external_id, f"email {email!r} is not an email address")
-    birth_text = _clean(values.get("date_of_birth"))
-    birth = None
-    if birth_text:
-        try:
-            birth = date.fromisoformat(birth_text)
-        except ValueError:
-            return RowProblem(
-                line, external_id, f"date_of_birth {birth_text!r} is not a date like 2001-03-14"
-            )
-    postcode_text = _clean(values.get("postcode")).upper()
-    postcode = None
-    if postcode_text:
-        match = POSTCODE.match(postcode_text)
-        if not match:
-            return RowProblem(line, external_id, f"postcode {postcode_text!r} is not a UK postcode")
-        postcode = f"{match.group(1)} {match.group(2)}"
-    return RosterRow(line, external_id, given, family, email, birth, postcode)
-
-
 class RosterReader:
     """The rows of a roster CSV, read one at a time (a million rows in constant memory).
 
@@ -246,7 +168,7 @@ class RosterReader:
             for values in reader:
                 if not any(v.strip() for v in values):
                     continue
-                yield _row(
+                yield parse_row(
                     reader.line_num,
                     {
                         field: values[index] if index < len(values) else None
@@ -280,4 +202,4 @@ def parse_records(records: Iterable[Mapping[str, object]]) -> Iterator[RosterRow
             yield RowProblem(number, "", "each person must be an object")
             continue
         values = {f: (None if record.get(f) is None else str(record.get(f))) for f in FIELDS}
-        yield _row(number, values)
+        yield parse_row(number, values)
