@@ -229,7 +229,7 @@ def _register_commands(app: Flask) -> None:
     from assembly.notices.cli import notices_cli
     from assembly.ops.backup import backup_command, restore_command
     from assembly.ops.demo import demo_command
-    from assembly.privacy import privacy_cli
+    from assembly.privacy.cli import privacy_cli
 
     for command in (
         audit_cli,
