@@ -27,7 +27,6 @@ from assembly.assemblies.models import (
     AssemblyCandidateStatus,
     AssemblyOutcome,
     AssemblyRules,
-    AssemblyState,
     Attendance,
     LeaderTerm,
     Vote,
@@ -35,6 +34,7 @@ from assembly.assemblies.models import (
     VoteMark,
     VoteState,
 )
+from assembly.assemblies.states import AssemblyState, TransitionError, check_transition
 from assembly.audit.operations import Ref, record_event
 from assembly.auth.actors import Actor
 from assembly.auth.models import Role, User
@@ -192,6 +192,18 @@ def _active(institution: Institution) -> Assembly | None:
     ).first()
 
 
+def _transition(assembly: Assembly, to: AssemblyState) -> None:
+    """Move the assembly to ``to`` if the state table allows it from where it is.
+
+    :raises InvalidTransition: it does not, with the table's message.
+    """
+    try:
+        check_transition(assembly.state, to)
+    except TransitionError as error:
+        raise InvalidTransition(str(error)) from None
+    assembly.state = to
+
+
 def _check_meeting(
     held_on: date, starts_at: str, venue: str, notice_days: int, today: date, sent: bool
 ) -> None:
@@ -322,7 +334,7 @@ def send_notice(actor: Actor, assembly: Assembly, today: date) -> int:
             f"{long_date(latest_notice_on(assembly.held_on, assembly.notice_days))}. Move the "
             f"assembly to {long_date(earliest_date(today, assembly.notice_days))} or later."
         )
-    assembly.state = AssemblyState.noticed
+    _transition(assembly, AssemblyState.noticed)
     assembly.notice_sent_at = utcnow()
     incumbent = current_leader(assembly.institution, today)
     if incumbent is not None and _is_member(assembly.institution, incumbent.person_id):
@@ -564,7 +576,7 @@ def open_assembly(actor: Actor, assembly: Assembly, today: date) -> None:
         raise InvalidTransition(
             f"The assembly is held on {long_date(assembly.held_on)}: open it on that day."
         )
-    assembly.state = AssemblyState.in_session
+    _transition(assembly, AssemblyState.in_session)
     assembly.opened_at = utcnow()
     record_event(actor, "assembly.opened", institution=assembly.institution_id, subject=assembly)
 
@@ -952,7 +964,7 @@ def declare_assembly(actor: Actor, assembly: Assembly, today: date) -> Assembly 
         assembly.outcome = AssemblyOutcome.not_confirmed
     else:
         raise InvalidTransition("No candidate has won yet: open the next round.")
-    assembly.state = AssemblyState.declared
+    _transition(assembly, AssemblyState.declared)
     assembly.declared_at = utcnow()
     following = None
     term = None

@@ -18,7 +18,6 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
     AssemblyRecord,
-    AssemblyState,
     Attendance,
     LeaderTerm,
     Vote,
@@ -26,6 +25,7 @@ from assembly.assemblies.models import (
     VoteState,
 )
 from assembly.assemblies.operations import quorum_status, seed_commitment, vote_candidates
+from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.clock import utcnow

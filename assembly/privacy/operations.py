@@ -13,10 +13,10 @@ from assembly.assemblies.models import (
     AssemblyBallot,
     AssemblyCandidate,
     AssemblyPaperBatch,
-    AssemblyState,
     Attendance,
     Vote,
 )
+from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.auth.models import RoleGrant, User

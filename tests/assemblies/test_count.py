@@ -15,7 +15,6 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidateStatus,
     AssemblyOutcome,
-    AssemblyState,
     Attendance,
     LeaderTerm,
     VoteKind,
@@ -33,6 +32,7 @@ from assembly.assemblies.record import (
     countersign_assembly_record,
     published_assembly_record,
 )
+from assembly.assemblies.states import AssemblyState
 from assembly.errors import InvalidTransition
 from assembly.extensions import db
 from assembly.notices.delivery import render_pending
