@@ -64,6 +64,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check assembly tests benchmarks deploy .ci
 	$(BIN)/ruff format --check --quiet assembly tests benchmarks deploy .ci
 	$(BIN)/mypy assembly
+	$(BIN)/mypy --strict --follow-imports=silent assembly/offline
 	$(BIN)/mypy --strict --follow-imports=silent assembly/records/canonical.py assembly/records/merkle.py \
 	  assembly/records/signing.py assembly/records/record.py assembly/records/schema.py \
 	  assembly/records/verify.py assembly/counting assembly/clock.py

@@ -150,7 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     from assembly.auth.views import bp as auth_bp
     from assembly.elections.views import bp as elections_bp
     from assembly.membership.views import bp as membership_bp
-    from assembly.ops import bp as ops_bp
+    from assembly.ops.health import bp as ops_bp
     from assembly.records.views import bp as records_bp
 
     app.register_blueprint(membership_bp)
@@ -224,13 +224,13 @@ def _register_commands(app: Flask) -> None:
     import assembly.assemblies.cli  # noqa: F401 - adds `simulate assembly`
     from assembly.audit.cli import audit_cli
     from assembly.auth.cli import users_cli
-    from assembly.backup import backup_command, restore_command
-    from assembly.demo import demo_command
     from assembly.elections.cli import elections_cli, simulate_cli
     from assembly.membership.cli import institutions_cli
     from assembly.membership.roster_cli import roster_cli
     from assembly.notices.cli import notices_cli
-    from assembly.privacy import privacy_cli
+    from assembly.ops.backup import backup_command, restore_command
+    from assembly.ops.demo import demo_command
+    from assembly.privacy.cli import privacy_cli
 
     for command in (
         audit_cli,

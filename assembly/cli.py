@@ -34,10 +34,10 @@ def cli() -> None:
 def _add_standalone_commands() -> None:
     # Commands that need no app, no database and no settings: added to the group itself, so
     # FlaskGroup never loads the app for them.
-    from assembly.count_cli import count_command
+    from assembly.offline.count import count_command
+    from assembly.offline.verify import keys_group, record_group, verify_command
+    from assembly.ops.timers import timers_group
     from assembly.records.cli import add_key_commands
-    from assembly.timers import timers_group
-    from assembly.verify_cli import keys_group, record_group, verify_command
 
     add_key_commands(keys_group)
 

@@ -23,9 +23,9 @@ from assembly import create_app
 from assembly.audit.operations import record_event, verify_chain
 from assembly.auth.actors import CLI, SYSTEM
 from assembly.auth.operations import issue_sign_in_link
-from assembly.demo import SECRETARY, seed_demo
 from assembly.extensions import db
 from assembly.membership.queries import get_institution
+from assembly.ops.demo import SECRETARY, seed_demo
 
 EVENTS = 20_000
 REQUESTS = 300

@@ -23,7 +23,7 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms %(p)s'
 errorlog = "-"
 loglevel = "info"
-logger_class = "assembly.logging_gunicorn.RedactingLogger"
+logger_class = "assembly.ops.logging_gunicorn.RedactingLogger"
 preload_app = False
 
 

@@ -20,7 +20,7 @@ from assembly.elections.record import get_record
 from assembly.errors import InvalidTransition
 from assembly.extensions import db
 from assembly.membership.models import Person
-from assembly.privacy import erase_person, export_person, purge_expired_ballots
+from assembly.privacy.operations import erase_person, export_person, purge_expired_ballots
 from assembly.records.operations import published
 from assembly.records.verify import verify_record
 from tests.elections.polls import make_poll

@@ -70,3 +70,25 @@ def test_pure_modules_import_only_the_standard_library(path: Path) -> None:
             or top == "__future__"
         )
         assert allowed, f"{path.name} imports {name}, which is not pure"
+
+
+OFFLINE = sorted(PACKAGE.glob("offline/*.py"))
+
+
+@pytest.mark.parametrize("path", OFFLINE, ids=[str(p.relative_to(PACKAGE)) for p in OFFLINE])
+def test_the_offline_commands_import_neither_the_app_nor_a_database(path: Path) -> None:
+    """assembly/offline imports the standard library, click, cryptography and the pure core
+    only: never Flask, SQLAlchemy, the application or its settings."""
+    assert {p.name for p in OFFLINE} >= {"__init__.py", "count.py", "verify.py"}
+    pure_modules = {
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+        for p in PURE
+    }
+    for name in _imports(path):
+        top = name.split(".")[0]
+        allowed = (
+            top in sys.stdlib_module_names
+            or top in {"__future__", "click", *ALLOWED_THIRD_PARTY}
+            or name in pure_modules
+        )
+        assert allowed, f"{path.name} imports {name}, which needs the app or a database"

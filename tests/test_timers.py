@@ -17,7 +17,7 @@ from sqlalchemy import select
 from assembly.extensions import db
 from assembly.notices.models import OutboxMessage, OutboxStatus
 from assembly.notices.operations import queue_notice
-from assembly.timers import JOBS, Job
+from assembly.ops.timers import JOBS, Job
 from tests.conftest import free_port, make_institution
 from tests.servers import development_environment
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from assembly.assemblies.states import AssemblyState
 from assembly.auth.models import User
 from assembly.clock import utcnow
 from assembly.extensions import db
@@ -43,7 +44,6 @@ __all__ = [
     "AssemblyOutcome",
     "AssemblyPaperBatch",
     "AssemblyRules",
-    "AssemblyState",
     "Attendance",
     "LeaderTerm",
     "Vote",
@@ -108,28 +108,6 @@ class AssemblyRules(QuorumRules, db.Model):  # type: ignore[name-defined]
     notice_days: Mapped[int] = mapped_column(Integer, default=14)
 
     institution: Mapped[Institution] = relationship()
-
-
-class AssemblyState(enum.StrEnum):
-    #: Date, venue and agenda set; notice not sent yet.
-    scheduled = "scheduled"
-    #: Notice sent to every member; leader candidates apply.
-    noticed = "noticed"
-    #: The day: the doors are open and tellers check members in.
-    in_session = "in_session"
-    #: The result is declared (a leader, or none).
-    declared = "declared"
-    cancelled = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return {
-            "scheduled": "Scheduled",
-            "noticed": "Notice sent",
-            "in_session": "In session",
-            "declared": "Declared",
-            "cancelled": "Cancelled",
-        }[self.value]
 
 
 class AssemblyOutcome(enum.StrEnum):

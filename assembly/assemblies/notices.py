@@ -10,7 +10,8 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
-from assembly.assemblies.models import Assembly, AssemblyCandidate, AssemblyState
+from assembly.assemblies.models import Assembly, AssemblyCandidate
+from assembly.assemblies.states import AssemblyState
 from assembly.clock import long_date
 from assembly.extensions import db
 from assembly.membership.models import Membership

@@ -17,7 +17,6 @@ from assembly.assemblies.count import ballot_items, vote_seed, weighting_of
 from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
-    AssemblyState,
     Attendance,
     LeaderTerm,
     Vote,
@@ -27,6 +26,7 @@ from assembly.assemblies.models import (
 from assembly.assemblies.operations.attendance import quorum_status
 from assembly.assemblies.operations.scheduling import seed_commitment
 from assembly.assemblies.queries import vote_candidates
+from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.errors import InvalidTransition, NotEligible

@@ -40,7 +40,6 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
     AssemblyCandidateStatus,
-    AssemblyState,
     Attendance,
     LeaderTerm,
     Vote,
@@ -91,6 +90,7 @@ from assembly.assemblies.record import (
     countersign_assembly_record,
     register_assembly_officer_key,
 )
+from assembly.assemblies.states import AssemblyState
 from assembly.auth.actors import current_actor
 from assembly.auth.forms import ConfirmForm
 from assembly.auth.models import Role, RoleGrant, User

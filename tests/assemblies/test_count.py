@@ -15,7 +15,6 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidateStatus,
     AssemblyOutcome,
-    AssemblyState,
     Attendance,
     LeaderTerm,
     VoteKind,
@@ -32,6 +31,7 @@ from assembly.assemblies.record import (
     assembly_record,
     countersign_assembly_record,
 )
+from assembly.assemblies.states import AssemblyState
 from assembly.errors import InvalidTransition
 from assembly.extensions import db
 from assembly.notices.delivery import render_pending

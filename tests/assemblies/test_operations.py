@@ -15,7 +15,6 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyBallot,
     AssemblyCandidateStatus,
-    AssemblyState,
     Attendance,
     Vote,
     VoteKind,
@@ -35,6 +34,7 @@ from assembly.assemblies.operations import (
     send_notice,
 )
 from assembly.assemblies.paper import enter_paper_batch, give_paper, parse_papers
+from assembly.assemblies.states import AssemblyState
 from assembly.auth.actors import SYSTEM
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db

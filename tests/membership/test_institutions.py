@@ -267,7 +267,8 @@ def test_cli_grants_roles(app: Flask, runner: FlaskCliRunner) -> None:
 def test_demo_is_idempotent_and_prints_links(app: Flask, runner: FlaskCliRunner) -> None:
     """`assembly demo` seeds two institutions with hundreds of members, a draft board
     election and a noticed assembly once, and prints links."""
-    from assembly.assemblies.models import Assembly, AssemblyState
+    from assembly.assemblies.models import Assembly
+    from assembly.assemblies.states import AssemblyState
     from assembly.elections.models import Election
     from assembly.membership.models import Membership
 

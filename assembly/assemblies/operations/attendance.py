@@ -13,10 +13,11 @@ from sqlalchemy.exc import IntegrityError
 
 from assembly.assemblies.models import (
     Assembly,
-    AssemblyState,
     Attendance,
 )
 from assembly.assemblies.operations.roles import can_check_in, check_chair
+from assembly.assemblies.operations.transitions import transition
+from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.clock import long_date, utcnow
@@ -47,7 +48,7 @@ def open_assembly(actor: Actor, assembly: Assembly, today: date) -> None:
         raise InvalidTransition(
             f"The assembly is held on {long_date(assembly.held_on)}: open it on that day."
         )
-    assembly.state = AssemblyState.in_session
+    transition(assembly, AssemblyState.in_session)
     assembly.opened_at = utcnow()
     record_event(actor, "assembly.opened", institution=assembly.institution_id, subject=assembly)
 

@@ -11,10 +11,10 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
     AssemblyCandidateStatus,
-    AssemblyState,
 )
 from assembly.assemblies.operations.roles import check_chair
 from assembly.assemblies.queries import current_members, is_member, valid_candidates
+from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.clock import long_date, utcnow

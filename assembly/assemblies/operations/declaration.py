@@ -9,16 +9,17 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
     AssemblyOutcome,
-    AssemblyState,
     LeaderTerm,
     VoteKind,
 )
 from assembly.assemblies.operations.roles import check_chair
 from assembly.assemblies.operations.rules import add_months
 from assembly.assemblies.operations.scheduling import schedule_assembly
+from assembly.assemblies.operations.transitions import transition
 from assembly.assemblies.operations.voting import continuing_candidates
 from assembly.assemblies.queries import current_members, open_vote_of
 from assembly.assemblies.record import issue_assembly_record
+from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.clock import utcnow
@@ -47,7 +48,7 @@ def declare_assembly(actor: Actor, assembly: Assembly, today: date) -> Assembly 
         assembly.outcome = AssemblyOutcome.not_confirmed
     else:
         raise InvalidTransition("No candidate has won yet: open the next round.")
-    assembly.state = AssemblyState.declared
+    transition(assembly, AssemblyState.declared)
     assembly.declared_at = utcnow()
     following = None
     term = None

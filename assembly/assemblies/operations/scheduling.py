@@ -13,7 +13,6 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
     AssemblyCandidateStatus,
-    AssemblyState,
     LeaderTerm,
 )
 from assembly.assemblies.operations.rules import (
@@ -22,7 +21,9 @@ from assembly.assemblies.operations.rules import (
     rules_data,
     rules_for,
 )
+from assembly.assemblies.operations.transitions import transition
 from assembly.assemblies.queries import current_members, is_member
+from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.auth.models import Role, User
@@ -166,7 +167,7 @@ def send_notice(actor: Actor, assembly: Assembly, today: date) -> int:
             f"{long_date(latest_notice_on(assembly.held_on, assembly.notice_days))}. Move the "
             f"assembly to {long_date(earliest_date(today, assembly.notice_days))} or later."
         )
-    assembly.state = AssemblyState.noticed
+    transition(assembly, AssemblyState.noticed)
     assembly.notice_sent_at = utcnow()
     incumbent = current_leader(assembly.institution, today)
     if incumbent is not None and is_member(assembly.institution, incumbent.person_id):

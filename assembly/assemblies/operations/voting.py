@@ -17,7 +17,6 @@ from assembly.assemblies.models import (
     Assembly,
     AssemblyBallot,
     AssemblyCandidate,
-    AssemblyState,
     Attendance,
     Vote,
     VoteKind,
@@ -33,6 +32,7 @@ from assembly.assemblies.queries import (
     valid_candidates,
     vote_candidates,
 )
+from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import Ref, record_event
 from assembly.auth.actors import Actor
 from assembly.clock import utcnow

@@ -47,7 +47,7 @@ def my_memberships() -> str:
 @login_required
 def my_data() -> ResponseReturnValue:
     """Everything the service holds about the people with the signed-in address, as JSON."""
-    from assembly.privacy import export_person
+    from assembly.privacy.operations import export_person
 
     text = json.dumps(export_person(current_user.email), indent=1, ensure_ascii=False) + "\n"
     return Response(

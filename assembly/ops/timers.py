@@ -24,7 +24,7 @@ import click
 
 from assembly.clock import LONDON
 
-log = logging.getLogger("assembly.timers")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

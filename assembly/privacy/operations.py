@@ -1,26 +1,11 @@
-"""Members' personal data: retention of ballot data, a member's own export, and erasure.
-
-- **Retention.** Ballot data (the ballots, and paper batch entries, which pair elector numbers
-  with rankings) is kept for a year after the result is declared, then deleted. The signed
-  record, which publishes every ballot without any voter, stays: results, BLT downloads and
-  every check still come from it. Roll marks (who voted, not how) stay with the roll.
-- **Export.** A member downloads everything the service holds about the people with their
-  email address: memberships, roles, candidacies, rolls they were on (and whether they have
-  voted — never how), attendance at assemblies.
-- **Erasure.** A person's name, email address, date of birth and postcode are replaced and
-  their memberships end. Signed records are stored documents, so they stay valid; the roll
-  commitments in them no longer lead to anyone. Refused while the person is on the roll of an
-  election or assembly whose record is not yet made, since the record commits to the roll.
-"""
+"""Members' personal data: the retention purge, a member's own export, and erasure (the
+rules are in the package's docstring)."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import click
-from flask.cli import AppGroup
 from sqlalchemy import CursorResult, Delete, delete, exists, select
 
 from assembly.assemblies.models import (
@@ -28,10 +13,10 @@ from assembly.assemblies.models import (
     AssemblyBallot,
     AssemblyCandidate,
     AssemblyPaperBatch,
-    AssemblyState,
     Attendance,
     Vote,
 )
+from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.auth.models import RoleGrant, User
@@ -50,7 +35,7 @@ from assembly.errors import InvalidTransition, NotFound
 from assembly.extensions import db
 from assembly.membership.models import Person
 
-__all__ = ["RETENTION", "erase_person", "export_person", "privacy_cli", "purge_expired_ballots"]
+__all__ = ["RETENTION", "erase_person", "export_person", "purge_expired_ballots"]
 
 #: Ballot data is kept this long after the declaration.
 RETENTION = timedelta(days=365)
@@ -276,51 +261,3 @@ def erase_person(actor: Actor, email: str, today: date) -> int:
         record_event(actor, "user.erased", subject=user)
     db.session.flush()
     return len(people)
-
-
-# --- commands ---------------------------------------------------------------------------------
-
-privacy_cli = AppGroup("privacy", help="Members' personal data: retention, export, erasure.")
-
-
-@privacy_cli.command("purge")
-def purge_command() -> None:
-    """Delete the ballot data of elections and assemblies declared more than a year ago (the
-    signed records keep every ballot, with no voter). Run daily by the timer."""
-    from assembly.auth.actors import SystemActor
-
-    done = purge_expired_ballots(SystemActor("retention"))
-    db.session.commit()
-    for line in done:
-        click.echo(f"purged {line}")
-    click.echo(f"retention: {len(done)} election(s) and assembly(ies) purged")
-
-
-@privacy_cli.command("export")
-@click.argument("email")
-def export_command(email: str) -> None:
-    """Print, as JSON, everything held about the people with EMAIL."""
-    click.echo(json.dumps(export_person(email), indent=2, ensure_ascii=False))
-
-
-@privacy_cli.command("erase")
-@click.argument("email")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def erase_command(email: str, yes: bool) -> None:
-    """Erase the personal data of the people with EMAIL (names, address, date of birth,
-    postcode; memberships end). Signed records stay valid."""
-    from assembly.auth.actors import CLI
-    from assembly.clock import today
-    from assembly.errors import DomainError
-
-    if not yes:
-        click.confirm(
-            f"Erase everything personal held about {email}? This cannot be undone", abort=True
-        )
-    try:
-        count = erase_person(CLI, email, today())
-    except DomainError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from None
-    db.session.commit()
-    click.echo(f"erased {count} person(s) with that address")
