@@ -45,6 +45,8 @@ from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.notices.operations import queue_bulk_notices
 from assembly.records.operations import get_record, issue_record
+from assembly.records.record import contest_seed as record_contest_seed
+from assembly.records.record import election_seed_sha256
 
 __all__ = [
     "ContestCount",
@@ -54,6 +56,7 @@ __all__ = [
     "count_election",
     "declare_election",
     "read_result",
+    "seed_commitment",
 ]
 
 
@@ -97,8 +100,15 @@ def _stored_rankings(contest: Contest) -> Iterator[list[int]]:
 
 def contest_seed(election: Election, contest: Contest) -> str:
     """The contest's own seed, derived from the election's: lots in one contest never depend
-    on another's."""
-    return hashlib.sha256(f"{election.seed}:contest:{contest.id}".encode()).hexdigest()
+    on another's (``record.contest_seed``, which the verifier checks it with)."""
+    return record_contest_seed(election.seed, contest.id)
+
+
+def seed_commitment(election: Election) -> str:
+    """SHA-256 of the election's seed, which is fixed when the set-up is approved: shown on
+    the election's page and printed on the notices before the poll opens, and carried in the
+    record beside the seed, so that nobody can choose the seed once the votes are known."""
+    return election_seed_sha256(election.seed)
 
 
 def _check_officer(actor: Actor, election: Election, what: str) -> None:

@@ -41,6 +41,7 @@ from assembly.records.models import ElectionRecord, SigningKey
 from assembly.records.record import (
     SIGNATURE_FORMAT,
     ballot_leaf,
+    election_seed_sha256,
     key_entry,
     make_receipt,
     roll_leaf,
@@ -285,7 +286,8 @@ def _contest(election: Election, contest: Contest) -> dict[str, Any]:
 
 
 def build_body(election: Election) -> dict[str, Any]:
-    """The record's body (format v1) for a counted election, from the database."""
+    """The record's body (format v1) for a counted election, from the database: with the
+    election's seed revealed beside the commitment to it printed before the poll."""
     if election.signing_key_id is None or not election.officer_public_key:
         raise InvalidTransition(
             "The election has no election key or no returning officer's key, so it has no record."
@@ -308,6 +310,10 @@ def build_body(election: Election) -> dict[str, Any]:
                     "poll_closes_on",
                 )
             },
+            # The commitment published before the poll (the election's page, the notices)
+            # and the seed it commits to, from which every contest's seed is made.
+            "seed_sha256": election_seed_sha256(election.seed),
+            "seed": election.seed,
         },
         "contests": [
             _contest(election, contest)

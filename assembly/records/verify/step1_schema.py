@@ -1,9 +1,10 @@
 """Step 1, Schema: the file is a record of format 1, matches the schema
 (``record-v1.schema.json``), and keeps the rules of its kind, which the schema (with no
-conditionals) leaves to the verifier: a board election has an ``election``, at least one
-contest, contests by ``stv`` or ``fptp`` and ballots of exactly ``tracker``, ``ranking`` and
-``channel``; an assembly's votes have the constituency, weight, seats, methods and ballots of
-an assembly. A record that fails this step is not checked further.
+conditionals) leaves to the verifier: a board election has an ``election`` (with both or
+neither of ``seed_sha256`` and ``seed``), at least one contest, contests by ``stv`` or
+``fptp`` and ballots of exactly ``tracker``, ``ranking`` and ``channel``; an assembly's
+votes have the constituency, weight, seats, methods and ballots of an assembly. A record
+that fails this step is not checked further.
 
 Pure: standard library and the pure modules.
 """
@@ -119,6 +120,8 @@ def _kind_problems(body: dict[str, Any], rankings: dict[int, list[Any]]) -> list
     problems = []
     if "election" not in body:
         problems.append("body: lacks 'election' (a board election's record has one)")
+    else:
+        problems += _seed_problems(body["election"])
     if "assembly" in body:
         problems.append(
             "body: has 'assembly', which only a record of kind \"assembly\" has; this one is "
@@ -150,6 +153,18 @@ def _kind_problems(body: dict[str, Any], rankings: dict[int, list[Any]]) -> list
         if not shaped:
             problems += _ballot_shape(items, f"{path}.ballots", "ranking", weighted=False)
     return problems
+
+
+def _seed_problems(election: dict[str, Any]) -> list[str]:
+    """A board election's record carries its seed and the commitment to it together, or (made
+    before they were added) neither."""
+    for has, lacks in (("seed", "seed_sha256"), ("seed_sha256", "seed")):
+        if has in election and lacks not in election:
+            return [
+                f"body.election: has {has!r} but not {lacks!r}: a record carries the election's "
+                "seed and the commitment to it together, or neither"
+            ]
+    return []
 
 
 def _vote_problems(

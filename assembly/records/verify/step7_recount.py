@@ -1,9 +1,11 @@
 """Step 7, Recount: every contested contest recounted from its ballots (as step 5 found
 them) with its method, seats and seed — the result equal to the recorded ``count``, stage by
 stage, every lot drawn again from the seed, ``elected`` equal to the count's — and every
-uncontested one electing its candidates without ballots or a count. An assembly's votes are
-recounted with ``record.count_assembly_vote``, and the step also checks its seeds, the order
-of its rounds and its declared result.
+uncontested one electing its candidates without ballots or a count. A board election's seed
+revealed in the record hashes to the commitment published before the poll, and every
+contest's seed is made from it (a record made before records carried them says it made no
+advance commitment). An assembly's votes are recounted with ``record.count_assembly_vote``,
+and the step also checks its seeds, the order of its rounds and its declared result.
 
 Pure: standard library and the pure modules.
 """
@@ -16,7 +18,13 @@ from typing import Any
 
 from assembly.counting import BallotError, Candidate, LotNeeded, build_profile, count
 from assembly.counting.lots import draw
-from assembly.records.record import assembly_seed_sha256, count_assembly_vote, vote_seed
+from assembly.records.record import (
+    assembly_seed_sha256,
+    contest_seed,
+    count_assembly_vote,
+    election_seed_sha256,
+    vote_seed,
+)
 from assembly.records.verify.report import (
     Outcome,
     Verification,
@@ -62,9 +70,55 @@ def check_recount(state: Verification) -> Outcome:
         details += lines
     if assembly:
         problems, lines = _assembly_checks(state.body, outcomes)
-        passed = passed and not problems
-        details += problems + lines
+    else:
+        problems, lines = _election_seed_checks(state.body)
+    passed = passed and not problems
+    details += problems + lines
     return passed, details
+
+
+def _election_seed_checks(body: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Problems and notes of a board election's seed: the seed revealed is the one committed
+    to before the poll, and every contest's seed is made from it. A record made before
+    records carried them has neither, and the note says it made no commitment."""
+    election = body["election"]
+    contests = body["contests"]
+    if "seed" not in election:
+        return [], [
+            "the record made no advance commitment to its seed (no election.seed_sha256 or "
+            "election.seed: it was made before records carried them), so nothing shows the "
+            "contests' seeds were fixed before the poll"
+        ]
+    problems: list[str] = []
+    notes: list[str] = []
+    seed = election["seed"]
+    commitment = election_seed_sha256(seed)
+    if commitment != election["seed_sha256"]:
+        problems.append(
+            f"election.seed_sha256 is {election['seed_sha256']} (published before the poll), "
+            f"but the revealed election.seed hashes to {commitment}: the seed revealed is not "
+            "the one committed to"
+        )
+    else:
+        notes.append(
+            f"the election's seed {short(seed)} hashes to election.seed_sha256 "
+            f"{short(commitment)}, published before the poll"
+        )
+    wrong = 0
+    for contest in contests:
+        derived = contest_seed(seed, contest["id"])
+        if contest["seed"] != derived:
+            wrong += 1
+            problems.append(
+                f"{contest_label(contest)}: its seed is {contest['seed']}, but the election's "
+                f'seed gives {derived} (SHA-256 of "<election seed>:contest:{contest["id"]}")'
+            )
+    if not wrong:
+        notes.append(
+            f"the seed of each of the {len(contests)} contest(s) is the SHA-256 of "
+            '"<election seed>:contest:<contest id>"'
+        )
+    return problems, notes
 
 
 def _recount_vote(
