@@ -45,7 +45,7 @@ from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.notices.operations import queue_bulk_notices
-from assembly.records.record import contest_seed
+from assembly.records.record import contest_seed, election_seed_sha256
 
 __all__ = [
     "ContestCount",
@@ -54,6 +54,7 @@ __all__ = [
     "count_election",
     "declare_election",
     "read_result",
+    "seed_commitment",
 ]
 
 
@@ -91,6 +92,13 @@ def _stored_rankings(contest: Contest) -> Iterator[list[int]]:
         if recorded["id"] == contest.id:
             for item in recorded["ballots"]["items"]:
                 yield item["ranking"]
+
+
+def seed_commitment(election: Election) -> str:
+    """SHA-256 of the election's seed, which is fixed when the set-up is approved: shown on
+    the election's page and printed on the notices before the poll opens, and carried in the
+    record beside the seed, so that nobody can choose the seed once the votes are known."""
+    return election_seed_sha256(election.seed)
 
 
 def _check_officer(actor: Actor, election: Election, what: str) -> None:

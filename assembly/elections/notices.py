@@ -1,6 +1,8 @@
 """Board election notices: the notice of election (to every member) and voting information
 (to every voter, with a personal sign-in link valid until the poll closes). Both are queued in
-bulk and rendered when sent."""
+bulk and rendered when sent, and both print the commitment to the election's seed (its
+SHA-256), before any vote; voting information also prints the keys that must sign the
+record."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ def poll_closes_at(election: Election) -> datetime:
 
 
 def _notice_of_election(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    from assembly.elections.count import seed_commitment
+
     election = db.session.get(Election, context.get("election_id"))
     membership = db.session.get(Membership, context.get("membership_id"))
     if election is None or membership is None or election.state == ElectionState.cancelled:
@@ -41,6 +45,7 @@ def _notice_of_election(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
             "contest": contest,
             "long_date": long_date,
             "sign_in_url": external_url("auth.sign_in"),
+            "seed_sha256": seed_commitment(election),
         },
     )
 
@@ -59,6 +64,8 @@ def key_fingerprints(election: Election) -> dict[str, str]:
 
 
 def _voting_information(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    from assembly.elections.count import seed_commitment
+
     election = db.session.get(Election, context.get("election_id"))
     entry = db.session.get(RollEntry, context.get("roll_entry_id"))
     if election is None or entry is None or election.state != ElectionState.poll_open:
@@ -82,6 +89,7 @@ def _voting_information(context: dict[str, Any]) -> tuple[str, dict[str, Any]] |
             ),
             "long_date": long_date,
             "keys": key_fingerprints(election),
+            "seed_sha256": seed_commitment(election),
             "vote_url": personal_sign_in_link(
                 entry.person.email,
                 expires_at=closes,

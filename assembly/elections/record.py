@@ -33,7 +33,13 @@ from assembly.records import merkle
 from assembly.records import operations as records
 from assembly.records.models import Record
 from assembly.records.operations import body_frame
-from assembly.records.record import ballot_leaf, contest_seed, roll_leaf, roll_proof
+from assembly.records.record import (
+    ballot_leaf,
+    contest_seed,
+    election_seed_sha256,
+    roll_leaf,
+    roll_proof,
+)
 
 __all__ = [
     "KIND",
@@ -148,7 +154,8 @@ def _contest(election: Election, contest: Contest) -> dict[str, Any]:
 
 
 def build_body(election: Election) -> dict[str, Any]:
-    """The record's body (format v1) for a counted election, from the database."""
+    """The record's body (format v1) for a counted election, from the database: with the
+    election's seed revealed beside the commitment to it printed before the poll."""
     if election.signing_key_id is None or not election.officer_public_key:
         raise InvalidTransition(
             "The election has no election key or no returning officer's key, so it has no record."
@@ -171,6 +178,10 @@ def build_body(election: Election) -> dict[str, Any]:
                     "poll_closes_on",
                 )
             },
+            # The commitment published before the poll (the election's page, the notices)
+            # and the seed it commits to, from which every contest's seed is made.
+            "seed_sha256": election_seed_sha256(election.seed),
+            "seed": election.seed,
         },
         "contests": [
             _contest(election, contest)

@@ -45,6 +45,7 @@ from assembly.elections.count import (
     count_election,
     declare_election,
     read_results,
+    seed_commitment,
 )
 from assembly.elections.forms import (
     DATE_FIELDS,
@@ -366,6 +367,10 @@ def election(institution: Institution, election_id: int) -> str:
         state_labels=STATE_LABELS,
         method_labels=METHOD_LABELS,
         order_labels=ORDER_LABELS,
+        # The seed is fixed when the set-up is approved: from then on its commitment is shown.
+        seed_sha256=seed_commitment(election)
+        if election.state not in {ElectionState.draft, ElectionState.cancelled}
+        else "",
     )
 
 
@@ -1192,4 +1197,5 @@ def letters(institution: Institution, election_id: int, kind: str) -> ResponseRe
         title=LETTERS[kind],
         rows=rows,
         keys=key_fingerprints(election) if kind == "voting_information" else {},
+        seed_sha256=seed_commitment(election),
     )

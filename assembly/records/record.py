@@ -1,6 +1,7 @@
 """Election records, format v1 (``docs/record-format.md``): the pieces a record is built from
-and checked with — ballot and roll leaves, the body's hash, signatures, receipts, and an
-assembly vote's seed and count.
+and checked with — ballot and roll leaves, the body's hash, signatures, receipts, the
+commitment to a seed and the seeds made from it (a board election's contests', an assembly's
+votes'), and an assembly vote's count.
 
 A record is ``{"format", "body", "body_sha256", "signatures"}``; the body is what is signed
 (through its SHA-256; ``signing.statement``). A body of kind ``"assembly"`` records the votes
@@ -58,6 +59,7 @@ __all__ = [
     "contest_seed",
     "count_assembly_vote",
     "document_text",
+    "election_seed_sha256",
     "key_entry",
     "make_receipt",
     "receipt_digest",
@@ -236,13 +238,6 @@ def receipt_signed_by(document: dict[str, Any], public_key: str) -> bool:
     )
 
 
-def contest_seed(election_seed: str, contest_id: int) -> str:
-    """The seed of one board election contest's lots, derived from the election's so that
-    lots in one contest never depend on another's: the SHA-256 (hex) of the ASCII text
-    ``"<election seed>:contest:<contest id>"``."""
-    return hashlib.sha256(f"{election_seed}:contest:{contest_id}".encode("ascii")).hexdigest()
-
-
 # -- assembly votes ----------------------------------------------------------------------------
 
 
@@ -250,6 +245,19 @@ def assembly_seed_sha256(seed: str) -> str:
     """The commitment to an assembly's seed, published before any vote: the SHA-256 (hex) of
     the seed's ASCII hex text."""
     return hashlib.sha256(seed.encode("ascii")).hexdigest()
+
+
+def election_seed_sha256(seed: str) -> str:
+    """The commitment to a board election's seed, shown and printed before the poll opens:
+    the SHA-256 (hex) of the seed's ASCII hex text, made as an assembly's is."""
+    return assembly_seed_sha256(seed)
+
+
+def contest_seed(election_seed: str, contest_id: int) -> str:
+    """The seed of one board contest's lots: the SHA-256 (hex) of the text
+    ``"<election seed>:contest:<contest id>"``, so that lots in one contest never depend on
+    another's."""
+    return hashlib.sha256(f"{election_seed}:contest:{contest_id}".encode("ascii")).hexdigest()
 
 
 def vote_seed(assembly_seed: str, contest_id: int) -> str:

@@ -8,7 +8,10 @@ running it again gives the same bytes, and ``tests/records`` checks the files ar
 The record is built by hand from plain data with the pure modules only (no application, no
 database): three contests of a hospital's board election — the public constituency by STV
 (3 seats, 6 candidates, 60 ballots; two candidates tie at the bottom and a lot decides who is
-excluded), the staff by first past the post (1 seat), and the volunteers uncontested.
+excluded), the staff by first past the post (1 seat), and the volunteers uncontested. That
+record was made before records carried the commitment to the election's seed, and has none;
+the hospital's next board election (``committed-*.json``) has the same contests, its seed's
+SHA-256 (printed before the poll) and the seed itself, from which each contest's seed is made.
 
 Two assembly records follow (``assembly-*.json``): the hospital's annual public assembly of
 2027 electing its chair in two rounds of an exhaustive ballot, weighted by constituency
@@ -39,7 +42,9 @@ from assembly.records.record import (  # noqa: E402
     ballot_hash,
     ballot_leaf,
     body_sha256,
+    contest_seed,
     count_assembly_vote,
+    election_seed_sha256,
     key_entry,
     make_receipt,
     roll_leaf,
@@ -71,6 +76,10 @@ INSTITUTION = {
 }
 ELECTION_ID = 12
 CAST_ON = "2026-11-22"
+#: The next board election's id, and its seed (published as its SHA-256 before the poll,
+#: revealed in the record).
+COMMITTED_ELECTION_ID = 13
+COMMITTED_SEED = hashlib.sha256(b"example election seed 2027").hexdigest()
 TRACKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #: Which of the public contest's ballots the example receipt is for (index in tracker order).
 RECEIPT_BALLOT = 17
@@ -187,7 +196,10 @@ def _contest(
     seats: int,
     names: list[str],
     voters: int,
+    seed: str | None = None,
 ) -> dict[str, Any]:
+    """One contest of a board election; its seed made from the election's ``seed``, or (the
+    record of 2026, made before records carried the election's seed) from a phrase."""
     candidates = [
         {"id": 100 + contest_id * 10 + n, "ballot_name": name} for n, name in enumerate(names)
     ]
@@ -206,7 +218,9 @@ def _contest(
         "weight": weight,
         "seats": seats,
         "method": method,
-        "seed": hashlib.sha256(f"example election seed:contest:{contest_id}".encode()).hexdigest(),
+        "seed": hashlib.sha256(f"example election seed:contest:{contest_id}".encode()).hexdigest()
+        if seed is None
+        else contest_seed(seed, contest_id),
         "uncontested": uncontested,
         "candidates": candidates,
         "roll": _roll(rng, contest_id, voters, f"{constituency[0]}.riverside.example"),
@@ -220,9 +234,10 @@ def _contest(
     return contest
 
 
-def make_body() -> dict[str, Any]:
-    """The example record's body."""
-    rng = random.Random(2026)  # noqa: S311 — reproducible examples, not secrets
+def make_body(seed: str | None = None) -> dict[str, Any]:
+    """The example record's body: the 2026 election, or with ``seed`` the 2027 one, whose
+    record carries the seed and the commitment to it."""
+    rng = random.Random(2026 if seed is None else 202711)  # noqa: S311 — reproducible examples
     public = [
         "Tola ADEYEMI",
         "Grace BROWN",
@@ -232,7 +247,7 @@ def make_body() -> dict[str, Any]:
         "Tom WRIGHT",
     ]
     contests = [
-        _contest(rng, 31, ("public", "Public members"), "3/4", "stv", 3, public, 80),
+        _contest(rng, 31, ("public", "Public members"), "3/4", "stv", 3, public, 80, seed),
         _contest(
             rng,
             32,
@@ -242,29 +257,52 @@ def make_body() -> dict[str, Any]:
             1,
             ["Priya DESAI", "Ola NILSEN", "Ben OKAFOR"],
             40,
+            seed,
         ),
-        _contest(rng, 33, ("volunteers", "Volunteers"), "1/10", "stv", 1, ["Rosa LINDQVIST"], 12),
+        _contest(
+            rng, 33, ("volunteers", "Volunteers"), "1/10", "stv", 1, ["Rosa LINDQVIST"], 12, seed
+        ),
     ]
+    election: dict[str, Any] = {
+        "id": ELECTION_ID,
+        "title": "Board of Governors election 2026",
+        "seats": 5,
+        "apportionment": "largest-remainder",
+        "candidate_order": "alphabetical",
+        "timetable": {
+            "notice_of_election_on": "2026-09-28",
+            "nominations_close_on": "2026-10-19",
+            "withdrawals_close_on": "2026-10-26",
+            "poll_opens_on": "2026-11-09",
+            "poll_closes_on": "2026-11-26",
+        },
+    }
+    issued_at, audit = "2026-11-27T10:15:00Z", b"example audit head"
+    if seed is not None:
+        election.update(
+            id=COMMITTED_ELECTION_ID,
+            title="Board of Governors election 2027",
+            timetable={
+                "notice_of_election_on": "2027-09-27",
+                "nominations_close_on": "2027-10-18",
+                "withdrawals_close_on": "2027-10-25",
+                "poll_opens_on": "2027-11-08",
+                "poll_closes_on": "2027-11-25",
+            },
+            seed_sha256=election_seed_sha256(seed),
+            seed=seed,
+        )
+        issued_at, audit = "2027-11-26T10:05:00Z", b"example audit head 2027"
     return {
         "software": {"name": "assembly", "version": "0.1.0"},
-        "issued_at": "2026-11-27T10:15:00Z",
+        "issued_at": issued_at,
         "institution": dict(INSTITUTION),
-        "election": {
-            "id": ELECTION_ID,
-            "title": "Board of Governors election 2026",
-            "seats": 5,
-            "apportionment": "largest-remainder",
-            "candidate_order": "alphabetical",
-            "timetable": {
-                "notice_of_election_on": "2026-09-28",
-                "nominations_close_on": "2026-10-19",
-                "withdrawals_close_on": "2026-10-26",
-                "poll_opens_on": "2026-11-09",
-                "poll_closes_on": "2026-11-26",
-            },
-        },
+        "election": election,
         "contests": contests,
-        "audit": {"seq": 4217, "head_hash": hashlib.sha256(b"example audit head").hexdigest()},
+        "audit": {
+            "seq": 4217 if seed is None else 6630,
+            "head_hash": hashlib.sha256(audit).hexdigest(),
+        },
         "keys": {
             "election": key_entry(public_key_text(_key(EXAMPLE_ELECTION_KEY_SEED))),
             "returning_officer": key_entry(public_key_text(_key(EXAMPLE_OFFICER_KEY_SEED))),
@@ -343,6 +381,46 @@ def _tampered(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ]
     out["tampered-key.json"] = key
     return out
+
+
+# -- a board election that commits to its seed ----------------------------------------------------
+
+
+def _lots_chosen(contest: dict[str, Any]) -> list[str]:
+    return [d["chosen"] for d in contest["count"]["lots"]["draws"]]
+
+
+def _committed_tampered(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Copies of the 2027 record, each changed in one way (see README.md)."""
+    out: dict[str, dict[str, Any]] = {}
+
+    seed = copy.deepcopy(record)
+    seed["body"]["election"]["seed"] = hashlib.sha256(b"a seed chosen after the poll").hexdigest()
+    out["committed-tampered-seed.json"] = _rehashed(seed)
+
+    # Another seed for the public contest, one that draws the other candidate at the lot, and
+    # the count made again with it: the recount agrees, but the seed is not the election's.
+    other = copy.deepcopy(record)
+    public = other["body"]["contests"][0]
+    drawn = _lots_chosen(public)
+    for n in range(100):
+        public["seed"] = hashlib.sha256(f"a seed that draws otherwise {n}".encode()).hexdigest()
+        public["count"] = _count(public)
+        if _lots_chosen(public) != drawn:
+            break
+    assert _lots_chosen(public) != drawn, "no seed drew the other candidate"
+    public["elected"] = [int(c[1:]) for c in public["count"]["elected_ids"]]
+    out["committed-tampered-contest-seed.json"] = _rehashed(other)
+    return out
+
+
+def build_committed() -> dict[str, dict[str, Any]]:
+    """The 2027 board election's record, which carries its seed and the commitment to it,
+    and its tampered copies."""
+    record = sign_record(make_body(COMMITTED_SEED), _key(EXAMPLE_ELECTION_KEY_SEED))
+    complete = _countersigned(record, _key(EXAMPLE_OFFICER_KEY_SEED))
+    assert _lots_chosen(complete["body"]["contests"][0]), "the example should draw a lot"
+    return {"committed-record.json": complete, **_committed_tampered(complete)}
 
 
 # -- assemblies ----------------------------------------------------------------------------------
@@ -600,6 +678,7 @@ def build() -> dict[str, dict[str, Any]]:
         "receipt.json": receipt,
         "roll-proof.json": _roll_proof(public["id"], ROLL_PROOF_INDEX),
         **_tampered(complete),
+        **build_committed(),
         **build_assemblies(),
     }
 

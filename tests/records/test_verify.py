@@ -193,6 +193,130 @@ def test_a_replaced_election_key_fails_against_the_fingerprint_you_trust() -> No
     assert "is not one you gave" in details(report, 3)
 
 
+# -- the election's seed and the commitment to it ------------------------------------------------
+
+COMMITTED = load("committed-record.json")
+#: The 2027 example's seed and its commitment (docs/record-format.md shows them).
+COMMITTED_SEED = "e04b1cfb2791c5403994902975890dd9ecd6c9d79c8cb0c2f832c085857259fb"
+COMMITMENT = "8d73a92a23c3264710824cf31c2fc70ff875fe0aab68a3ab5620f47da1d832ce"
+
+
+def test_a_record_that_commits_to_its_seed_passes_step_seven_saying_so() -> None:
+    """The 2027 example carries the commitment printed before the poll and the seed: step 7
+    finds the seed hashes to the commitment and every contest's seed is made from it."""
+    election = COMMITTED["body"]["election"]
+    assert (election["seed"], election["seed_sha256"]) == (COMMITTED_SEED, COMMITMENT)
+    report = verify_record(COMMITTED, fingerprints=[ELECTION_FP, OFFICER_FP])
+    assert report.ok, report.to_dict()
+    recount = details(report, 7)
+    assert (
+        "the election's seed e04b1cfb2791c540… hashes to election.seed_sha256 "
+        "8d73a92a23c32647…, published before the poll"
+    ) in recount
+    assert (
+        'the seed of each of the 3 contest(s) is the SHA-256 of "<election seed>:contest:'
+        '<contest id>"'
+    ) in recount
+    assert "no advance commitment" not in recount
+    assert "the same choice(s)" in recount  # its lot, drawn again from contest 31's seed
+
+
+def test_the_formats_example_of_the_commitment_is_the_example_records() -> None:
+    """docs/record-format.md shows the example record's seed, its commitment and contest 31's
+    seed, as the example holds them."""
+    text = (EXAMPLES.parent / "record-format.md").read_text(encoding="utf-8")
+    public = COMMITTED["body"]["contests"][0]
+    assert public["id"] == 31
+    for value in (COMMITTED_SEED, COMMITMENT, public["seed"]):
+        assert value in text
+
+
+def test_a_record_made_before_the_commitment_still_verifies() -> None:
+    """The 2026 example, made before records carried the election's seed, passes every step;
+    step 7 says it made no advance commitment to its seed instead of failing."""
+    assert not {"seed", "seed_sha256"} & set(RECORD["body"]["election"])
+    report = verify_record(RECORD, fingerprints=[ELECTION_FP, OFFICER_FP])
+    assert report.ok, report.to_dict()
+    assert "the record made no advance commitment to its seed" in details(report, 7)
+
+
+COMMITTED_TAMPERED = {
+    "committed-tampered-seed.json": (
+        {3, 4, 7},
+        [
+            f"election.seed_sha256 is {COMMITMENT} (published before the poll), but the revealed "
+            "election.seed hashes to",
+            "the seed revealed is not the one committed to",
+            "contest 31 (Public members): its seed is",
+            "contest 33 (Volunteers): its seed is",
+        ],
+    ),
+    "committed-tampered-contest-seed.json": (
+        {3, 4, 7},
+        [
+            "contest 31 (Public members): its seed is",
+            '(SHA-256 of "<election seed>:contest:31")',
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMITTED_TAMPERED))
+def test_each_tampered_copy_of_the_committed_record_fails_step_seven(name: str) -> None:
+    """A revealed seed that is not the one committed to, or a contest's seed that is not made
+    from the election's, fails step 7 (and the signatures), saying which."""
+    expected_steps, messages = COMMITTED_TAMPERED[name]
+    report = verify_record(load(name))
+    assert failed(report) == expected_steps
+    for message in messages:
+        assert message in details(report, 7), details(report, 7)
+
+
+def test_a_wrong_seed_fails_step_seven_alone() -> None:
+    """Re-signed by both keys (what only the key holders could do), a record whose revealed
+    seed is not the one committed to fails step 7 and nothing else: the commitment, and each
+    contest whose seed the revealed one does not give."""
+    committed = copy.deepcopy(COMMITTED)
+    committed["body"]["election"]["seed"] = "0" * 64
+    report = verify_record(resign(committed))
+    assert failed(report) == {7}
+    recount = details(report, 7)
+    assert "the seed revealed is not the one committed to" in recount
+    for contest in committed["body"]["contests"]:
+        assert f"contest {contest['id']} ({contest['constituency']['name']}): its seed is" in (
+            recount
+        )
+
+
+def test_a_wrong_contest_seed_fails_step_seven_naming_the_contest() -> None:
+    """An uncontested contest (no lots to disagree) whose seed is not made from the election's
+    fails step 7 alone, naming the contest and the seed the election's gives."""
+    committed = copy.deepcopy(COMMITTED)
+    volunteers = committed["body"]["contests"][2]
+    assert volunteers["uncontested"]
+    expected = volunteers["seed"]
+    volunteers["seed"] = "1" * 64
+    report = verify_record(resign(committed))
+    assert failed(report) == {7}
+    assert (
+        f"contest 33 (Volunteers): its seed is {'1' * 64}, but the election's seed gives "
+        f'{expected} (SHA-256 of "<election seed>:contest:33")'
+    ) in details(report, 7)
+    assert "hashes to election.seed_sha256" in details(report, 7)  # the commitment holds
+
+
+@pytest.mark.parametrize("kept", ["seed", "seed_sha256"])
+def test_a_seed_without_its_commitment_fails_step_one(kept: str) -> None:
+    """A record carries the election's seed and the commitment to it together, or neither:
+    one without the other fails step 1, and nothing else runs."""
+    committed = copy.deepcopy(COMMITTED)
+    gone = "seed" if kept == "seed_sha256" else "seed_sha256"
+    del committed["body"]["election"][gone]
+    report = verify_record(resign(committed))
+    assert failed(report) == {1, 2, 3, 4, 5, 6, 7}
+    assert f"body.election: has {kept!r} but not {gone!r}" in details(report, 1)
+
+
 # -- receipts and trackers -----------------------------------------------------------------------
 
 
