@@ -140,13 +140,19 @@ def _audience(audience: tuple[Any, ...]) -> tuple[Audience | None, frozenset[Rol
     return (kinds.pop() if kinds else None), roles
 
 
-def refuse_visitor(institution: Institution, roles: frozenset[Role]) -> ResponseReturnValue | None:
-    """Send an anonymous visitor to sign in (returned) and refuse (403) anyone signed in who is
-    neither an admin nor a holder of one of ``roles`` in ``institution``; None lets them in."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
+def check_roles(institution: Institution, roles: frozenset[Role]) -> None:
+    """Refuse (403) a signed-in visitor who is neither an admin nor a holder of one of
+    ``roles`` in ``institution``."""
     if not current_user.is_platform_admin and not (roles_in(current_user, institution) & roles):
         abort(403)
+
+
+def refuse_visitor(institution: Institution, roles: frozenset[Role]) -> ResponseReturnValue | None:
+    """Send an anonymous visitor to sign in (the response returned), and refuse (403) anyone
+    signed in without one of ``roles``; None lets them in."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    check_roles(institution, roles)
     return None
 
 
@@ -168,7 +174,7 @@ def institution_view(
                 return login_manager.unauthorized()
             institution = get_institution_or_404(slug)
             if roles:
-                refuse_visitor(institution, roles)
+                check_roles(institution, roles)
             return view(*args, institution=institution, **kwargs)
 
         return wrapped
@@ -262,7 +268,7 @@ def object_view(
                         return refusal
             else:
                 institution = get_institution_or_404(slug)
-                refuse_visitor(institution, roles)
+                check_roles(institution, roles)
                 thing = scope.get(institution, object_id)
             if only is not None and not only(current_user, thing):
                 if denied is None:
