@@ -23,7 +23,7 @@ from assembly.audit.operations import verify_chain
 from assembly.auth.actors import CLI
 from assembly.auth.operations import issue_sign_in_link
 from assembly.elections.models import Ballot, RollMark
-from assembly.elections.views import RECEIPTS
+from assembly.elections.views.voting import RECEIPTS
 from assembly.extensions import db
 from tests.conftest import free_port
 from tests.elections.polls import make_poll

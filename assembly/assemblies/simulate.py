@@ -48,7 +48,7 @@ from assembly.elections.simulate import _enrol, _institution, _user
 from assembly.extensions import db
 from assembly.membership.models import Membership, Person
 from assembly.records.operations import published
-from assembly.records.record import signature_file
+from assembly.records.record import CHOICES, signature_file
 from assembly.records.signing import public_key_text
 
 __all__ = ["AssemblySimulation", "simulate_assembly"]
@@ -78,7 +78,7 @@ class AssemblySimulation:
 
 def _ballot(rng: random.Random, vote: Vote, ids: list[int]) -> tuple[list[int], str]:
     if vote.kind == VoteKind.confirmation:
-        return [], rng.choices(["yes", "no", "abstain"], weights=[6, 3, 1])[0]
+        return [], rng.choices(CHOICES, weights=[6, 3, 1])[0]
     # Preferences lean towards the first candidates, so that counts have a story.
     order = sorted(ids, key=lambda i: rng.random() * (1 + ids.index(i) * 0.4))
     if vote.kind == VoteKind.round:

@@ -693,9 +693,9 @@ def test_the_public_tracker_list_is_sorted_paginated_and_holds_nothing_else(
 ) -> None:
     """Anyone can read the contest's trackers, sorted, a page at a time, with no choices or
     times; other contests' trackers are not there; before the poll there is no list."""
-    from assembly.elections import views
+    from assembly.elections.views import results
 
-    monkeypatch.setattr(views, "TRACKERS_PER_PAGE", 2)
+    monkeypatch.setattr(results, "TRACKERS_PER_PAGE", 2)
     poll = make_poll(voters=3)
     zoe = poll.candidates["workers"][0]
     for email in poll.voters["workers"]:

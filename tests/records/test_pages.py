@@ -26,11 +26,11 @@ from assembly.elections.record import get_record
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.records import operations as record_operations
-from assembly.records import views as records_views
 from assembly.records.operations import current_signing_key, published, rotate_signing_key
 from assembly.records.record import body_sha256, signature_file
 from assembly.records.signing import fingerprint, group_fingerprint, public_key_text
 from assembly.records.verify import verify_record
+from assembly.records.views import verifying
 from tests.conftest import grant, make_institution, make_user
 from tests.elections.polls import OFFICER_KEY, OFFICER_PUBLIC_KEY, Poll, countersign, make_poll
 from tests.membership.test_imports import database_fingerprint
@@ -515,8 +515,8 @@ def test_a_published_record_is_read_and_recounted_once_per_process(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the record was read again")
 
-    monkeypatch.setattr(records_views, "published", refuse)
-    monkeypatch.setattr(records_views, "verify_record", refuse)
+    monkeypatch.setattr(verifying, "published", refuse)
+    monkeypatch.setattr(verifying, "verify_record", refuse)
     assert _steps(_text(client.get(url))) == first
 
 

@@ -1,0 +1,28 @@
+"""Board election pages, by audience.
+
+- ``setup``: the secretary and the returning officer — the list, set-up (with the seats shown
+  as they change), the election's page, approval, cancellation, the count, the declaration
+  and the printed letters.
+- ``nominations``: members stand and withdraw; the returning officer checks the nominations;
+  the public statement of candidates.
+- ``voting``: voters — their ballot, its review, casting and the receipt.
+- ``results``: the public — trackers, turnout, the result and its ballots.
+- ``paper``: the returning officer, secretary and tellers enter paper and postal batches.
+
+Every page except casting loads what it is about with ``elections.access.election_view``;
+casting reads nothing before its writing transaction (``voting.vote_cast``).
+"""
+
+from __future__ import annotations
+
+# Importing the page modules registers their routes on ``bp``.
+from assembly.elections.views import (  # noqa: F401
+    nominations,
+    paper,
+    results,
+    setup,
+    voting,
+)
+from assembly.elections.views.blueprint import bp
+
+__all__ = ["bp"]

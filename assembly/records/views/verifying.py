@@ -1,0 +1,313 @@
+"""The verify page (public): it checks a published record, or one uploaded, with every step
+of the verifier, and finds a voter's receipt or tracker in it. Nothing is stored."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from assembly.elections.models import Election
+from assembly.elections.queries import can_see_results
+from assembly.elections.record import KIND as ELECTION_RECORD
+from assembly.elections.record import get_record
+from assembly.elections.states import ElectionState
+from assembly.extensions import db, limiter
+from assembly.records.forms import CountersignForm, VerifyForm
+from assembly.records.models import Record, SigningKey
+from assembly.records.operations import published
+from assembly.records.verify import Report, normalise_tracker, verify_record
+from assembly.records.views.blueprint import bp
+from assembly.records.views.published import SUMMARIES_KEPT, record_of, record_page
+from assembly.records.views.uploads import (
+    SMALL_FILE_LIMIT,
+    UploadProblem,
+    file_size,
+    has_file,
+    read_json_upload,
+)
+
+#: Checks a visitor may ask for, each of which may recount a whole election.
+VERIFY_LIMIT = "30 per 15 minutes"
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """An upload over the request limit: the form again, saying so (nothing was read)."""
+    db.session.rollback()
+    limit = file_size(int(current_app.config["MAX_CONTENT_LENGTH"]))
+    message = f"The file is larger than {limit}, the most this page takes"
+    if request.endpoint == "records.verify":
+        form = VerifyForm(formdata=None)
+        form.election.choices = _verify_choices()
+        form.record.errors = [message]
+        return _verify_page(form, status=413)
+    election = db.session.get(Election, (request.view_args or {}).get("election_id", 0))
+    row = get_record(election) if election is not None else None
+    if (
+        request.endpoint == "records.record_countersign"
+        and election is not None
+        and row is not None
+        and can_see_results(current_user, election)
+    ):
+        countersign = CountersignForm(formdata=None)
+        countersign.signature.errors = [message]
+        return record_page(election, row, countersign, status=413)
+    return render_template(
+        "errors/error.html", title="The file is too large", message=message, status=413
+    ), 413
+
+
+def _visible_records() -> list[Election]:
+    """Elections whose record this visitor may see: declared ones, newest first, then (for
+    their officers) counted ones."""
+    elections = db.session.scalars(
+        select(Election)
+        .options(joinedload(Election.institution))
+        .join(Record, (Record.kind == ELECTION_RECORD) & (Record.subject_id == Election.id))
+        .where(Election.state.in_([ElectionState.declared, ElectionState.counted]))
+        .order_by(Election.id.desc())
+    ).all()
+    return [e for e in elections if can_see_results(current_user, e)]
+
+
+def _verify_choices() -> list[tuple[int, str]]:
+    return [(0, "Choose a record")] + [
+        (
+            e.id,
+            f"{e.institution.name}: {e.title}"
+            + ("" if e.state == ElectionState.declared else " (counted, not yet declared)"),
+        )
+        for e in _visible_records()
+    ]
+
+
+def _pinned_keys(record: dict[str, Any]) -> tuple[Election | None, list[str]]:
+    """The election of this service a record names, and the fingerprints of the keys this
+    service holds for it (its election key, its returning officer's): the record must be
+    signed by those. None and no fingerprints for a record of no election whose record this
+    visitor may see here."""
+    body = record.get("body")
+    if not isinstance(body, dict):
+        return None, []
+    named = body.get("election")
+    institution = body.get("institution")
+    if not isinstance(named, dict) or not isinstance(institution, dict):
+        return None, []
+    election_id, slug = named.get("id"), institution.get("slug")
+    if type(election_id) is not int or not isinstance(slug, str):
+        return None, []
+    election = db.session.get(Election, election_id)
+    if (
+        election is None
+        or election.institution.slug != slug
+        or get_record(election) is None
+        or not can_see_results(current_user, election)
+    ):
+        return None, []
+    fingerprints = _election_keys(election)
+    return (election, fingerprints) if fingerprints else (None, [])
+
+
+def _election_keys(election: Election) -> list[str]:
+    """The fingerprints of the keys this service holds for an election (its election key,
+    its returning officer's), or none if it lacks either."""
+    key = db.session.get(SigningKey, election.signing_key_id) if election.signing_key_id else None
+    if key is None or not election.officer_fingerprint:
+        return []
+    return [key.fingerprint, election.officer_fingerprint]
+
+
+@dataclass(frozen=True)
+class BallotFound:
+    """A ballot found by its tracker, for the voter: its contest and choices by name."""
+
+    contest: str
+    ranked: bool
+    names: tuple[str, ...]
+
+
+def find_ballots(record: dict[str, Any], tracker: str) -> list[BallotFound]:
+    """The ballots with this tracker in a (possibly malformed) record, with candidate names."""
+    found: list[BallotFound] = []
+    body = record.get("body")
+    contests = body.get("contests") if isinstance(body, dict) else None
+    for contest in contests if isinstance(contests, list) else []:
+        try:
+            items = contest["ballots"]["items"]
+            names = {c["id"]: c["ballot_name"] for c in contest["candidates"]}
+            label = contest["constituency"]["name"]
+            ranked = contest["method"] == "stv"
+            for item in items:
+                if item["tracker"] == tracker:
+                    found.append(
+                        BallotFound(
+                            contest=str(label),
+                            ranked=ranked,
+                            names=tuple(
+                                str(names.get(i, f"unknown candidate {i}")) for i in item["ranking"]
+                            ),
+                        )
+                    )
+        except (KeyError, TypeError):
+            continue  # the verifier's steps say what is wrong with such a contest
+    return found
+
+
+def _verify_page(
+    form: VerifyForm,
+    *,
+    report: Report | None = None,
+    source: str = "",
+    pinned: Election | None = None,
+    pinned_keys: list[str] | None = None,
+    tracker: str | None = None,
+    ballots: list[BallotFound] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    failed = [step for step in report.steps if not step.passed] if report else []
+    return render_template(
+        "records/verify.html",
+        form=form,
+        report=report,
+        failed=failed,
+        source=source,
+        pinned=pinned,
+        pinned_keys=pinned_keys or [],
+        tracker=tracker,
+        ballots=ballots or [],
+        max_record=file_size(int(current_app.config["MAX_CONTENT_LENGTH"])),
+        max_small=file_size(SMALL_FILE_LIMIT),
+    ), status
+
+
+#: Reports on published records checked without a receipt, tracker or signature, by the
+#: election, its body hash and the officer's signature (which is all that can change).
+_REPORTS: dict[tuple[int, str, str], Report] = {}
+_REPORTS_LOCK = threading.Lock()
+
+
+def _published_report(election: Election, row: Record) -> Report:
+    """The report on a published record as it stands, made once per process (the record,
+    up to a million ballots, is read only then)."""
+    key = (election.id, row.body_sha256, row.officer_signature)
+    report = _REPORTS.get(key)
+    if report is None:
+        report = verify_record(published(row), fingerprints=_election_keys(election))
+        with _REPORTS_LOCK:
+            while len(_REPORTS) >= SUMMARIES_KEPT:
+                _REPORTS.pop(next(iter(_REPORTS)))
+            _REPORTS[key] = report
+    return report
+
+
+def _check_published(
+    form: VerifyForm,
+    election: Election,
+    row: Record,
+    signature: dict[str, Any] | None = None,
+    receipt: dict[str, Any] | None = None,
+    roll_proof: dict[str, Any] | None = None,
+) -> ResponseReturnValue:
+    """Verify a published record: from the report kept in memory when nothing was added to
+    check with it, else afresh."""
+    source = _published_source(election)
+    if signature is None and receipt is None and roll_proof is None and not form.tracker.data:
+        return _verify_page(
+            form,
+            report=_published_report(election, row),
+            source=source,
+            pinned=election,
+            pinned_keys=_election_keys(election),
+        )
+    return _check(form, published(row), source, signature, receipt, roll_proof)
+
+
+def _check(
+    form: VerifyForm,
+    record: dict[str, Any],
+    source: str,
+    signature: dict[str, Any] | None = None,
+    receipt: dict[str, Any] | None = None,
+    roll_proof: dict[str, Any] | None = None,
+) -> ResponseReturnValue:
+    """Run the verifier on ``record`` and show every step."""
+    tracker = normalise_tracker(form.tracker.data) if form.tracker.data else None
+    pinned, fingerprints = _pinned_keys(record)
+    report = verify_record(
+        record,
+        signature=signature,
+        receipt=receipt,
+        tracker=tracker,
+        fingerprints=fingerprints,
+        roll_proof=roll_proof,
+    )
+    return _verify_page(
+        form,
+        report=report,
+        source=source,
+        pinned=pinned,
+        pinned_keys=fingerprints,
+        tracker=tracker,
+        ballots=find_ballots(record, tracker) if tracker else [],
+    )
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit(VERIFY_LIMIT, methods=["POST"])
+def verify() -> ResponseReturnValue:
+    """Public: check a published record, or one uploaded, with every step of the verifier
+    (and, given one, find a voter's receipt or tracker in it). Nothing is stored."""
+    form = VerifyForm()
+    form.election.choices = _verify_choices()
+    if request.method == "GET":
+        chosen = request.args.get("election", type=int)
+        if chosen is None:
+            return _verify_page(form)
+        election, row = record_of(chosen)
+        form.election.data = election.id
+        return _check_published(form, election, row)
+    if not form.validate_on_submit():
+        return _verify_page(form, status=400)
+    uploaded = has_file(form.record.data)
+    if uploaded and form.election.data:
+        form.election.errors = ["Choose a published record, or upload a record file: not both"]
+        return _verify_page(form, status=400)
+    if not uploaded and not form.election.data:
+        # Beside the list of records, or (when there is none to list) the upload.
+        field = form.election if len(form.election.choices or []) > 1 else form.record
+        field.errors = ["Choose a published record, or upload a record file"]
+        return _verify_page(form, status=400)
+    documents: dict[str, dict[str, Any] | None] = {}
+    for field, what, limit in (
+        (form.record, "record file", None),
+        (form.signature, "signature file", SMALL_FILE_LIMIT),
+        (form.receipt, "receipt", SMALL_FILE_LIMIT),
+        (form.roll_proof, "roll proof", SMALL_FILE_LIMIT),
+    ):
+        documents[field.name] = None
+        if has_file(field.data):
+            try:
+                documents[field.name] = read_json_upload(field.data, what, limit)
+            except UploadProblem as problem:
+                field.errors = [*field.errors, str(problem)]
+    if form.errors:
+        return _verify_page(form, status=400)
+    signature, receipt = documents["signature"], documents["receipt"]
+    roll_proof, record = documents["roll_proof"], documents["record"]
+    if record is not None:
+        source = f"the file {form.record.data.filename}"
+        return _check(form, record, source, signature, receipt, roll_proof)
+    election, row = record_of(int(form.election.data or 0))
+    return _check_published(form, election, row, signature, receipt, roll_proof)
+
+
+def _published_source(election: Election) -> str:
+    return f"the published record of {election.title} ({election.institution.name})"
