@@ -161,6 +161,17 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(assemblies_bp)
+    _register_record_kinds()
+
+
+def _register_record_kinds() -> None:
+    """The kinds of record the records service keeps and the verify page lists."""
+    from assembly.assemblies.record import RECORD_KIND as ASSEMBLY_RECORDS
+    from assembly.elections.record import RECORD_KIND as ELECTION_RECORDS
+    from assembly.records.kinds import register_kind
+
+    register_kind(ELECTION_RECORDS)
+    register_kind(ASSEMBLY_RECORDS)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -34,12 +34,14 @@ from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.records import merkle
 from assembly.records import operations as records
+from assembly.records.kinds import RecordKind
 from assembly.records.models import Record
 from assembly.records.operations import body_frame, read_officer_key
 from assembly.records.record import ballot_leaf, roll_leaf
 
 __all__ = [
     "KIND",
+    "RECORD_KIND",
     "assembly_record",
     "build_assembly_body",
     "countersign_assembly_record",
@@ -221,3 +223,18 @@ def countersign_assembly_record(actor: Actor, assembly: Assembly, signature: Any
         subject=assembly,
         data={"body_sha256": row.body_sha256, "fingerprint": assembly.officer_fingerprint},
     )
+
+
+def _declared(assembly: Assembly) -> bool:
+    return assembly.state == AssemblyState.declared
+
+
+#: How the records service serves an assembly's records (registered by the app): public
+#: from the declaration, when the record is made.
+RECORD_KIND = RecordKind(
+    name=KIND,
+    section="assembly",
+    load=lambda assembly_id: db.session.get(Assembly, assembly_id),
+    visible=lambda _user, assembly: _declared(assembly),
+    declared=_declared,
+)

@@ -25,12 +25,14 @@ from assembly.elections.models import (
 )
 from assembly.elections.nominations import valid_candidates
 from assembly.elections.operations import lock_election
+from assembly.elections.queries import can_see_results
 from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.records import merkle
 from assembly.records import operations as records
+from assembly.records.kinds import RecordKind
 from assembly.records.models import Record
 from assembly.records.operations import body_frame
 from assembly.records.record import (
@@ -43,6 +45,7 @@ from assembly.records.record import (
 
 __all__ = [
     "KIND",
+    "RECORD_KIND",
     "build_body",
     "countersign_record",
     "get_record",
@@ -240,3 +243,13 @@ def countersign_record(actor: Actor, election: Election, signature: Any) -> None
         subject=election,
         data={"body_sha256": row.body_sha256, "fingerprint": election.officer_fingerprint},
     )
+
+
+#: How the records service serves a board election's records (registered by the app).
+RECORD_KIND = RecordKind(
+    name=KIND,
+    section="election",
+    load=lambda election_id: db.session.get(Election, election_id),
+    visible=can_see_results,
+    declared=lambda election: election.state == ElectionState.declared,
+)

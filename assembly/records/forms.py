@@ -38,7 +38,8 @@ class CountersignForm(FlaskForm):
 
 
 class VerifyForm(FlaskForm):
-    election = SelectField("A published record", coerce=int, validators=[Optional()])
+    #: A board election's record by its id, another kind's as ``kind-id``.
+    election = SelectField("A published record", validators=[Optional()])
     record = FileField(
         "Or a record file from your computer",
         description="An election record (.json) downloaded from a record page, or sent to you.",

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from assembly.assemblies.models import Assembly, AssemblyBallot, Attendance, VoteMark
 from assembly.assemblies.notices import pass_token
-from assembly.assemblies.operations import open_vote
+from assembly.assemblies.operations import close_vote, declare_assembly, open_vote
 from assembly.auth.actors import CLI
 from assembly.auth.models import Role
 from assembly.auth.operations import issue_sign_in_link
@@ -251,3 +251,36 @@ def test_phone_casts_are_rate_limited_per_pass(app: Flask) -> None:
     other.get(_pass(room, second.person_id))
     assert other.post(f"{_base(room)}/vote", data=ballot).status_code == 302
     assert _count(AssemblyBallot) == 2
+
+
+def test_the_verify_page_lists_and_checks_an_assembly_record(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A declared assembly's record is listed on the public verify page beside board election
+    records, named by its institution and title, and checked from the list (by link and by
+    form) against the keys this service holds for that assembly; before the declaration it is
+    not listed."""
+    from tests.assemblies.test_count import _check_in_all, _verified, _vote_all
+
+    room = make_room("verify-list-school")
+    _check_in_all(room)
+    open_vote(room.secretary, room.assembly)
+    _vote_all(room, {"workers": [[0, 1], [1], [0]]})
+    db.session.commit()
+    label = f"Verify List School: {room.assembly.title}"
+    assert label not in client.get("/verify").get_data(as_text=True)
+    close_vote(room.secretary, room.assembly.votes[-1])
+    declare_assembly(room.secretary, room.assembly, HELD_ON)
+    db.session.commit()
+    _verified(room)
+    value = f"assembly-{room.assembly.id}"
+    listing = client.get("/verify").get_data(as_text=True)
+    assert f'<option value="{value}">{label}</option>' in listing
+    for page in (
+        client.get(f"/verify?record={value}"),
+        client.post("/verify", data={"election": value}),
+    ):
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and "Every check passed" in text
+        assert f"The record names {room.assembly.title} at Verify List School" in text
+    assert client.get("/verify?record=assembly-999").status_code == 404

@@ -7,25 +7,21 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from assembly.elections.models import Election
 from assembly.elections.queries import can_see_results
-from assembly.elections.record import KIND as ELECTION_RECORD
-from assembly.elections.record import get_record
-from assembly.elections.states import ElectionState
 from assembly.extensions import db, limiter
 from assembly.records.forms import CountersignForm, VerifyForm
+from assembly.records.kinds import RecordKind, Subject, record_kind
 from assembly.records.models import Record, SigningKey
-from assembly.records.operations import published
+from assembly.records.operations import get_record, list_records, published
 from assembly.records.verify import Report, normalise_tracker, verify_record
 from assembly.records.views.blueprint import bp
-from assembly.records.views.published import SUMMARIES_KEPT, record_of, record_page
+from assembly.records.views.published import SUMMARIES_KEPT, record_page
 from assembly.records.views.uploads import (
     SMALL_FILE_LIMIT,
     UploadProblem,
@@ -33,6 +29,9 @@ from assembly.records.views.uploads import (
     has_file,
     read_json_upload,
 )
+
+#: The kind of a board election's records.
+ELECTION = "election"
 
 #: Checks a visitor may ask for, each of which may recount a whole election.
 VERIFY_LIMIT = "30 per 15 minutes"
@@ -50,7 +49,7 @@ def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
         form.record.errors = [message]
         return _verify_page(form, status=413)
     election = db.session.get(Election, (request.view_args or {}).get("election_id", 0))
-    row = get_record(election) if election is not None else None
+    row = get_record(ELECTION, election.id) if election is not None else None
     if (
         request.endpoint == "records.record_countersign"
         and election is not None
@@ -65,64 +64,91 @@ def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
     ), 413
 
 
-def _visible_records() -> list[Election]:
-    """Elections whose record this visitor may see: declared ones, newest first, then (for
-    their officers) counted ones."""
-    elections = db.session.scalars(
-        select(Election)
-        .options(joinedload(Election.institution))
-        .join(Record, (Record.kind == ELECTION_RECORD) & (Record.subject_id == Election.id))
-        .where(Election.state.in_([ElectionState.declared, ElectionState.counted]))
-        .order_by(Election.id.desc())
-    ).all()
-    return [e for e in elections if can_see_results(current_user, e)]
+def choice_value(kind: str, subject_id: int) -> str:
+    """The verify page's name for a published record: a board election's by its id alone (as
+    its links have always named it, ``?election=3``), any other kind's as ``kind-id``."""
+    return str(subject_id) if kind == ELECTION else f"{kind}-{subject_id}"
 
 
-def _verify_choices() -> list[tuple[int, str]]:
-    return [(0, "Choose a record")] + [
+def _parse_choice(value: str) -> tuple[str, int] | None:
+    kind, _, number = value.rpartition("-")
+    if not number.isdigit():
+        return None
+    return (kind or ELECTION, int(number))
+
+
+def _visible_records() -> list[tuple[RecordKind, Subject]]:
+    """Every record this visitor may see, of every kind, newest first: declared ones, and
+    (for their officers) those counted and not yet declared."""
+    found = []
+    for row in reversed(list_records()):
+        kind = record_kind(row.kind)
+        subject = kind.load(row.subject_id) if kind is not None else None
+        if kind is not None and subject is not None and kind.visible(current_user, subject):
+            found.append((kind, subject))
+    return found
+
+
+def _verify_choices() -> list[tuple[str, str]]:
+    return [("", "Choose a record")] + [
         (
-            e.id,
-            f"{e.institution.name}: {e.title}"
-            + ("" if e.state == ElectionState.declared else " (counted, not yet declared)"),
+            choice_value(kind.name, subject.id),
+            f"{subject.institution.name}: {subject.title}"
+            + ("" if kind.declared(subject) else " (counted, not yet declared)"),
         )
-        for e in _visible_records()
+        for kind, subject in _visible_records()
     ]
 
 
-def _pinned_keys(record: dict[str, Any]) -> tuple[Election | None, list[str]]:
-    """The election of this service a record names, and the fingerprints of the keys this
-    service holds for it (its election key, its returning officer's): the record must be
-    signed by those. None and no fingerprints for a record of no election whose record this
-    visitor may see here."""
+def _published_of(value: str) -> tuple[Subject, Record]:
+    """The subject and its record named by a choice, if this visitor may see it (else 404)."""
+    parsed = _parse_choice(value)
+    kind = record_kind(parsed[0]) if parsed else None
+    if parsed is None or kind is None:
+        abort(404)
+    subject = kind.load(parsed[1])
+    row = get_record(kind.name, parsed[1])
+    if subject is None or row is None or not kind.visible(current_user, subject):
+        abort(404)
+    return subject, row
+
+
+def _pinned_keys(record: dict[str, Any]) -> tuple[Subject | None, list[str]]:
+    """What of this service a record names (an election, an assembly), and the fingerprints
+    of the keys this service holds for it (its election key, its returning officer's): the
+    record must be signed by those. None and no fingerprints for a record of nothing whose
+    record this visitor may see here."""
     body = record.get("body")
     if not isinstance(body, dict):
         return None, []
-    named = body.get("election")
+    named_kind = body.get("kind", ELECTION)
+    kind = record_kind(named_kind) if isinstance(named_kind, str) else None
+    named = body.get(kind.section) if kind is not None else None
     institution = body.get("institution")
-    if not isinstance(named, dict) or not isinstance(institution, dict):
+    if kind is None or not isinstance(named, dict) or not isinstance(institution, dict):
         return None, []
-    election_id, slug = named.get("id"), institution.get("slug")
-    if type(election_id) is not int or not isinstance(slug, str):
+    subject_id, slug = named.get("id"), institution.get("slug")
+    if type(subject_id) is not int or not isinstance(slug, str):
         return None, []
-    election = db.session.get(Election, election_id)
+    subject = kind.load(subject_id)
     if (
-        election is None
-        or election.institution.slug != slug
-        or get_record(election) is None
-        or not can_see_results(current_user, election)
+        subject is None
+        or subject.institution.slug != slug
+        or get_record(kind.name, subject_id) is None
+        or not kind.visible(current_user, subject)
     ):
         return None, []
-    fingerprints = _election_keys(election)
-    return (election, fingerprints) if fingerprints else (None, [])
+    fingerprints = _subject_keys(subject)
+    return (subject, fingerprints) if fingerprints else (None, [])
 
 
-def _election_keys(election: Election) -> list[str]:
-    """The fingerprints of the keys this service holds for an election (its election key,
-    its returning officer's), or none if it lacks either."""
-    key = db.session.get(SigningKey, election.signing_key_id) if election.signing_key_id else None
-    if key is None or not election.officer_fingerprint:
+def _subject_keys(subject: Subject) -> list[str]:
+    """The fingerprints of the keys this service holds for what a record is of (its election
+    key, its returning officer's), or none if it lacks either."""
+    key = db.session.get(SigningKey, subject.signing_key_id) if subject.signing_key_id else None
+    if key is None or not subject.officer_fingerprint:
         return []
-    return [key.fingerprint, election.officer_fingerprint]
+    return [key.fingerprint, subject.officer_fingerprint]
 
 
 @dataclass(frozen=True)
@@ -166,7 +192,7 @@ def _verify_page(
     *,
     report: Report | None = None,
     source: str = "",
-    pinned: Election | None = None,
+    pinned: Subject | None = None,
     pinned_keys: list[str] | None = None,
     tracker: str | None = None,
     ballots: list[BallotFound] | None = None,
@@ -190,17 +216,17 @@ def _verify_page(
 
 #: Reports on published records checked without a receipt, tracker or signature, by the
 #: election, its body hash and the officer's signature (which is all that can change).
-_REPORTS: dict[tuple[int, str, str], Report] = {}
+_REPORTS: dict[tuple[str, int, str, str], Report] = {}
 _REPORTS_LOCK = threading.Lock()
 
 
-def _published_report(election: Election, row: Record) -> Report:
+def _published_report(subject: Subject, row: Record) -> Report:
     """The report on a published record as it stands, made once per process (the record,
     up to a million ballots, is read only then)."""
-    key = (election.id, row.body_sha256, row.officer_signature)
+    key = (row.kind, row.subject_id, row.body_sha256, row.officer_signature)
     report = _REPORTS.get(key)
     if report is None:
-        report = verify_record(published(row), fingerprints=_election_keys(election))
+        report = verify_record(published(row), fingerprints=_subject_keys(subject))
         with _REPORTS_LOCK:
             while len(_REPORTS) >= SUMMARIES_KEPT:
                 _REPORTS.pop(next(iter(_REPORTS)))
@@ -210,7 +236,7 @@ def _published_report(election: Election, row: Record) -> Report:
 
 def _check_published(
     form: VerifyForm,
-    election: Election,
+    subject: Subject,
     row: Record,
     signature: dict[str, Any] | None = None,
     receipt: dict[str, Any] | None = None,
@@ -218,14 +244,14 @@ def _check_published(
 ) -> ResponseReturnValue:
     """Verify a published record: from the report kept in memory when nothing was added to
     check with it, else afresh."""
-    source = _published_source(election)
+    source = _published_source(subject)
     if signature is None and receipt is None and roll_proof is None and not form.tracker.data:
         return _verify_page(
             form,
-            report=_published_report(election, row),
+            report=_published_report(subject, row),
             source=source,
-            pinned=election,
-            pinned_keys=_election_keys(election),
+            pinned=subject,
+            pinned_keys=_subject_keys(subject),
         )
     return _check(form, published(row), source, signature, receipt, roll_proof)
 
@@ -268,12 +294,12 @@ def verify() -> ResponseReturnValue:
     form = VerifyForm()
     form.election.choices = _verify_choices()
     if request.method == "GET":
-        chosen = request.args.get("election", type=int)
-        if chosen is None:
+        chosen = request.args.get("election") or request.args.get("record")
+        if not chosen:
             return _verify_page(form)
-        election, row = record_of(chosen)
-        form.election.data = election.id
-        return _check_published(form, election, row)
+        subject, row = _published_of(chosen)
+        form.election.data = choice_value(row.kind, row.subject_id)
+        return _check_published(form, subject, row)
     if not form.validate_on_submit():
         return _verify_page(form, status=400)
     uploaded = has_file(form.record.data)
@@ -305,9 +331,9 @@ def verify() -> ResponseReturnValue:
     if record is not None:
         source = f"the file {form.record.data.filename}"
         return _check(form, record, source, signature, receipt, roll_proof)
-    election, row = record_of(int(form.election.data or 0))
-    return _check_published(form, election, row, signature, receipt, roll_proof)
+    subject, row = _published_of(form.election.data or "")
+    return _check_published(form, subject, row, signature, receipt, roll_proof)
 
 
-def _published_source(election: Election) -> str:
-    return f"the published record of {election.title} ({election.institution.name})"
+def _published_source(subject: Subject) -> str:
+    return f"the published record of {subject.title} ({subject.institution.name})"
