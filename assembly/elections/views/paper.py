@@ -18,7 +18,7 @@ from assembly.elections.models import Contest, Election, PaperBatch, PaperBatchS
 from assembly.elections.paper import can_enter_paper, discard_batch, enter_batch, parse_batch
 from assembly.elections.views.blueprint import bp
 from assembly.errors import DomainError
-from assembly.extensions import db
+from assembly.extensions import begin_writing, db
 from assembly.membership.models import Institution
 
 
@@ -41,6 +41,9 @@ def paper_batches(
     form = PaperBatchForm()
     problem = None
     if form.validate_on_submit():
+        # As a writer from here: on SQLite two entries at once (a double click) would
+        # otherwise both read, and the second to write fail with "database is locked".
+        begin_writing()
         try:
             entry = parse_batch(form.voters.data or "", form.papers.data or "", contest)
             batch, accepted = enter_batch(current_actor(), contest, form.label.data or "", entry)
@@ -96,6 +99,7 @@ def paper_batch_discard(
         contest_id=contest.id,
     )
     if ConfirmForm().validate_on_submit():
+        begin_writing()
         discard_batch(current_actor(), batch)
         db.session.commit()
         flash(f"{batch.label} is set aside: nothing of it counts.")
