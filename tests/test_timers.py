@@ -107,9 +107,19 @@ def test_the_loop_stops_on_sigterm(app: Flask, database_url: str, tmp_path: Path
         cwd=ROOT,
         env=_environment(tmp_path, database_url),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    time.sleep(2)
+    # Signalled once it says it is running (its handler is set by then), however slowly a
+    # busy machine starts it.
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "until SIGTERM" in line:
+            break
+    else:
+        raise AssertionError("the loop ended before it started")
+    time.sleep(1)
     assert process.poll() is None, "the loop ended by itself"
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
+    process.stderr.close()

@@ -82,6 +82,7 @@ def run_forever(jobs: tuple[Job, ...] = JOBS) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    log.info("timers: running %d jobs on their schedule until SIGTERM", len(jobs))
     now = datetime.now(LONDON)
     # Interval jobs start a minute or two after start-up, as the systemd timers' OnBootSec.
     due = {job: (now + job.every if job.every else job.next_after(now)) for job in jobs}
