@@ -413,3 +413,20 @@ def test_the_preview_counts_what_the_import_then_does(app: Flask, same_chunks: N
     lees = db.session.scalars(select(Person).where(Person.family_name == "Lee")).all()
     assert len(lees) == 2
     assert _current(school)["Smith"] == "workers"  # moved: workers take precedence
+
+
+def test_a_row_with_a_control_character_is_refused_with_a_message() -> None:
+    """A value holding a control character (NUL, which PostgreSQL's text cannot store, or
+    another) is a row problem naming the field, and the problem itself holds none."""
+    from assembly.membership.imports.rows import RowProblem, parse_row
+
+    for bad in ("\x00", "E\x07", "\x1b[0m"):
+        problem = parse_row(3, {"external_id": bad, "given_name": "Ann", "family_name": "Lee"})
+        assert isinstance(problem, RowProblem)
+        assert (
+            problem.reason
+            == "external_id holds a control character, which no roster value may hold"
+        )
+        assert "\x00" not in problem.external_id and "\x07" not in problem.external_id
+    named = parse_row(4, {"external_id": "E9", "given_name": "A\x00n", "family_name": "Lee"})
+    assert isinstance(named, RowProblem) and named.reason.startswith("given_name holds")

@@ -51,6 +51,11 @@ class RowProblem:
     reason: str
 
 
+#: Control characters (tab, line feed and carriage return aside): no name, address or id holds
+#: one, and PostgreSQL's text cannot hold NUL at all.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _clean(value: str | None) -> str:
     return (value or "").strip()
 
@@ -62,6 +67,12 @@ def parse_row(line: int, values: Mapping[str, str | None]) -> RosterRow | RowPro
         return RowProblem(line, "", "external_id is empty")
     for field in FIELDS:
         value = _clean(values.get(field))
+        if CONTROL.search(value):
+            return RowProblem(
+                line,
+                CONTROL.sub("?", external_id),
+                f"{field} holds a control character, which no roster value may hold",
+            )
         if value.startswith(FORMULA_START) and not (field == "date_of_birth" and value[:1] == "-"):
             return RowProblem(
                 line,
