@@ -289,13 +289,7 @@ def _checks(
     """Read back what the run left in the database; count and verify it independently."""
     from sqlalchemy import func, select
 
-    from assembly.assemblies.models import (
-        Assembly,
-        AssemblyBallot,
-        Attendance,
-        Vote,
-        VoteMark,
-    )
+    from assembly.assemblies.models import Assembly, Attendance, Vote
     from assembly.assemblies.record import (
         assembly_record,
         countersign_assembly_record,
@@ -304,6 +298,7 @@ def _checks(
     from assembly.audit.operations import verify_chain
     from assembly.auth.models import User
     from assembly.extensions import db
+    from assembly.polls.models import Ballot, RollMark
     from assembly.records.models import SigningKey
     from assembly.records.record import signature_file, vote_seed
     from assembly.records.verify import verify_record
@@ -345,12 +340,10 @@ def _checks(
     found["receipts"] = len(receipts)
     if vote is not None:
         found["marks"] = count(
-            select(func.count()).select_from(VoteMark).where(VoteMark.vote_id == vote.id)
+            select(func.count()).select_from(RollMark).where(RollMark.poll_id == vote.poll_id)
         )
         stored = db.session.execute(
-            select(AssemblyBallot.tracker, AssemblyBallot.ranking).where(
-                AssemblyBallot.vote_id == vote.id
-            )
+            select(Ballot.tracker, Ballot.ranking).where(Ballot.poll_id == vote.poll_id)
         ).all()
         found["ballots"] = len(stored)
         found["lost"] = len(set(receipts) - {tracker for tracker, _ in stored})

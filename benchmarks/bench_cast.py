@@ -397,8 +397,8 @@ def child(args: argparse.Namespace) -> None:
     from assembly.audit.operations import verify_chain
     from assembly.auth.actors import CLI
     from assembly.auth.operations import issue_sign_in_link
-    from assembly.elections.models import Ballot, RollMark
     from assembly.extensions import db
+    from assembly.polls.models import Ballot, RollMark
     from tests.conftest import free_port
 
     folder = Path(tempfile.mkdtemp(prefix="assembly-cast-"))

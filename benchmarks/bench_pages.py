@@ -385,9 +385,10 @@ def _checks(built: dict[str, Any], voters: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from assembly.audit.operations import verify_chain
-    from assembly.elections.models import Ballot, Election, RollMark
+    from assembly.elections.models import Election
     from assembly.elections.record import get_record
     from assembly.extensions import db
+    from assembly.polls.models import Ballot, RollMark
     from assembly.records.models import SigningKey
     from assembly.records.operations import published
     from assembly.records.verify import verify_record

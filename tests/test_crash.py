@@ -23,9 +23,9 @@ from sqlalchemy import func, select, text
 from assembly.audit.operations import verify_chain
 from assembly.auth.actors import CLI
 from assembly.auth.operations import issue_sign_in_link
-from assembly.elections.models import Ballot, RollMark
 from assembly.elections.views.voting import RECEIPTS
 from assembly.extensions import db
+from assembly.polls.models import Ballot, RollMark
 from tests.conftest import free_port
 from tests.elections.polls import make_poll
 from tests.servers import Browser, gunicorn_process

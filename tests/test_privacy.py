@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 from assembly.audit.operations import verify_chain
 from assembly.auth.actors import SYSTEM
 from assembly.clock import today, utcnow
-from assembly.elections.models import Ballot, RollEntry
+from assembly.elections.models import RollEntry
 from assembly.elections.record import get_record
 from assembly.errors import InvalidTransition
 from assembly.extensions import db
 from assembly.membership.models import Person
+from assembly.polls.models import Ballot
 from assembly.privacy.operations import erase_person, export_person, purge_expired_ballots
 from assembly.records.operations import published
 from assembly.records.verify import verify_record
@@ -103,7 +104,7 @@ def test_erasure_waits_while_the_roll_is_in_use(app: Flask) -> None:
 
 
 def test_an_assemblys_ballots_are_purged_too(app: Flask) -> None:
-    from assembly.assemblies.models import Assembly, AssemblyBallot
+    from assembly.assemblies.models import Assembly
     from assembly.assemblies.record import assembly_record
     from assembly.records.operations import published
     from tests.test_backup import _assembly_declared
@@ -114,7 +115,7 @@ def test_an_assemblys_ballots_are_purged_too(app: Flask) -> None:
     done = purge_expired_ballots(SYSTEM, assembly.declared_at + timedelta(days=366))
     db.session.commit()
     assert done == [f"assembly {assembly.id}: 3 ballot(s)"]
-    assert db.session.scalar(select(func.count()).select_from(AssemblyBallot)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
     row = assembly_record(assembly)
     assert row is not None
     report = verify_record(published(row))

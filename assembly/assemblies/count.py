@@ -4,15 +4,15 @@ round, with constituency weighting when the assembly has it on."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import select
 
-from assembly.assemblies.models import AssemblyBallot, Vote, VoteKind
+from assembly.assemblies.models import Vote, VoteKind
 from assembly.assemblies.queries import vote_candidates
 from assembly.extensions import db
 from assembly.membership.models import Constituency
+from assembly.polls.queries import ballots_of
 from assembly.records.canonical import rational
 from assembly.records.record import count_assembly_vote
 from assembly.records.record import vote_seed as record_vote_seed
@@ -49,24 +49,14 @@ def ballot_items(vote: Vote) -> list[dict[str, Any]]:
     """The vote's ballots as the record lists them, sorted by tracker."""
     weighted = vote.assembly.weighting
     items = []
-    for tracker, constituency, ranking, choice, channel in db.session.execute(
-        select(
-            AssemblyBallot.tracker,
-            AssemblyBallot.constituency,
-            AssemblyBallot.ranking,
-            AssemblyBallot.choice,
-            AssemblyBallot.channel,
-        )
-        .where(AssemblyBallot.vote_id == vote.id)
-        .order_by(AssemblyBallot.tracker)
-    ):
-        item: dict[str, Any] = {"tracker": tracker, "channel": channel}
+    for ballot in ballots_of(vote.poll_id):
+        item: dict[str, Any] = {"tracker": ballot.tracker, "channel": ballot.channel.value}
         if vote.kind == VoteKind.confirmation:
-            item["choice"] = choice
+            item["choice"] = ballot.choice
         else:
-            item["ranking"] = json.loads(ranking)
+            item["ranking"] = ballot.ranking
         if weighted:
-            item["constituency"] = constituency
+            item["constituency"] = ballot.constituency
         items.append(item)
     return items
 

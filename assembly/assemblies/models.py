@@ -1,11 +1,12 @@
 """The annual public assembly: its rules, the meeting, leader candidates, attendance, the
 votes in the room, their ballots, and the leaders' terms.
 
-Secrecy as for board elections (DESIGN §6): an assembly ballot has a random id, a tracker,
-its content, the constituency it counts for (needed when constituency weighting is on) and
-the date — no attendee, no time of day. Whether an attendee has voted in a vote is a
-separate row whose primary key is (vote, attendance): the database refuses a second vote,
-on the phone or on paper.
+Each vote owns a poll (``polls.models``), as a board election's contest does: its ballots,
+roll marks and paper batches are the poll's. Secrecy as for board elections (DESIGN §6): a
+ballot has a random id, a tracker, its content, the constituency it counts for (needed when
+constituency weighting is on) and the date — no attendee, no time of day. Whether an
+attendee has voted in a vote is a separate row whose primary key is (poll, person): the
+database refuses a second vote, on the phone or on paper.
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,22 +33,20 @@ from assembly.auth.models import User
 from assembly.clock import utcnow
 from assembly.extensions import db
 from assembly.membership.models import Constituency, Institution, Membership, Person
+from assembly.polls.models import Poll, PollKind
 from assembly.sqltypes import UTCDateTime, enum_column
 
 __all__ = [
     "Assembly",
-    "AssemblyBallot",
     "AssemblyCandidate",
     "AssemblyCandidateStatus",
     "AssemblyMethod",
     "AssemblyOutcome",
-    "AssemblyPaperBatch",
     "AssemblyRules",
     "Attendance",
     "LeaderTerm",
     "Vote",
     "VoteKind",
-    "VoteMark",
     "VoteState",
 ]
 
@@ -271,6 +269,8 @@ class Vote(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assembly_id: Mapped[int] = mapped_column(ForeignKey("assemblies.id"), index=True)
+    #: The vote's poll: what its ballots, roll marks and paper batches hang on.
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), unique=True)
     #: 1, 2, … in the order the chair opened them.
     number: Mapped[int] = mapped_column(Integer)
     kind: Mapped[VoteKind] = mapped_column(enum_column(VoteKind, "vote_kind"))
@@ -287,71 +287,11 @@ class Vote(db.Model):  # type: ignore[name-defined]
     excluded_id: Mapped[int | None] = mapped_column(ForeignKey("assembly_candidates.id"))
 
     assembly: Mapped[Assembly] = relationship(back_populates="votes")
+    poll: Mapped[Poll] = relationship()
 
-
-class VoteMark(db.Model):  # type: ignore[name-defined]
-    """ "This attendee has voted in this vote" (on the phone, or given a paper): the primary
-    key makes a second vote impossible. Holds nothing that links to the ballot."""
-
-    __tablename__ = "assembly_vote_marks"
-
-    vote_id: Mapped[int] = mapped_column(ForeignKey("assembly_votes.id"), primary_key=True)
-    attendance_id: Mapped[int] = mapped_column(ForeignKey("attendances.id"), primary_key=True)
-    #: ``phone`` or ``paper``.
-    channel: Mapped[str] = mapped_column(String(10))
-
-
-class AssemblyBallot(db.Model):  # type: ignore[name-defined]
-    """The content of one vote in the room: no attendee, no time finer than the date."""
-
-    __tablename__ = "assembly_ballots"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    vote_id: Mapped[int] = mapped_column(ForeignKey("assembly_votes.id"), index=True)
-    tracker: Mapped[str] = mapped_column(String(32), unique=True)
-    #: The constituency the ballot counts for (its key), for constituency weighting.
-    constituency: Mapped[str] = mapped_column(String(40))
-    #: Candidate ids in order (JSON) for a preferential ballot or a round; empty for a
-    #: confirmation ballot.
-    ranking: Mapped[str] = mapped_column(Text, default="[]")
-    #: ``yes``, ``no`` or ``abstain`` for a confirmation ballot; empty otherwise.
-    choice: Mapped[str] = mapped_column(String(10), default="")
-    #: ``online`` (a phone) or ``paper``.
-    channel: Mapped[str] = mapped_column(String(10))
-    cast_on: Mapped[date] = mapped_column(Date)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("assembly_paper_batches.id"))
-
-
-class AssemblyPaperBatch(db.Model):  # type: ignore[name-defined]
-    """A batch of paper ballots from the room, entered by two tellers independently."""
-
-    __tablename__ = "assembly_paper_batches"
-    __table_args__ = (
-        # One batch waits for its second entry per label (``polls.paper``).
-        Index(
-            "uq_assembly_paper_batches_waiting",
-            "vote_id",
-            "constituency",
-            "label",
-            unique=True,
-            sqlite_where=text("status = 'first_entered'"),
-            postgresql_where=text("status = 'first_entered'"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    vote_id: Mapped[int] = mapped_column(ForeignKey("assembly_votes.id"), index=True)
-    constituency: Mapped[str] = mapped_column(String(40))
-    label: Mapped[str] = mapped_column(String(100))
-    #: ``first_entered``, ``accepted`` or ``rejected``.
-    status: Mapped[str] = mapped_column(String(20), default="first_entered")
-    first_entry: Mapped[str] = mapped_column(Text)
-    first_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    second_entry: Mapped[str] = mapped_column(Text, default="")
-    second_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("poll", Poll(kind=PollKind.assembly_vote))
+        super().__init__(**values)
 
 
 class LeaderTerm(db.Model):  # type: ignore[name-defined]

@@ -11,19 +11,14 @@ import re
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from assembly.assemblies.models import (
-    AssemblyBallot,
-    AssemblyPaperBatch,
     Attendance,
     Vote,
     VoteKind,
-    VoteMark,
     VoteState,
 )
 from assembly.assemblies.operations.roles import can_check_in
-from assembly.assemblies.operations.voting import store_ballot
 from assembly.assemblies.queries import eligible_to_vote, vote_candidates
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
@@ -31,8 +26,9 @@ from assembly.clock import today
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
 from assembly.membership.models import Constituency
-from assembly.polls.casting import AlreadyVoted
+from assembly.polls.casting import AlreadyVoted, mark_voted, store_ballot
 from assembly.polls.locks import lock_row
+from assembly.polls.models import Ballot, Channel, PaperBatch, RollMark
 from assembly.polls.paper import (
     MAX_PAPERS,
     PAPER_CHOICES,
@@ -77,14 +73,11 @@ def give_paper(actor: Actor, vote: Vote, attendance: Attendance) -> None:
         raise NotEligible(
             "They checked in after this vote opened; late arrivals do not vote in it."
         )
-    try:
-        with db.session.begin_nested():
-            db.session.add(VoteMark(vote_id=vote.id, attendance_id=attendance.id, channel="paper"))
-    except IntegrityError:
+    if not mark_voted(vote.poll_id, attendance.person_id, Channel.paper):
         raise AlreadyVoted(
             f"{attendance.person.given_name} {attendance.person.family_name} has voted in this "
             "vote already (on the phone or on paper)."
-        ) from None
+        )
     record_event(
         actor,
         "assembly_paper.given",
@@ -99,11 +92,12 @@ def papers_given(vote: Vote, constituency_id: int) -> int:
     return int(
         db.session.scalar(
             select(func.count())
-            .select_from(VoteMark)
-            .join(Attendance, Attendance.id == VoteMark.attendance_id)
+            .select_from(RollMark)
+            .join(Attendance, Attendance.person_id == RollMark.person_id)
             .where(
-                VoteMark.vote_id == vote.id,
-                VoteMark.channel == "paper",
+                RollMark.poll_id == vote.poll_id,
+                Attendance.assembly_id == vote.assembly_id,
+                RollMark.channel == Channel.paper,
                 Attendance.constituency_id == constituency_id,
             )
         )
@@ -115,11 +109,11 @@ def _papers_entered(vote: Vote, constituency: str) -> int:
     return int(
         db.session.scalar(
             select(func.count())
-            .select_from(AssemblyBallot)
+            .select_from(Ballot)
             .where(
-                AssemblyBallot.vote_id == vote.id,
-                AssemblyBallot.channel == "paper",
-                AssemblyBallot.constituency == constituency,
+                Ballot.poll_id == vote.poll_id,
+                Ballot.channel == Channel.paper,
+                Ballot.constituency == constituency,
             )
         )
         or 0
@@ -179,7 +173,7 @@ def _canonical(papers: list[Paper]) -> str:
 
 def enter_paper_batch(
     actor: Actor, vote: Vote, constituency: Constituency, label: str, papers: list[Paper]
-) -> tuple[AssemblyPaperBatch, bool | None]:
+) -> tuple[PaperBatch, bool | None]:
     """Enter a batch. The first entry is kept; a second, by another teller, accepts it when
     it matches (the ballots are stored) or rejects both when it differs (the batch is
     entered again). Returns the batch and True (accepted), False (rejected) or None (waiting
@@ -194,21 +188,14 @@ def enter_paper_batch(
     label = label.strip()
     if not label:
         raise RuleViolation("Label the batch, as written on its envelope (for example Box 1).")
-    waiting = batch_waiting_for(
-        AssemblyPaperBatch,
-        [
-            AssemblyPaperBatch.vote_id == vote.id,
-            AssemblyPaperBatch.constituency == constituency.key,
-        ],
-        label,
-    )
+    waiting = batch_waiting_for(vote.poll_id, constituency.key, label)
     entry = _canonical(papers)
     actor_id = getattr(actor, "id", None)
     if waiting is None:
         if actor_id is None:
             raise NotEligible("A batch is entered by a signed-in teller.")
-        batch = AssemblyPaperBatch(
-            vote_id=vote.id,
+        batch = PaperBatch(
+            poll_id=vote.poll_id,
             constituency=constituency.key,
             label=label,
             status=BatchStatus.first_entered,
@@ -243,18 +230,22 @@ def enter_paper_batch(
         )
     waiting.status = BatchStatus.accepted
     day = today()
+    db.session.flush()
     for paper in papers:
-        if isinstance(paper, str):
-            store_ballot(vote, constituency.key, [], paper, "paper", day)
-        else:
-            store_ballot(vote, constituency.key, list(paper), "", "paper", day)
+        store_ballot(
+            vote.poll_id,
+            ranking=() if isinstance(paper, str) else paper,
+            choice=paper if isinstance(paper, str) else "",
+            constituency=constituency.key,
+            channel=Channel.paper,
+            day=day,
+            batch_id=waiting.id,
+        )
     _decided(actor, vote, waiting, accepted=True, papers=len(papers))
     return waiting, True
 
 
-def _decided(
-    actor: Actor, vote: Vote, batch: AssemblyPaperBatch, *, accepted: bool, papers: int
-) -> None:
+def _decided(actor: Actor, vote: Vote, batch: PaperBatch, *, accepted: bool, papers: int) -> None:
     db.session.flush()
     record_event(
         actor,
@@ -265,12 +256,10 @@ def _decided(
     )
 
 
-def batches_of(vote: Vote) -> list[AssemblyPaperBatch]:
+def batches_of(vote: Vote) -> list[PaperBatch]:
     return list(
         db.session.scalars(
-            select(AssemblyPaperBatch)
-            .where(AssemblyPaperBatch.vote_id == vote.id)
-            .order_by(AssemblyPaperBatch.id)
+            select(PaperBatch).where(PaperBatch.poll_id == vote.poll_id).order_by(PaperBatch.id)
         )
     )
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 
 from assembly.assemblies.models import (
     Assembly,
     AssemblyCandidate,
     AssemblyCandidateStatus,
-    AssemblyPaperBatch,
     Attendance,
     Vote,
     VoteState,
@@ -18,7 +17,7 @@ from assembly.assemblies.models import (
 from assembly.errors import NotFound
 from assembly.extensions import db
 from assembly.membership.models import Institution, Membership, Person
-from assembly.polls.paper import BatchStatus
+from assembly.polls.queries import waiting_batches
 
 
 def get_assembly(institution: Institution, assembly_id: int) -> Assembly:
@@ -54,17 +53,7 @@ def eligible_to_vote(vote: Vote, attendance: Attendance) -> bool:
 
 def pending_batches(vote: Vote) -> int:
     """Paper batches of the vote waiting for their second entry."""
-    return int(
-        db.session.scalar(
-            select(func.count())
-            .select_from(AssemblyPaperBatch)
-            .where(
-                AssemblyPaperBatch.vote_id == vote.id,
-                AssemblyPaperBatch.status == BatchStatus.first_entered,
-            )
-        )
-        or 0
-    )
+    return waiting_batches([vote.poll_id])
 
 
 def is_member(institution: Institution, person_id: int) -> bool:

@@ -14,9 +14,10 @@ from sqlalchemy.orm import contains_eager
 
 from assembly.auth.models import Role
 from assembly.auth.permissions import Audience, Part, Scope, object_view
-from assembly.elections.models import Candidate, Contest, Election, PaperBatch
+from assembly.elections.models import Candidate, Contest, Election
 from assembly.extensions import db
 from assembly.membership.models import Institution
+from assembly.polls.models import PaperBatch
 
 __all__ = ["election_view", "get_election", "get_election_by_slug"]
 
@@ -57,7 +58,7 @@ def _candidate(loaded: Mapping[str, Any], candidate_id: int) -> Candidate | None
 
 def _batch(loaded: Mapping[str, Any], batch_id: int) -> PaperBatch | None:
     batch = db.session.get(PaperBatch, batch_id)
-    return batch if batch is not None and batch.contest_id == loaded["contest"].id else None
+    return batch if batch is not None and batch.poll_id == loaded["contest"].poll_id else None
 
 
 ELECTION = Scope(

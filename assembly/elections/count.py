@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from assembly.audit.operations import record_event
@@ -27,16 +27,11 @@ from assembly.counting import Candidate as CountCandidate
 from assembly.counting import Profile, build_profile, count_plurality, count_stv
 from assembly.counting.canonical import canonical_bytes
 from assembly.elections.models import (
-    Ballot,
     Candidate,
     Contest,
     ContestResult,
     CountMethod,
     Election,
-    PaperBatch,
-    PaperBatchStatus,
-    RollEntry,
-    RollMark,
 )
 from assembly.elections.nominations import valid_candidates
 from assembly.elections.operations import lock_election, members_to_notify
@@ -45,6 +40,7 @@ from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.notices.operations import queue_bulk_notices
+from assembly.polls.queries import rankings_of, turnout, waiting_batches
 from assembly.records.record import contest_seed, election_seed_sha256
 
 __all__ = [
@@ -79,10 +75,7 @@ def _stored_rankings(contest: Contest) -> Iterator[list[int]]:
     """The contest's rankings: from the ballots table, or once the ballots were purged under
     the retention rule, from the signed record, which keeps every one."""
     if contest.election.ballots_purged_at is None:
-        for (ranking,) in db.session.execute(
-            select(Ballot.ranking).where(Ballot.contest_id == contest.id)
-        ):
-            yield json.loads(ranking)
+        yield from rankings_of(contest.poll_id)
         return
     row = get_record(contest.election)
     if row is None:
@@ -117,15 +110,7 @@ def count_election(actor: Actor, election: Election) -> dict[str, list[str]]:
     election = lock_election(election)
     if election.state != ElectionState.poll_closed:
         raise InvalidTransition("The votes are counted once the poll has closed.")
-    waiting = db.session.scalar(
-        select(func.count())
-        .select_from(PaperBatch)
-        .join(Contest, Contest.id == PaperBatch.contest_id)
-        .where(
-            Contest.election_id == election.id,
-            PaperBatch.status == PaperBatchStatus.first_entered,
-        )
-    )
+    waiting = waiting_batches([contest.poll_id for contest in election.contests])
     if waiting:
         raise InvalidTransition(
             f"{waiting} paper batch(es) wait for their second entry: finish or reject them first."
@@ -237,15 +222,7 @@ class ContestCount:
 
 def _voted(contest: Contest) -> int:
     """How many on the contest's roll are marked as having voted (online, or on paper)."""
-    return int(
-        db.session.scalar(
-            select(func.count())
-            .select_from(RollMark)
-            .join(RollEntry, RollEntry.id == RollMark.roll_entry_id)
-            .where(RollEntry.contest_id == contest.id)
-        )
-        or 0
-    )
+    return turnout(contest.poll_id)
 
 
 def _contest_count(contest: Contest, row: ContestResult) -> ContestCount:

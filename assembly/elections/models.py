@@ -1,9 +1,11 @@
-"""Board elections: the election, its contests, candidates, roll, ballots and paper batches.
+"""Board elections: the election, its contests, candidates and frozen roll, and each
+contest's count.
 
-Secrecy is built into the tables (DESIGN §6): a ballot has a random id, a tracker, its
-content, its contest and the *date* it was cast — no voter, no time of day. Whether a roll
-entry has voted is a separate row (``roll_marks``) whose primary key is the roll entry: the
-database itself refuses a second vote, however many requests race.
+Each contest owns a poll (``polls.models``): its ballots, roll marks and paper batches are
+the poll's, the same tables as an assembly vote's. Secrecy is built into them (DESIGN §6): a
+ballot has a random id, a tracker, its content, its poll and the *date* it was cast — no
+voter, no time of day; whether a voter has voted is a separate row whose primary key is the
+poll and the person, so the database itself refuses a second vote, however many requests race.
 """
 
 from __future__ import annotations
@@ -11,18 +13,17 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,23 +33,18 @@ from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.membership.models import Constituency, Institution, Person
 from assembly.polls.marks import CountMethod
-from assembly.polls.paper import BatchStatus
+from assembly.polls.models import Poll, PollKind
 from assembly.sqltypes import UTCDateTime, enum_column
 
 __all__ = [
-    "Ballot",
     "Candidate",
     "CandidateOrder",
     "CandidateStatus",
-    "Channel",
     "Contest",
     "ContestResult",
     "CountMethod",
     "Election",
-    "PaperBatch",
-    "PaperBatchStatus",
     "RollEntry",
-    "RollMark",
 ]
 
 
@@ -145,6 +141,8 @@ class Contest(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), index=True)
     constituency_id: Mapped[int] = mapped_column(ForeignKey("constituencies.id"))
+    #: The contest's poll: what its ballots, roll marks and paper batches hang on.
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), unique=True)
     #: This election's weight for the constituency (from the institution, editable).
     weight_numerator: Mapped[int] = mapped_column(Integer)
     weight_denominator: Mapped[int] = mapped_column(Integer)
@@ -163,6 +161,11 @@ class Contest(db.Model):  # type: ignore[name-defined]
     candidates: Mapped[list[Candidate]] = relationship(
         back_populates="contest", order_by="Candidate.id"
     )
+    poll: Mapped[Poll] = relationship()
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("poll", Poll(kind=PollKind.contest))
+        super().__init__(**values)
 
     @property
     def weight(self) -> Fraction:
@@ -230,83 +233,6 @@ class RollEntry(db.Model):  # type: ignore[name-defined]
 
     contest: Mapped[Contest] = relationship()
     person: Mapped[Person] = relationship()
-
-
-class Channel(enum.StrEnum):
-    online = "online"
-    paper = "paper"
-
-
-class RollMark(db.Model):  # type: ignore[name-defined]
-    """ "This roll entry has voted": the primary key makes a second vote impossible.
-
-    Written in the same transaction as the ballot, but holding nothing that links to it.
-    """
-
-    __tablename__ = "roll_marks"
-
-    roll_entry_id: Mapped[int] = mapped_column(ForeignKey("roll_entries.id"), primary_key=True)
-    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
-
-
-class Ballot(db.Model):  # type: ignore[name-defined]
-    """The content of one vote, with no link to the voter and no time finer than a date."""
-
-    __tablename__ = "ballots"
-    # Without a rowid, SQLite keeps no hidden counter of the order ballots were stored in:
-    # rows are kept in the order of their random ids.
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    #: Random (not sequential, so the order of casting cannot be read from it).
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
-    #: The code the voter keeps to find their ballot in the published record.
-    tracker: Mapped[str] = mapped_column(String(32), unique=True)
-    #: The preferences: candidate ids in order, as JSON (``[12, 9, 14]``); empty for a blank.
-    ranking: Mapped[str] = mapped_column(Text)
-    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
-    cast_on: Mapped[date] = mapped_column(Date)
-    #: The paper batch it came in, for paper ballots (a batch holds many voters' papers).
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("paper_batches.id"))
-
-
-#: A batch's status: the same for every poll's batches (``polls.paper``).
-PaperBatchStatus = BatchStatus
-
-
-class PaperBatch(db.Model):  # type: ignore[name-defined]
-    """A batch of paper or postal ballots, entered twice by two people."""
-
-    __tablename__ = "paper_batches"
-    __table_args__ = (
-        # One batch waits for its second entry per label (``polls.paper``).
-        Index(
-            "uq_paper_batches_waiting",
-            "contest_id",
-            "label",
-            unique=True,
-            sqlite_where=text("status = 'first_entered'"),
-            postgresql_where=text("status = 'first_entered'"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
-    #: The label written on the batch ("Postal 3", "Ward B box 2").
-    label: Mapped[str] = mapped_column(String(100))
-    status: Mapped[PaperBatchStatus] = mapped_column(
-        enum_column(PaperBatchStatus, "paper_batch_status"),
-        default=PaperBatchStatus.first_entered,
-    )
-    #: The first entry, as canonical JSON: elector numbers and rankings.
-    first_entry: Mapped[str] = mapped_column(Text)
-    first_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    second_entry: Mapped[str] = mapped_column(Text, default="")
-    second_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    contest: Mapped[Contest] = relationship()
 
 
 class ContestResult(db.Model):  # type: ignore[name-defined]

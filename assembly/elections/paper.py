@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections import Counter
 from dataclasses import dataclass
 
@@ -24,22 +23,14 @@ from assembly.auth.models import Role, User
 from assembly.auth.permissions import roles_in
 from assembly.clock import today, utcnow
 from assembly.elections.count import ballot_candidates
-from assembly.elections.models import (
-    Ballot,
-    Channel,
-    Contest,
-    CountMethod,
-    PaperBatch,
-    PaperBatchStatus,
-    RollEntry,
-    RollMark,
-)
+from assembly.elections.models import Contest, CountMethod, RollEntry
 from assembly.elections.operations import lock_election
 from assembly.elections.states import ElectionState
-from assembly.elections.voting import unused_tracker
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
+from assembly.polls.casting import mark_voted, store_ballot
 from assembly.polls.locks import lock_row
+from assembly.polls.models import BatchStatus, Channel, PaperBatch, RollMark
 from assembly.polls.paper import (
     MAX_PAPERS,
     add_first_entry,
@@ -150,12 +141,12 @@ def enter_batch(
     election = lock_election(election, shared=True)
     if election.state not in {ElectionState.poll_open, ElectionState.poll_closed}:
         raise InvalidTransition("The votes are counted: no more paper ballots are entered.")
-    batch = batch_waiting_for(PaperBatch, [PaperBatch.contest_id == contest.id], label)
+    batch = batch_waiting_for(contest.poll_id, "", label)
     if batch is None:
         batch = PaperBatch(
-            contest_id=contest.id,
+            poll_id=contest.poll_id,
             label=label,
-            status=PaperBatchStatus.first_entered,
+            status=BatchStatus.first_entered,
             first_entry=entry.canonical(),
             first_by_id=actor.id,
         )
@@ -198,7 +189,7 @@ def enter_batch(
 def _accept(contest: Contest, batch: PaperBatch, entry: BatchEntry) -> None:
     entries = dict(
         db.session.execute(
-            select(RollEntry.number, RollEntry.id).where(
+            select(RollEntry.number, RollEntry.person_id).where(
                 RollEntry.contest_id == contest.id, RollEntry.number.in_(entry.voters)
             )
         ).all()
@@ -208,8 +199,12 @@ def _accept(contest: Contest, batch: PaperBatch, entry: BatchEntry) -> None:
         raise Conflict(f"Elector number {missing[0]} is not on this contest's roll.")
     voted = db.session.scalars(
         select(RollEntry.number)
-        .join(RollMark, RollMark.roll_entry_id == RollEntry.id)
-        .where(RollEntry.id.in_(list(entries.values())))
+        .join(RollMark, RollMark.person_id == RollEntry.person_id)
+        .where(
+            RollEntry.contest_id == contest.id,
+            RollMark.poll_id == contest.poll_id,
+            RollEntry.number.in_(list(entries)),
+        )
     ).first()
     if voted is not None:
         raise Conflict(
@@ -217,40 +212,37 @@ def _accept(contest: Contest, batch: PaperBatch, entry: BatchEntry) -> None:
             "(it is not counted) and enter the batch again."
         )
     candidates = ballot_candidates(contest)
-    batch.status = PaperBatchStatus.accepted
+    batch.status = BatchStatus.accepted
     day = today()
-    for entry_id in entries.values():
-        db.session.add(RollMark(roll_entry_id=entry_id, channel=Channel.paper))
-    for paper in entry.papers:
-        db.session.add(
-            Ballot(
-                id=secrets.token_hex(16),
-                contest_id=contest.id,
-                tracker=unused_tracker(),
-                ranking=json.dumps([candidates[p - 1].id for p in paper]),
-                channel=Channel.paper,
-                cast_on=day,
-                batch_id=batch.id,
-            )
-        )
     db.session.flush()
+    for person_id in entries.values():
+        mark_voted(contest.poll_id, person_id, Channel.paper)
+    for paper in entry.papers:
+        store_ballot(
+            contest.poll_id,
+            ranking=[candidates[p - 1].id for p in paper],
+            channel=Channel.paper,
+            day=day,
+            batch_id=batch.id,
+        )
 
 
-def discard_batch(actor: Actor, batch: PaperBatch) -> None:
+def discard_batch(actor: Actor, contest: Contest, batch: PaperBatch) -> None:
     """Set aside a batch waiting for its second entry (entered wrongly, or holding a paper
     that must come out): it is kept, marked rejected, and nothing of it is counted.
 
     :raises NotEligible: the actor may not enter paper ballots.
     :raises InvalidTransition: the batch is already accepted or rejected.
     """
-    contest = batch.contest
+    if batch.poll_id != contest.poll_id:
+        raise RuleViolation("That batch is not one of this contest's.")
     if not can_enter_paper(actor, contest):
         raise NotEligible("Only the returning officer, the secretary or a teller enter papers.")
     # Locked, so that a second entry accepting the batch at this moment is not undone.
     batch = lock_row(batch)
-    if batch.status != PaperBatchStatus.first_entered:
+    if batch.status != BatchStatus.first_entered:
         raise InvalidTransition("Only a batch waiting for its second entry can be set aside.")
-    batch.status = PaperBatchStatus.rejected
+    batch.status = BatchStatus.rejected
     batch.decided_at = utcnow()
     db.session.flush()
     record_event(

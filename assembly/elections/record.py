@@ -16,7 +16,6 @@ from sqlalchemy import select
 from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.elections.models import (
-    Ballot,
     Contest,
     ContestResult,
     CountMethod,
@@ -30,6 +29,7 @@ from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.membership.models import Person
+from assembly.polls.queries import ballots_of
 from assembly.records import merkle
 from assembly.records import operations as records
 from assembly.records.kinds import RecordKind
@@ -112,22 +112,11 @@ def roll_proofs(election: Election, email: str) -> list[tuple[Contest, dict[str,
 
 
 def _ballots(contest: Contest) -> dict[str, Any]:
-    rows = db.session.execute(
-        select(Ballot.tracker, Ballot.ranking, Ballot.channel).where(
-            Ballot.contest_id == contest.id
-        )
-    ).all()
-    # Sorted here, by code point: a database's collation might order dashes differently.
-    items = sorted(
-        (
-            {"tracker": tracker, "ranking": json.loads(ranking), "channel": channel.value}
-            for tracker, ranking, channel in rows
-        ),
-        key=lambda item: item["tracker"],
-    )
-    root = merkle.merkle_root(
-        ballot_leaf(contest.id, item["tracker"], item["ranking"]) for item in items
-    )
+    ballots = ballots_of(contest.poll_id)
+    root = merkle.merkle_root(ballot_leaf(contest.id, b.tracker, b.ranking) for b in ballots)
+    items = [
+        {"tracker": b.tracker, "ranking": b.ranking, "channel": b.channel.value} for b in ballots
+    ]
     return {"count": len(items), "merkle_root": root, "items": items}
 
 

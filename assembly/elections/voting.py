@@ -10,8 +10,6 @@ tracker reaches the voter through their own browser's session cookie only.
 from __future__ import annotations
 
 import hashlib
-import json
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,24 +24,23 @@ from assembly.auth.models import User
 from assembly.clock import long_date
 from assembly.clock import today as london_today
 from assembly.elections.models import (
-    Ballot,
     Candidate,
     CandidateOrder,
     CandidateStatus,
-    Channel,
     Contest,
     CountMethod,
     Election,
     RollEntry,
-    RollMark,
 )
 from assembly.elections.nominations import valid_candidates
 from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible, NotFound, RuleViolation
-from assembly.extensions import db, identity_of, insert_or_ignore
+from assembly.extensions import db, identity_of
 from assembly.membership.models import Constituency, Institution, Person
-from assembly.polls.casting import ANONYMOUS_VOTER, AlreadyVoted, new_tracker
+from assembly.polls import queries as polls
+from assembly.polls.casting import ANONYMOUS_VOTER, AlreadyVoted, mark_voted, store_ballot
 from assembly.polls.marks import ranking_from_marks
+from assembly.polls.models import Channel, RollMark
 from assembly.records.operations import current_signing_key, sign_receipt
 from assembly.records.record import ballot_hash
 
@@ -137,7 +134,7 @@ def get_roll_entry(election: Election, user: User) -> RollEntry | None:
 
 def has_voted(entry: RollEntry) -> bool:
     """Whether the roll entry has been marked as voted (on any channel)."""
-    return bool(db.session.scalar(select(exists().where(RollMark.roll_entry_id == entry.id))))
+    return polls.has_voted(entry.contest.poll_id, entry.person_id)
 
 
 def rotation(seed: str, roll_entry_id: int, size: int) -> int:
@@ -229,14 +226,6 @@ def _check_ranking(paper: _Paper, valid: set[int], ranking: Sequence[int]) -> li
     return ids
 
 
-def unused_tracker() -> str:
-    """A fresh tracker that no ballot has."""
-    while True:
-        tracker = new_tracker()
-        if not db.session.scalar(select(exists().where(Ballot.tracker == tracker))):
-            return tracker
-
-
 @dataclass(frozen=True)
 class _Paper:
     """A voter's ballot paper as casting reads it, with the election's row share-locked."""
@@ -246,11 +235,13 @@ class _Paper:
     poll_closes_on: date
     institution_id: int
     contest_id: int
+    poll_id: int
     method: CountMethod
     seats: int
     is_uncontested: bool
     constituency: str
     roll_entry_id: int
+    person_id: int
     institution: str
     election_id: int
     signing_key_id: int | None
@@ -274,11 +265,13 @@ _PAPER = (
         Election.poll_closes_on,
         Election.institution_id,
         Contest.id,
+        Contest.poll_id,
         Contest.method,
         Contest.seats,
         Contest.is_uncontested,
         Constituency.name,
         RollEntry.id,
+        RollEntry.person_id,
         Institution.slug,
         Election.id,
         Election.signing_key_id,
@@ -344,32 +337,11 @@ def _read_paper(
 
 def _store(paper: _Paper, ids: list[int], day: date) -> Receipt:
     """Mark the roll entry as voted and store the ballot; refuse a second vote."""
-    connection = db.session.connection()
-    dialect = connection.dialect.name
-    # The roll mark's primary key is the roll entry: a second mark, from another browser a
-    # moment ago or from a paper batch, is not written, and that is the answer.
-    marked = connection.execute(
-        insert_or_ignore(RollMark.__table__, dialect),
-        {"roll_entry_id": paper.roll_entry_id, "channel": Channel.online},
-    )
-    if marked.rowcount != 1:
+    # The roll mark's primary key is the poll and the person: a second mark, from another
+    # browser a moment ago or from a paper batch, is not written, and that is the answer.
+    if not mark_voted(paper.poll_id, paper.person_id, Channel.online):
         raise AlreadyVoted("You have already voted in this election.")
-    store = insert_or_ignore(Ballot.__table__, dialect)
-    ballot = {
-        "contest_id": paper.contest_id,
-        "ranking": json.dumps(ids, separators=(",", ":")),
-        "channel": Channel.online,
-        "cast_on": day,
-        "batch_id": None,
-    }
-    while True:
-        # 80 random bits: a tracker already taken is all but impossible, and then skipped.
-        tracker = new_tracker()
-        stored = connection.execute(
-            store, {**ballot, "id": secrets.token_hex(16), "tracker": tracker}
-        )
-        if stored.rowcount == 1:
-            break
+    tracker = store_ballot(paper.poll_id, ranking=ids, channel=Channel.online, day=day)
     # The event names the contest only, and an anonymous actor: it tells the log that a ballot
     # was cast in this contest at this moment, and nothing about whose or which. Ballots have
     # random ids and only a date, so the log's order and times cannot be matched to them. (The
@@ -469,7 +441,7 @@ def cast_marks(
 
 def list_trackers(contest: Contest) -> Select[str]:
     """The trackers of the contest's ballots so far, sorted: no contents, no times."""
-    return select(Ballot.tracker).where(Ballot.contest_id == contest.id).order_by(Ballot.tracker)
+    return polls.list_trackers(contest.poll_id)
 
 
 def count_turnout(election: Election) -> list[Turnout]:
@@ -485,8 +457,11 @@ def count_turnout(election: Election) -> list[Turnout]:
     voted: dict[int, int] = dict(
         db.session.execute(
             select(RollEntry.contest_id, func.count())
-            .join(RollMark, RollMark.roll_entry_id == RollEntry.id)
             .join(Contest, Contest.id == RollEntry.contest_id)
+            .join(
+                RollMark,
+                (RollMark.poll_id == Contest.poll_id) & (RollMark.person_id == RollEntry.person_id),
+            )
             .where(Contest.election_id == election.id)
             .group_by(RollEntry.contest_id)
         ).all()

@@ -15,16 +15,13 @@ entry reads the waiting batch with its row locked, so two second entries cannot 
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Sequence
-from typing import Any, Protocol
-
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from assembly.clock import utcnow
 from assembly.errors import Conflict, NotEligible
 from assembly.extensions import db
+from assembly.polls.models import BatchStatus, PaperBatch
 from assembly.records.record import CHOICES
 
 __all__ = [
@@ -43,43 +40,23 @@ MAX_PAPERS = 2000
 PAPER_CHOICES = {word: word for word in CHOICES} | {word[0]: word for word in CHOICES}
 
 
-class BatchStatus(enum.StrEnum):
-    #: One entry made; waiting for the second, by another person.
-    first_entered = "first_entered"
-    #: Both entries matched: the ballots are stored.
-    accepted = "accepted"
-    #: The second entry differed (or the batch was set aside): kept, counted never.
-    rejected = "rejected"
-
-
-class Batch(Protocol):
-    """A paper batch row (a board election's or an assembly's)."""
-
-    label: str
-    status: Any
-    first_entry: str
-    first_by_id: int
-    second_entry: str
-    second_by_id: int | None
-    decided_at: Any
-
-
-def batch_waiting_for(model: Any, where: Sequence[ColumnElement[bool]], label: str) -> Any:
+def batch_waiting_for(poll_id: int, constituency: str, label: str) -> PaperBatch | None:
     """The batch a new entry labelled ``label`` is the second entry of, its row locked; None
     when it is a first entry.
 
-    :param where: what places the batch in its poll (its contest, or its vote and
-        constituency).
+    :param constituency: whose papers the batch holds, where the poll counts constituencies
+        apart (an assembly's room); empty for a contest.
     :raises Conflict: a batch with this label was accepted already.
     """
     found = db.session.scalars(
-        select(model)
+        select(PaperBatch)
         .where(
-            *where,
-            model.label == label,
-            model.status.in_([BatchStatus.first_entered, BatchStatus.accepted]),
+            PaperBatch.poll_id == poll_id,
+            PaperBatch.constituency == constituency,
+            PaperBatch.label == label,
+            PaperBatch.status.in_([BatchStatus.first_entered, BatchStatus.accepted]),
         )
-        .order_by(model.id)
+        .order_by(PaperBatch.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
@@ -91,7 +68,7 @@ def batch_waiting_for(model: Any, where: Sequence[ColumnElement[bool]], label: s
     return found[0] if found else None
 
 
-def add_first_entry(batch: Batch) -> None:
+def add_first_entry(batch: PaperBatch) -> None:
     """Store the first entry of a new batch.
 
     :raises Conflict: someone made the first entry of this batch a moment ago.
@@ -106,7 +83,7 @@ def add_first_entry(batch: Batch) -> None:
         ) from None
 
 
-def make_second_entry(batch: Batch, entry: str, actor_id: int | None, refusal: str) -> bool:
+def make_second_entry(batch: PaperBatch, entry: str, actor_id: int | None, refusal: str) -> bool:
     """Record ``entry`` as the batch's second entry and say whether it matches the first.
     A mismatch rejects the batch (both entries are kept); a match is accepted by the caller,
     which stores the ballots its own way.

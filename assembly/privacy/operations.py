@@ -10,9 +10,7 @@ from sqlalchemy import CursorResult, Delete, delete, exists, select
 
 from assembly.assemblies.models import (
     Assembly,
-    AssemblyBallot,
     AssemblyCandidate,
-    AssemblyPaperBatch,
     Attendance,
     Vote,
 )
@@ -22,18 +20,17 @@ from assembly.auth.actors import Actor
 from assembly.auth.models import RoleGrant, User
 from assembly.clock import utcnow
 from assembly.elections.models import (
-    Ballot,
     Candidate,
     Contest,
     Election,
-    PaperBatch,
     RollEntry,
-    RollMark,
 )
 from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotFound
 from assembly.extensions import db
 from assembly.membership.models import Person
+from assembly.polls.models import Ballot, PaperBatch
+from assembly.polls.queries import has_voted
 
 __all__ = ["RETENTION", "erase_person", "export_person", "purge_expired_ballots"]
 
@@ -63,9 +60,9 @@ def purge_expired_ballots(actor: Actor, now: datetime | None = None) -> list[str
             Election.ballots_purged_at.is_(None),
         )
     ):
-        contests = select(Contest.id).where(Contest.election_id == election.id)
-        ballots = _deleted(delete(Ballot).where(Ballot.contest_id.in_(contests)))
-        batches = _deleted(delete(PaperBatch).where(PaperBatch.contest_id.in_(contests)))
+        polls = select(Contest.poll_id).where(Contest.election_id == election.id)
+        ballots = _deleted(delete(Ballot).where(Ballot.poll_id.in_(polls)))
+        batches = _deleted(delete(PaperBatch).where(PaperBatch.poll_id.in_(polls)))
         election.ballots_purged_at = now or utcnow()
         record_event(
             actor,
@@ -82,9 +79,9 @@ def purge_expired_ballots(actor: Actor, now: datetime | None = None) -> list[str
             Assembly.ballots_purged_at.is_(None),
         )
     ):
-        votes = select(Vote.id).where(Vote.assembly_id == assembly.id)
-        ballots = _deleted(delete(AssemblyBallot).where(AssemblyBallot.vote_id.in_(votes)))
-        _deleted(delete(AssemblyPaperBatch).where(AssemblyPaperBatch.vote_id.in_(votes)))
+        polls = select(Vote.poll_id).where(Vote.assembly_id == assembly.id)
+        ballots = _deleted(delete(Ballot).where(Ballot.poll_id.in_(polls)))
+        _deleted(delete(PaperBatch).where(PaperBatch.poll_id.in_(polls)))
         assembly.ballots_purged_at = now or utcnow()
         record_event(
             actor,
@@ -180,7 +177,7 @@ def export_person(email: str) -> dict[str, Any]:
                 "election": e.contest.election.title,
                 "constituency": e.contest.constituency.name,
                 "elector_number": e.number,
-                "voted": db.session.get(RollMark, e.id) is not None,
+                "voted": has_voted(e.contest.poll_id, e.person_id),
             }
             for e in db.session.scalars(select(RollEntry).where(RollEntry.person_id.in_(ids)))
         ],

@@ -13,12 +13,10 @@ from sqlalchemy import func, select
 
 from assembly.assemblies.models import (
     Assembly,
-    AssemblyBallot,
     AssemblyCandidateStatus,
     Attendance,
     Vote,
     VoteKind,
-    VoteMark,
 )
 from assembly.assemblies.operations import (
     AlreadyCheckedIn,
@@ -41,6 +39,7 @@ from assembly.extensions import db
 from assembly.membership.models import Institution
 from assembly.notices.models import OutboxMessage
 from assembly.polls.casting import AlreadyVoted
+from assembly.polls.models import Ballot, RollMark
 from tests.assemblies.helpers import HELD_ON, SCHEDULED_ON, make_room
 from tests.conftest import make_institution, make_member, make_user
 from tests.membership.test_imports import database_fingerprint
@@ -227,8 +226,8 @@ def test_one_vote_per_attendee(app: Flask) -> None:
     with pytest.raises(AlreadyVoted):
         cast_assembly_vote(attendance, vote, ranking=ids[::-1], day=HELD_ON)
     db.session.rollback()
-    assert _count(VoteMark) == 1 and _count(AssemblyBallot) == 1
-    ballot = db.session.scalars(select(AssemblyBallot)).one()
+    assert _count(RollMark) == 1 and _count(Ballot) == 1
+    ballot = db.session.scalars(select(Ballot)).one()
     assert ballot.tracker == tracker and ballot.constituency == "users"
 
 
@@ -246,7 +245,7 @@ def test_late_arrivals_when_the_rules_say_no(app: Flask) -> None:
     db.session.rollback()
     cast_assembly_vote(early, vote, ranking=ids, day=HELD_ON)
     db.session.commit()
-    assert _count(VoteMark) == 1
+    assert _count(RollMark) == 1
 
 
 def test_late_arrivals_may_vote_by_default(app: Flask) -> None:
@@ -257,7 +256,7 @@ def test_late_arrivals_may_vote_by_default(app: Flask) -> None:
     late = room.check_in(room.members["users"][0])
     cast_assembly_vote(late, vote, ranking=[room.candidates[0].id], day=HELD_ON)
     db.session.commit()
-    assert _count(VoteMark) == 1
+    assert _count(RollMark) == 1
 
 
 def test_a_ballot_must_name_the_votes_candidates(app: Flask) -> None:
@@ -269,7 +268,7 @@ def test_a_ballot_must_name_the_votes_candidates(app: Flask) -> None:
         with pytest.raises(RuleViolation):
             cast_assembly_vote(attendance, vote, ranking=ranking, choice=choice, day=HELD_ON)
         db.session.rollback()
-    assert _count(VoteMark) == 0
+    assert _count(RollMark) == 0
 
 
 # --- paper ballots ------------------------------------------------------------------------------
@@ -297,7 +296,7 @@ def test_phone_and_paper_never_both(app: Flask) -> None:
     with pytest.raises(AlreadyVoted):
         give_paper(room.secretary, vote, paper)
     db.session.rollback()
-    marks = db.session.execute(select(VoteMark.channel).order_by(VoteMark.channel)).scalars()
+    marks = db.session.execute(select(RollMark.channel).order_by(RollMark.channel)).scalars()
     assert list(marks) == ["online", "paper"]
 
 
@@ -322,7 +321,7 @@ def test_a_mismatched_batch_is_refused_then_entered_again(app: Flask) -> None:
     wrong = parse_papers("1 2\n1\n2 1", vote)
     _, outcome = enter_paper_batch(room.secretary, vote, constituency, "Box 1", wrong)
     db.session.commit()
-    assert outcome is False and _count(AssemblyBallot) == 0
+    assert outcome is False and _count(Ballot) == 0
     enter_paper_batch(room.teller, vote, constituency, "Box 1", first)
     # The same papers in another order: the same batch.
     _, outcome = enter_paper_batch(
@@ -330,9 +329,7 @@ def test_a_mismatched_batch_is_refused_then_entered_again(app: Flask) -> None:
     )
     db.session.commit()
     assert outcome is True
-    rankings = sorted(
-        db.session.scalars(select(AssemblyBallot.ranking).where(AssemblyBallot.channel == "paper"))
-    )
+    rankings = sorted(db.session.scalars(select(Ballot.ranking).where(Ballot.channel == "paper")))
     a, b = (c.id for c in room.candidates)
     assert rankings == sorted([f"[{a},{b}]", f"[{b}]", f"[{b},{a}]"])
 

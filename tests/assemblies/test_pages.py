@@ -13,7 +13,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from assembly.assemblies.models import Assembly, AssemblyBallot, Attendance, VoteMark
+from assembly.assemblies.models import Assembly, Attendance
 from assembly.assemblies.notices import pass_token
 from assembly.assemblies.operations import close_vote, declare_assembly, open_vote
 from assembly.auth.actors import CLI
@@ -21,6 +21,7 @@ from assembly.auth.models import Role
 from assembly.auth.operations import issue_sign_in_link
 from assembly.clock import today
 from assembly.extensions import db
+from assembly.polls.models import Ballot, RollMark
 from tests.assemblies.helpers import HELD_ON, Room, make_room
 from tests.conftest import grant, make_institution, make_user
 from tests.membership.test_imports import database_fingerprint
@@ -120,7 +121,7 @@ def test_the_teller_checks_in_by_pass_and_the_member_votes_on_their_phone(app: F
     assert f'name="pref-{first.id}"' in ballot
     bad = phone.post(f"{_base(room)}/vote", data={f"pref-{first.id}": "2"})
     assert bad.status_code == 400 and "Start with 1" in _text(bad)
-    assert _count(VoteMark) == 0
+    assert _count(RollMark) == 0
     cast = phone.post(
         f"{_base(room)}/vote", data={f"pref-{first.id}": "1", f"pref-{second.id}": "2"}
     )
@@ -128,10 +129,10 @@ def test_the_teller_checks_in_by_pass_and_the_member_votes_on_their_phone(app: F
     receipt = _text(phone.get(f"{_base(room)}/vote"))
     tracker = re.search(r'id="tracker"[^>]*>([^<]+)<', receipt)
     assert tracker is not None
-    stored = db.session.scalars(select(AssemblyBallot)).one()
+    stored = db.session.scalars(select(Ballot)).one()
     assert stored.tracker == tracker.group(1)
     phone.post(f"{_base(room)}/vote", data={f"pref-{second.id}": "1"})
-    assert _count(AssemblyBallot) == 1
+    assert _count(Ballot) == 1
     screen = _text(_browser(app).get(f"{_base(room)}/screen"))
     assert re.search(r'id="present">1<', screen) and re.search(r'id="turnout">1<', screen)
 
@@ -179,7 +180,7 @@ def test_a_paper_batch_through_the_tellers_page(app: Flask) -> None:
     teller = _browser(app, room.teller.email)
     secretary = _browser(app, room.secretary.email)
     teller.post(f"{_base(room)}/papers/give", data={"person_id": str(member.person_id)})
-    marks = db.session.scalars(select(VoteMark.channel).where(VoteMark.vote_id == vote.id))
+    marks = db.session.scalars(select(RollMark.channel).where(RollMark.poll_id == vote.poll_id))
     assert list(marks) == ["paper"]
     constituency = member.constituency_id
     entry = {"constituency": str(constituency), "label": "Box 1", "papers": "2 1"}
@@ -187,10 +188,10 @@ def test_a_paper_batch_through_the_tellers_page(app: Flask) -> None:
     wrong = secretary.post(f"{_base(room)}/papers", data={**entry, "papers": "1 2"})
     assert wrong.status_code == 302
     assert "Rejected: the entries differed" in _text(secretary.get(f"{_base(room)}/papers"))
-    assert _count(AssemblyBallot) == 0
+    assert _count(Ballot) == 0
     teller.post(f"{_base(room)}/papers", data=entry)
     secretary.post(f"{_base(room)}/papers", data=entry)
-    assert _count(AssemblyBallot) == 1
+    assert _count(Ballot) == 1
     bad = teller.post(f"{_base(room)}/papers", data={**entry, "label": "Box 2", "papers": "7"})
     assert bad.status_code == 400 and "ballot positions run from 1 to 2" in _text(bad)
 
@@ -250,7 +251,7 @@ def test_phone_casts_are_rate_limited_per_pass(app: Flask) -> None:
     other = _browser(app)
     other.get(_pass(room, second.person_id))
     assert other.post(f"{_base(room)}/vote", data=ballot).status_code == 302
-    assert _count(AssemblyBallot) == 2
+    assert _count(Ballot) == 2
 
 
 def test_the_verify_page_lists_and_checks_an_assembly_record(

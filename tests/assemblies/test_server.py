@@ -11,13 +11,14 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import func, select
 
-from assembly.assemblies.models import AssemblyBallot, Attendance, VoteMark
+from assembly.assemblies.models import Attendance
 from assembly.assemblies.notices import pass_token
 from assembly.assemblies.operations import open_vote
 from assembly.auth.actors import CLI
 from assembly.auth.models import Role
 from assembly.auth.operations import issue_sign_in_link
 from assembly.extensions import db
+from assembly.polls.models import Ballot, RollMark
 from tests.assemblies.helpers import make_room
 from tests.conftest import grant, make_user
 from tests.servers import Browser, gunicorn
@@ -82,7 +83,7 @@ def test_concurrent_check_ins_and_casts_through_gunicorn(
             ]
             cast_statuses = [future.result()[0] for future in casts]
     assert [s for s in cast_statuses if s >= 500] == [], log.read_text()[-3000:]
-    assert _count(VoteMark) == 30 and _count(AssemblyBallot) == 30
-    marks = db.session.scalars(select(VoteMark.vote_id)).all()
-    assert set(marks) == {vote.id}
+    assert _count(RollMark) == 30 and _count(Ballot) == 30
+    marks = db.session.scalars(select(RollMark.poll_id)).all()
+    assert set(marks) == {vote.poll_id}
     assert "Traceback" not in log.read_text()

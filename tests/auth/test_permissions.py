@@ -20,10 +20,11 @@ from assembly.assemblies.states import AssemblyState
 from assembly.auth.models import Role, User
 from assembly.auth.permissions import PUBLIC, SIGNED_IN, institution_view, is_returning_officer
 from assembly.elections.access import election_view
-from assembly.elections.models import Candidate, Contest, Election, PaperBatch
+from assembly.elections.models import Candidate, Contest, Election
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.membership.models import Institution
+from assembly.polls.models import PaperBatch
 from tests.assemblies.helpers import make_room
 from tests.conftest import grant, make_institution, make_member, make_user
 from tests.elections.polls import make_poll
@@ -345,7 +346,7 @@ def test_parts_must_be_the_elections(scene: Scene, client: FlaskClient) -> None:
     user = db.session.scalars(sa.select(User)).first()
     assert user is not None
     batches = {
-        c.id: PaperBatch(contest_id=c.id, label="Box 1", first_entry="{}", first_by_id=user.id)
+        c.id: PaperBatch(poll_id=c.poll_id, label="Box 1", first_entry="{}", first_by_id=user.id)
         for c in scene.election.contests
     }
     db.session.add_all(batches.values())

@@ -32,13 +32,19 @@ from assembly.auth.actors import SystemActor
 from assembly.auth.models import Role
 from assembly.counting import count_plurality, count_stv
 from assembly.elections.count import contest_profile
-from assembly.elections.models import Ballot, Channel, Contest, CountMethod, Election, RollEntry
+from assembly.elections.models import (
+    Contest,
+    CountMethod,
+    Election,
+    RollEntry,
+)
 from assembly.elections.operations import tick
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.notices.delivery import render_pending
 from assembly.notices.models import OutboxMessage
+from assembly.polls.models import Ballot, Channel
 from assembly.records.record import contest_seed
 from assembly.records.signing import fingerprint, group_fingerprint
 from tests.conftest import grant, make_institution, make_member, make_user
@@ -339,7 +345,12 @@ def test_a_board_election_from_set_up_to_declaration(
     # -- the winners shown are the counting core's on the same ballots
     fresh()  # the election, expired, reloads as the live server left it
     assert election.state == ElectionState.declared
-    ballots = db.session.scalars(select(Ballot).where(Ballot.contest_id == workers_id)).all()
+    ballots = db.session.scalars(
+        select(Ballot).where(
+            Ballot.poll_id
+            == select(Contest.poll_id).where(Contest.id == workers_id).scalar_subquery()
+        )
+    ).all()
     assert sorted(b.channel for b in ballots) == sorted(
         [Channel.online] * len(ONLINE) + [Channel.paper] * len(PAPERS)
     )

@@ -20,20 +20,14 @@ from assembly.elections.count import (
     count_election,
     declare_election,
 )
-from assembly.elections.models import (
-    Ballot,
-    Candidate,
-    Channel,
-    Election,
-    RollEntry,
-    RollMark,
-)
+from assembly.elections.models import Candidate, Election, RollEntry
 from assembly.elections.notices import key_fingerprints
 from assembly.elections.operations import tick
 from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.notices.models import OutboxMessage
+from assembly.polls.models import Ballot, Channel, RollMark
 from assembly.records.record import contest_seed
 from tests.conftest import make_member
 from tests.elections.polls import countersign
@@ -69,11 +63,13 @@ def _closed_poll(slug: str, not_voting: int = 0) -> tuple[Election, object]:
     ).all()
     assert len(entries) == len(PAPERS) + not_voting
     for entry, paper in zip(entries, PAPERS, strict=False):
-        db.session.add(RollMark(roll_entry_id=entry.id, channel=Channel.online))
+        db.session.add(
+            RollMark(poll_id=contest.poll_id, person_id=entry.person_id, channel=Channel.online)
+        )
         db.session.add(
             Ballot(
                 id=secrets.token_hex(16),
-                contest_id=contest.id,
+                poll_id=contest.poll_id,
                 tracker=secrets.token_hex(8),
                 ranking=json.dumps([candidates[i].id for i in paper]),
                 channel=Channel.online,

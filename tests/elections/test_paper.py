@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from assembly.auth.models import Role
-from assembly.elections.models import Ballot, Channel, PaperBatch, PaperBatchStatus, RollMark
 from assembly.elections.paper import discard_batch, enter_batch, parse_batch
 from assembly.errors import Conflict, NotEligible, RuleViolation
 from assembly.extensions import db
+from assembly.polls.models import Ballot, BatchStatus, Channel, PaperBatch, RollMark
 from tests.conftest import grant, make_user
 from tests.elections.test_count import _closed_poll
 from tests.membership.test_imports import database_fingerprint
@@ -42,12 +42,12 @@ def test_matching_entries_accept_the_batch(app: Flask) -> None:
     first = parse_batch("11 12", "1 2\n3", contest)
     batch, accepted = enter_batch(officer, contest, "Postal 1", first)
     db.session.commit()
-    assert not accepted and batch.status == PaperBatchStatus.first_entered
+    assert not accepted and batch.status == BatchStatus.first_entered
     assert _count(Ballot) == ballots  # nothing counts on one entry
     second = parse_batch("12, 11", "3\n1 2", contest)
     batch, accepted = enter_batch(teller, contest, "Postal 1", second)
     db.session.commit()
-    assert accepted and batch.status == PaperBatchStatus.accepted
+    assert accepted and batch.status == BatchStatus.accepted
     assert _count(Ballot) == ballots + 2 and _count(RollMark) == marks + 2
     paper = db.session.scalars(select(Ballot).where(Ballot.batch_id == batch.id)).all()
     assert {b.channel for b in paper} == {Channel.paper}
@@ -61,7 +61,7 @@ def test_a_mismatch_rejects_the_batch_and_counts_nothing(app: Flask) -> None:
     enter_batch(election.returning_officer, contest, "Box 2", parse_batch("11", "1 2", contest))
     batch, accepted = enter_batch(teller, contest, "Box 2", parse_batch("11", "2 1", contest))
     db.session.commit()
-    assert not accepted and batch.status == PaperBatchStatus.rejected
+    assert not accepted and batch.status == BatchStatus.rejected
     assert _count(Ballot) == ballots
     assert batch.first_entry != batch.second_entry  # both kept for the record
 
@@ -89,9 +89,9 @@ def test_a_voter_who_voted_online_cannot_vote_on_paper(app: Flask) -> None:
     db.session.rollback()
     assert database_fingerprint() == before
     batch = db.session.scalars(select(PaperBatch).where(PaperBatch.label == "Postal 4")).one()
-    discard_batch(teller, batch)
+    discard_batch(teller, contest, batch)
     db.session.commit()
-    assert batch.status == PaperBatchStatus.rejected
+    assert batch.status == BatchStatus.rejected
 
 
 @pytest.mark.parametrize(

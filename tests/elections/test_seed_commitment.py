@@ -19,7 +19,12 @@ from assembly.auth.actors import SystemActor
 from assembly.auth.models import Role
 from assembly.clock import today
 from assembly.elections.count import seed_commitment
-from assembly.elections.models import Ballot, Candidate, CandidateStatus, CountMethod, Election
+from assembly.elections.models import (
+    Candidate,
+    CandidateStatus,
+    CountMethod,
+    Election,
+)
 from assembly.elections.operations import (
     ElectionSettings,
     approve_election,
@@ -32,6 +37,7 @@ from assembly.elections.simulate import simulate_board_election
 from assembly.extensions import db
 from assembly.notices.delivery import render_pending
 from assembly.notices.models import OutboxMessage
+from assembly.polls.models import Ballot
 from assembly.records.operations import published
 from assembly.records.record import contest_seed
 from assembly.records.verify import verify_record

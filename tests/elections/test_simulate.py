@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from assembly.clock import today
 from assembly.counting import count_stv
 from assembly.elections.count import contest_profile
-from assembly.elections.models import Ballot, Election, RollMark
+from assembly.elections.models import Election
 from assembly.elections.simulate import simulate_board_election
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
+from assembly.polls.models import Ballot, RollMark
 from assembly.records.record import contest_seed
 from assembly.records.verify import verify_record
 

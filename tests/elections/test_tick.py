@@ -260,8 +260,8 @@ def test_the_cli_ticks_and_says_what_it_did(app: Flask, runner: FlaskCliRunner) 
 def test_voters_who_have_not_voted_are_reminded_once(app: Flask) -> None:
     """On the reminder day the timer queues one reminder per voter with an email who has not
     voted; a voter who votes before it is sent gets nothing; it never goes twice."""
-    from assembly.elections.models import Channel, RollMark
     from assembly.elections.operations import reminder_due_on
+    from assembly.polls.models import Channel, RollMark
 
     election = _approved("remind-school")
     make_member(election.institution, "users", email="late@example.org", given_name="Late")
@@ -278,7 +278,9 @@ def test_voters_who_have_not_voted_are_reminded_once(app: Flask) -> None:
         .join(RollEntry.person)
         .where(RollEntry.person.has(email="keen@example.org"))
     ).one()
-    db.session.add(RollMark(roll_entry_id=keen.id, channel=Channel.online))
+    db.session.add(
+        RollMark(poll_id=keen.contest.poll_id, person_id=keen.person_id, channel=Channel.online)
+    )
     db.session.commit()
     tick(TIMER, day)
     db.session.commit()

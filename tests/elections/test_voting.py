@@ -25,14 +25,11 @@ from assembly.auth.operations import issue_sign_in_link
 from assembly.clock import today
 from assembly.elections import voting
 from assembly.elections.models import (
-    Ballot,
     Candidate,
     CandidateOrder,
-    Channel,
     CountMethod,
     Election,
     RollEntry,
-    RollMark,
 )
 from assembly.elections.states import ElectionState
 from assembly.elections.voting import (
@@ -43,6 +40,7 @@ from assembly.elections.voting import (
 )
 from assembly.extensions import begin_writing, db
 from assembly.polls.casting import TRACKER_ALPHABET, AlreadyVoted
+from assembly.polls.models import Ballot, Channel, RollMark
 from assembly.records.models import SigningKey
 from assembly.records.record import receipt_signed_by
 from tests.conftest import grant, make_member, make_user
@@ -184,18 +182,23 @@ def test_casting_stores_one_anonymous_ballot_and_one_roll_mark(app: Flask) -> No
     db.session.rollback()
     ballot = db.session.scalars(select(Ballot)).one()
     mark = db.session.scalars(select(RollMark)).one()
-    entry = db.session.get(RollEntry, mark.roll_entry_id)
-    assert entry is not None and entry.person.email == email
+    entry = db.session.scalars(
+        select(RollEntry).where(
+            RollEntry.contest_id == poll.contests["workers"].id,
+            RollEntry.person_id == mark.person_id,
+        )
+    ).one()
+    assert entry.person.email == email and mark.poll_id == poll.contests["workers"].poll_id
     assert mark.channel == Channel.online
     assert re.fullmatch(r"[0-9a-f]{32}", ballot.id)
     assert TRACKER.fullmatch(ballot.tracker)
     assert json.loads(ballot.ranking) == [bob.id, zoe.id, amy.id]
-    assert ballot.contest_id == poll.contests["workers"].id
+    assert ballot.poll_id == poll.contests["workers"].poll_id
     assert ballot.channel == Channel.online and ballot.cast_on == today()
     assert ballot.batch_id is None
     receipt = client.get(_url(poll, "/receipt"))
     assert receipt.status_code == 200 and receipt.headers["Cache-Control"] == "no-store"
-    digest = ballot_hash(ballot.contest_id, ballot.tracker, [bob.id, zoe.id, amy.id])
+    digest = ballot_hash(entry.contest_id, ballot.tracker, [bob.id, zoe.id, amy.id])
     assert ballot.tracker in receipt.text and digest in receipt.text
     assert _trackers_url(poll) in receipt.text
     events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
@@ -203,7 +206,7 @@ def test_casting_stores_one_anonymous_ballot_and_one_roll_mark(app: Flask) -> No
     cast = events[-1]
     assert cast.action == "ballot.cast"
     assert cast.actor_user_id is None and email not in cast.actor_label
-    assert (cast.subject_type, cast.subject_id) == ("contest", str(ballot.contest_id))
+    assert (cast.subject_type, cast.subject_id) == ("contest", str(entry.contest_id))
     for event in events:
         assert ballot.tracker not in event.data and ballot.id not in event.data
 
@@ -286,16 +289,18 @@ def test_a_disabled_account_cannot_cast_and_is_signed_out(app: Flask) -> None:
 
 
 def test_the_ballots_table_cannot_hold_a_voter_or_a_time(app: Flask) -> None:
-    """The ballots table's columns are exactly id, contest, tracker, ranking, channel, date and
-    paper batch: no foreign key to people, users or the roll, and no date-time column; the
-    roll marks table holds the roll entry and channel only."""
+    """The ballots table's columns are exactly id, poll, tracker, constituency, ranking,
+    choice, channel, date and paper batch: no foreign key to people, users or the roll, and
+    no date-time column; the roll marks table holds the poll, the person and the channel only."""
     inspector = inspect(db.engine)
-    columns = {c["name"]: c["type"] for c in inspector.get_columns("ballots")}
+    columns = {c["name"]: c["type"] for c in inspector.get_columns("poll_ballots")}
     assert set(columns) == {
         "id",
-        "contest_id",
+        "poll_id",
         "tracker",
+        "constituency",
         "ranking",
+        "choice",
         "channel",
         "cast_on",
         "batch_id",
@@ -305,11 +310,13 @@ def test_the_ballots_table_cannot_hold_a_voter_or_a_time(app: Flask) -> None:
     assert isinstance(columns["cast_on"], sa.Date) and not isinstance(
         columns["cast_on"], sa.DateTime
     )
-    referred = {fk["referred_table"] for fk in inspector.get_foreign_keys("ballots")}
-    assert referred == {"contests", "paper_batches"}
-    assert {c["name"] for c in inspector.get_columns("roll_marks")} == {"roll_entry_id", "channel"}
-    assert {fk["referred_table"] for fk in inspector.get_foreign_keys("roll_marks")} == {
-        "roll_entries"
+    referred = {fk["referred_table"] for fk in inspector.get_foreign_keys("poll_ballots")}
+    assert referred == {"polls", "poll_batches"}
+    marks = {c["name"] for c in inspector.get_columns("poll_marks")}
+    assert marks == {"poll_id", "person_id", "channel"}
+    assert {fk["referred_table"] for fk in inspector.get_foreign_keys("poll_marks")} == {
+        "polls",
+        "people",
     }
 
 
@@ -392,7 +399,9 @@ def test_a_paper_vote_counts_as_voted(app: Flask) -> None:
     email = poll.voters["workers"][0]
     entry = get_roll_entry(poll.election, _user(email))
     assert entry is not None
-    db.session.add(RollMark(roll_entry_id=entry.id, channel=Channel.paper))
+    db.session.add(
+        RollMark(poll_id=entry.contest.poll_id, person_id=entry.person_id, channel=Channel.paper)
+    )
     db.session.commit()
     client = _signed_in(app, email)
     response = client.post(_url(poll, "/cast"), data=_ranked(poll.candidates["workers"][0]))
@@ -713,7 +722,7 @@ def test_the_public_tracker_list_is_sorted_paginated_and_holds_nothing_else(
     db.session.commit()
     trackers = sorted(
         db.session.scalars(
-            select(Ballot.tracker).where(Ballot.contest_id == poll.contests["workers"].id)
+            select(Ballot.tracker).where(Ballot.poll_id == poll.contests["workers"].poll_id)
         )
     )
     anonymous = app.test_client()
@@ -802,7 +811,9 @@ def test_the_receipt_is_signed_by_the_election_key_and_downloads(app: Flask) -> 
         "election": poll.election.id,
         "contest": poll.contests["workers"].id,
         "tracker": ballot.tracker,
-        "ballot_hash": ballot_hash(ballot.contest_id, ballot.tracker, [amy.id, zoe.id]),
+        "ballot_hash": ballot_hash(
+                poll.contests["workers"].id, ballot.tracker, [amy.id, zoe.id]
+            ),
         "cast_on": today().isoformat(),
     }
     receipt["tracker"] = "2222-2222-2222-2222"

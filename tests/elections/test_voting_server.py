@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from assembly.auth.actors import CLI
 from assembly.auth.operations import issue_sign_in_link
-from assembly.elections.models import Ballot, RollMark
 from assembly.extensions import db
+from assembly.polls.models import Ballot, RollMark
 from tests.elections.polls import make_poll
 from tests.servers import Browser, gunicorn
 

@@ -18,14 +18,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from assembly.assemblies.models import (
-    AssemblyBallot,
-    AssemblyPaperBatch,
-    Attendance,
-    Vote,
-    VoteMark,
-    VoteState,
-)
+from assembly.assemblies.models import Attendance, Vote, VoteState
 from assembly.assemblies.notices import pass_token
 from assembly.assemblies.operations import (
     cast_assembly_vote,
@@ -38,11 +31,11 @@ from assembly.auth.actors import CLI
 from assembly.auth.models import Role, User
 from assembly.auth.operations import issue_sign_in_link
 from assembly.elections.count import count_election
-from assembly.elections.models import Ballot, PaperBatch, PaperBatchStatus
 from assembly.elections.paper import enter_batch, parse_batch
 from assembly.errors import Conflict, DomainError, InvalidTransition
 from assembly.extensions import begin_writing, db
 from assembly.membership.models import Constituency
+from assembly.polls.models import Ballot, BatchStatus, PaperBatch, RollMark
 from tests.assemblies.helpers import HELD_ON, Room, make_room
 from tests.assemblies.test_count import _verified
 from tests.conftest import grant, make_user
@@ -52,6 +45,11 @@ from tests.servers import Browser, gunicorn
 #: How long the test lets a blocked transaction wait before it lets the blocker commit: long
 #: enough for the other thread to have reached its lock on a busy machine.
 HOLD_SECONDS = 0.5
+
+
+def _poll(vote_id: int) -> int:
+    """The poll of the assembly vote."""
+    return int(db.session.scalar(select(Vote.poll_id).where(Vote.id == vote_id)))
 
 
 def _count(model: type, *where: Any) -> int:
@@ -134,7 +132,7 @@ def test_a_cast_waits_for_a_close_under_way_and_is_refused(app: Flask) -> None:
     thread.join(timeout=30)
     assert not thread.is_alive()
     assert isinstance(outcome.get("error"), InvalidTransition), outcome
-    assert _count(AssemblyBallot, AssemblyBallot.vote_id == vote_id) == 1
+    assert _count(Ballot, Ballot.poll_id == _poll(vote_id)) == 1
     assert _counted_ballots(vote_id) == 1
 
 
@@ -160,7 +158,7 @@ def test_a_close_waits_for_a_cast_under_way_and_counts_it(app: Flask) -> None:
     db.session.commit()
     thread.join(timeout=30)
     assert not thread.is_alive() and "error" not in outcome, outcome
-    assert _count(AssemblyBallot, AssemblyBallot.vote_id == vote_id) == 1
+    assert _count(Ballot, Ballot.poll_id == _poll(vote_id)) == 1
     assert _counted_ballots(vote_id) == 1
 
 
@@ -204,8 +202,8 @@ def test_two_second_entries_of_an_assembly_batch_at_once_store_it_once(app: Flas
     thread.join(timeout=30)
     error = outcome.get("error")
     assert isinstance(error, Conflict) and "accepted already" in error.message, outcome
-    assert _count(AssemblyBallot, AssemblyBallot.vote_id == ids[0]) == 3
-    assert _count(AssemblyPaperBatch, AssemblyPaperBatch.status == "accepted") == 1
+    assert _count(Ballot, Ballot.poll_id == _poll(ids[0])) == 3
+    assert _count(PaperBatch, PaperBatch.status == "accepted") == 1
 
 
 def test_two_second_entries_of_an_election_batch_at_once_store_it_once(app: Flask) -> None:
@@ -238,7 +236,7 @@ def test_two_second_entries_of_an_election_batch_at_once_store_it_once(app: Flas
     assert isinstance(error, Conflict) and "accepted already" in error.message, outcome
     assert _count(Ballot) == ballots + 2
     assert _count(PaperBatch) == 1
-    assert _count(PaperBatch, PaperBatch.status == PaperBatchStatus.accepted) == 1
+    assert _count(PaperBatch, PaperBatch.status == BatchStatus.accepted) == 1
 
 
 def test_two_first_entries_of_one_batch_at_once_leave_one_waiting(app: Flask) -> None:
@@ -267,7 +265,7 @@ def test_two_first_entries_of_one_batch_at_once_leave_one_waiting(app: Flask) ->
     # The other entry came second: by the same teller it is refused as such; the point is
     # that one batch waits.
     assert "error" in outcome, outcome
-    waiting = PaperBatch.status == PaperBatchStatus.first_entered
+    waiting = PaperBatch.status == BatchStatus.first_entered
     assert _count(PaperBatch, waiting) == 1
 
 
@@ -352,8 +350,8 @@ def test_fifty_phone_votes_racing_the_close_through_gunicorn(
     assert close_status == 302, log.read_text()[-3000:]
     assert [s for s in statuses if s >= 500] == [], log.read_text()[-3000:]
     assert "Traceback" not in log.read_text()
-    stored = _count(AssemblyBallot, AssemblyBallot.vote_id == vote_id)
-    assert stored == _count(VoteMark, VoteMark.vote_id == vote_id)
+    stored = _count(Ballot, Ballot.poll_id == _poll(vote_id))
+    assert stored == _count(RollMark, RollMark.poll_id == _poll(vote_id))
     assert 0 < stored <= PHONES
     assert _counted_ballots(vote_id) == stored
     db.session.expire_all()
@@ -381,7 +379,7 @@ def test_a_second_entry_submitted_twice_at_once_through_gunicorn(
         data = {"constituency": str(constituency.id), "label": "Box 1", "papers": "1\n2\n1"}
 
         def stored() -> int:
-            return _count(AssemblyBallot, AssemblyBallot.vote_id == vote.id)
+            return _count(Ballot, Ballot.poll_id == vote.poll_id)
 
         expected = 3
     else:
@@ -410,6 +408,5 @@ def test_a_second_entry_submitted_twice_at_once_through_gunicorn(
     assert sorted(status for status, _ in answers)[-1] < 500, log.read_text()[-3000:]
     assert "Traceback" not in log.read_text()
     assert stored() == expected
-    model = AssemblyPaperBatch if feature == "assembly" else PaperBatch
-    assert _count(model, model.status == "accepted") == 1
-    assert _count(model, model.status == "first_entered") == 0
+    assert _count(PaperBatch, PaperBatch.status == "accepted") == 1
+    assert _count(PaperBatch, PaperBatch.status == "first_entered") == 0

@@ -44,7 +44,6 @@ from assembly.assemblies.operations.voting import (
     close_vote,
     continuing_candidates,
     open_vote,
-    store_ballot,
     vote_turnout,
 )
 
@@ -73,7 +72,6 @@ __all__ = [
     "schedule_assembly",
     "seed_commitment",
     "send_notice",
-    "store_ballot",
     "tick_assemblies",
     "vote_turnout",
     "withdraw_candidate",

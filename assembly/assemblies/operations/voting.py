@@ -4,23 +4,17 @@ are given a paper), and the chair closes it under the poll's lock and it is coun
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.exc import IntegrityError
-
 from assembly.assemblies.count import count_vote
 from assembly.assemblies.models import (
     Assembly,
-    AssemblyBallot,
     AssemblyCandidate,
     Attendance,
     Vote,
     VoteKind,
-    VoteMark,
     VoteState,
 )
 from assembly.assemblies.operations.attendance import quorum_status
@@ -38,8 +32,15 @@ from assembly.auth.actors import Actor
 from assembly.clock import utcnow
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
-from assembly.polls.casting import ANONYMOUS_VOTER, AlreadyVoted, new_tracker
+from assembly.polls.casting import (
+    ANONYMOUS_VOTER,
+    AlreadyVoted,
+    mark_voted,
+    store_ballot,
+)
 from assembly.polls.locks import lock_row
+from assembly.polls.models import Channel
+from assembly.polls.queries import turnout
 from assembly.records.record import CHOICES
 
 
@@ -158,12 +159,16 @@ def cast_assembly_vote(
             "not vote in a vote already open."
         )
     ranked, chosen = _check_ballot(vote, ranking, choice)
-    try:
-        with db.session.begin_nested():
-            db.session.add(VoteMark(vote_id=vote.id, attendance_id=attendance.id, channel=channel))
-    except IntegrityError:
-        raise AlreadyVoted("You have voted in this vote already.") from None
-    tracker = store_ballot(vote, attendance.constituency.key, ranked, chosen, channel, day)
+    if not mark_voted(vote.poll_id, attendance.person_id, Channel(channel)):
+        raise AlreadyVoted("You have voted in this vote already.")
+    tracker = store_ballot(
+        vote.poll_id,
+        ranking=ranked,
+        choice=chosen,
+        constituency=attendance.constituency.key,
+        channel=Channel(channel),
+        day=day,
+    )
     record_event(
         ANONYMOUS_VOTER,
         "assembly_ballot.cast",
@@ -173,38 +178,8 @@ def cast_assembly_vote(
     return tracker
 
 
-def store_ballot(
-    vote: Vote, constituency: str, ranking: list[int], choice: str, channel: str, day: date
-) -> str:
-    """Store one ballot with a fresh tracker (the voter's mark is the caller's business)."""
-    while True:
-        tracker = new_tracker()
-        taken = db.session.scalar(select(exists().where(AssemblyBallot.tracker == tracker)))
-        if not taken:
-            break
-    db.session.add(
-        AssemblyBallot(
-            id=secrets.token_hex(16),
-            vote_id=vote.id,
-            tracker=tracker,
-            constituency=constituency,
-            ranking=json.dumps(ranking, separators=(",", ":")),
-            choice=choice,
-            channel=channel,
-            cast_on=day,
-        )
-    )
-    db.session.flush()
-    return tracker
-
-
 def vote_turnout(vote: Vote) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count()).select_from(VoteMark).where(VoteMark.vote_id == vote.id)
-        )
-        or 0
-    )
+    return turnout(vote.poll_id)
 
 
 def close_vote(actor: Actor, vote: Vote) -> dict[str, Any]:

@@ -9,7 +9,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from assembly.assemblies.access import assembly_view
-from assembly.assemblies.models import Assembly, Attendance, Vote, VoteKind, VoteMark
+from assembly.assemblies.models import (
+    Assembly,
+    Attendance,
+    Vote,
+    VoteKind,
+)
 from assembly.assemblies.notices import pass_qr_svg, pass_url, read_pass
 from assembly.assemblies.operations import can_check_in, cast_assembly_vote
 from assembly.assemblies.queries import eligible_to_vote, open_vote_of, vote_candidates
@@ -25,6 +30,7 @@ from assembly.extensions import db, limiter, refused
 from assembly.membership.models import Institution, Membership, Person
 from assembly.polls.casting import AlreadyVoted
 from assembly.polls.marks import InvalidBallot, ranking_from_marks
+from assembly.polls.queries import has_voted
 from assembly.records.record import CHOICES
 
 _SESSION_PASS = "assembly_pass"  # noqa: S105 - a session key, not a secret
@@ -133,9 +139,7 @@ def vote(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
     """The attendee's ballot for the vote that is open (the page waits for one)."""
     attendance = _attendee(assembly)
     current = open_vote_of(assembly)
-    voted = (
-        current is not None and db.session.get(VoteMark, (current.id, attendance.id)) is not None
-    )
+    voted = current is not None and has_voted(current.poll_id, attendance.person_id)
     error = None
     if request.method == "POST" and current is not None and not voted:
         if not ConfirmForm().validate_on_submit():

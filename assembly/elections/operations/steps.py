@@ -22,7 +22,6 @@ from assembly.elections.models import (
     ContestResult,
     Election,
     RollEntry,
-    RollMark,
 )
 from assembly.elections.operations.setup import settings_of
 from assembly.elections.operations.transitions import lock_election, transition
@@ -38,6 +37,7 @@ from assembly.errors import InvalidTransition
 from assembly.extensions import db
 from assembly.membership.models import Membership, Person
 from assembly.notices.operations import queue_bulk_notices
+from assembly.polls.models import RollMark
 
 
 def members_to_notify(election: Election) -> list[tuple[int, str | None]]:
@@ -67,9 +67,10 @@ def _voters(election: Election, *, not_voted: bool = False) -> list[tuple[int, s
         .order_by(RollEntry.id)
     )
     if not_voted:
-        query = query.outerjoin(RollMark, RollMark.roll_entry_id == RollEntry.id).where(
-            RollMark.roll_entry_id.is_(None)
-        )
+        query = query.outerjoin(
+            RollMark,
+            (RollMark.poll_id == Contest.poll_id) & (RollMark.person_id == RollEntry.person_id),
+        ).where(RollMark.poll_id.is_(None))
     return [(entry_id, email) for entry_id, email in db.session.execute(query)]
 
 

@@ -14,12 +14,13 @@ from assembly.auth.models import Role
 from assembly.elections.access import election_view
 from assembly.elections.count import ballot_candidates as ballot_candidates_in_order
 from assembly.elections.forms import PaperBatchForm
-from assembly.elections.models import Contest, Election, PaperBatch, PaperBatchStatus
+from assembly.elections.models import Contest, Election
 from assembly.elections.paper import can_enter_paper, discard_batch, enter_batch, parse_batch
 from assembly.elections.views.blueprint import bp
 from assembly.errors import DomainError
 from assembly.extensions import begin_writing, db
 from assembly.membership.models import Institution
+from assembly.polls.models import BatchStatus, PaperBatch
 
 
 def _check_paper_contest(contest: Contest) -> None:
@@ -56,7 +57,7 @@ def paper_batches(
                 flash(
                     f"Both entries of {batch.label} match: {len(entry.papers)} ballot(s) accepted."
                 )
-            elif batch.status == PaperBatchStatus.rejected:
+            elif batch.status == BatchStatus.rejected:
                 flash(
                     f"The two entries of {batch.label} differ, so it is rejected and nothing of "
                     "it counts. Check the papers and enter the batch again, twice."
@@ -65,7 +66,9 @@ def paper_batches(
                 flash(f"First entry of {batch.label} saved. Someone else now enters it again.")
             return redirect(request.path)
     batches = db.session.scalars(
-        select(PaperBatch).where(PaperBatch.contest_id == contest.id).order_by(PaperBatch.id.desc())
+        select(PaperBatch)
+        .where(PaperBatch.poll_id == contest.poll_id)
+        .order_by(PaperBatch.id.desc())
     ).all()
     return render_template(
         "elections/paper.html",
@@ -100,7 +103,7 @@ def paper_batch_discard(
     )
     if ConfirmForm().validate_on_submit():
         begin_writing()
-        discard_batch(current_actor(), batch)
+        discard_batch(current_actor(), contest, batch)
         db.session.commit()
         flash(f"{batch.label} is set aside: nothing of it counts.")
     return redirect(back)
