@@ -811,9 +811,7 @@ def test_the_receipt_is_signed_by_the_election_key_and_downloads(app: Flask) -> 
         "election": poll.election.id,
         "contest": poll.contests["workers"].id,
         "tracker": ballot.tracker,
-        "ballot_hash": ballot_hash(
-                poll.contests["workers"].id, ballot.tracker, [amy.id, zoe.id]
-            ),
+        "ballot_hash": ballot_hash(poll.contests["workers"].id, ballot.tracker, [amy.id, zoe.id]),
         "cast_on": today().isoformat(),
     }
     receipt["tracker"] = "2222-2222-2222-2222"
