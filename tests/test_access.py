@@ -62,11 +62,11 @@ ON_POLL_ELECTION = {
 }
 #: Endpoints tried on the scenario's counted election (its record issued, not countersigned).
 ON_COUNTED_ELECTION = {
-    "records.record",
-    "records.record_json",
-    "records.record_countersign",
-    "records.roll_proof",
-    "records.roll_proof_json",
+    "elections.record",
+    "elections.record_json",
+    "elections.record_countersign",
+    "elections.roll_proof",
+    "elections.roll_proof_json",
 }
 #: A counted record: its election's secretary and returning officer (and admins) see it before
 #: the declaration; for everyone else it does not exist yet.
@@ -237,17 +237,16 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "elections.letters": {
         "GET": {**OFFICERS, "secretary": 404, "returning_officer": 404, "admin": 404}
     },
-    "ops.health": {"GET": ALL_200},
-    "ops.ready": {"GET": ALL_200},
-    # Records: the keys and the verify page are public (an empty check is refused, 400); a
-    # counted record is its officers' until declared; only the returning officer countersigns
-    # (an empty upload is 400; the secretary and admins are refused); the officer registers
-    # their key on the draft election (an empty form is 400).
-    "records.keys": {"GET": ALL_200},
-    "records.verify": {"GET": ALL_200, "POST": dict.fromkeys(ROLES, 400)},
-    "records.record": {"GET": RECORD_OFFICERS},
-    "records.record_json": {"GET": RECORD_OFFICERS},
-    "records.record_countersign": {
+    # The election's signed record: the officer registers their key on the draft election (an
+    # empty form is 400); a counted record is its officers' until declared; only the returning
+    # officer countersigns (an empty upload is 400; the secretary and admins are refused).
+    "elections.officer_key": {
+        "GET": THE_OFFICER,
+        "POST": {**THE_OFFICER, "returning_officer": 400},
+    },
+    "elections.record": {"GET": RECORD_OFFICERS},
+    "elections.record_json": {"GET": RECORD_OFFICERS},
+    "elections.record_countersign": {
         "POST": {
             **RECORD_OFFICERS,
             "anonymous": 302,
@@ -258,8 +257,13 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     },
     # A member's roll proof: signed in, on a record they may see (the officers, before the
     # declaration); the file only for a contest whose roll holds them (none here: 404).
-    "records.roll_proof": {"GET": {**RECORD_OFFICERS, "anonymous": 302}},
-    "records.roll_proof_json": {"GET": {**dict.fromkeys(ROLES, 404), "anonymous": 302}},
+    "elections.roll_proof": {"GET": {**RECORD_OFFICERS, "anonymous": 302}},
+    "elections.roll_proof_json": {"GET": {**dict.fromkeys(ROLES, 404), "anonymous": 302}},
+    "ops.health": {"GET": ALL_200},
+    "ops.ready": {"GET": ALL_200},
+    # Records: the keys and the verify page are public (an empty check is refused, 400).
+    "records.keys": {"GET": ALL_200},
+    "records.verify": {"GET": ALL_200, "POST": dict.fromkeys(ROLES, 400)},
     # Assemblies (the scenario's is in session, the member standing): history, the assembly's
     # page, the screen and a member's pass are public (a teller opening the pass sees the
     # check-in page); the chair's steps are the secretary's, the assembly's returning officer's
@@ -303,7 +307,6 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
         "GET": {**TELLERS_200, **dict.fromkeys(_TELLERS, 409)},
         "POST": {**TELLERS_200, **dict.fromkeys(_TELLERS, 409)},
     },
-    "records.officer_key": {"GET": THE_OFFICER, "POST": {**THE_OFFICER, "returning_officer": 400}},
 }
 
 

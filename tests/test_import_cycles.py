@@ -97,3 +97,29 @@ def test_the_package_has_no_import_circles() -> None:
     graph = import_graph()
     assert len(graph) > 100
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+def _reached(graph: dict[str, set[str]], module: str) -> set[str]:
+    """Every module ``module`` imports, directly or through others."""
+    seen: set[str] = set()
+    waiting = [module]
+    while waiting:
+        for target in graph[waiting.pop()] - seen:
+            seen.add(target)
+            waiting.append(target)
+    return seen
+
+
+def test_the_records_service_imports_no_feature() -> None:
+    """No module of assembly.records (its pages included) imports, directly or through others,
+    a feature whose records it keeps: each feature hands it its records and serves its own
+    record pages."""
+    graph = import_graph()
+    features = ("assembly.elections", "assembly.assemblies")
+    found = {
+        module: sorted(t for t in _reached(graph, module) if t.startswith(features))
+        for module in graph
+        if module == "assembly.records" or module.startswith("assembly.records.")
+    }
+    assert len(found) > 20
+    assert {m: t for m, t in found.items() if t} == {}

@@ -8,9 +8,13 @@
 - ``voting``: voters — their ballot, its review, casting and the receipt.
 - ``results``: the public — trackers, turnout, the result and its ballots.
 - ``paper``: the returning officer, secretary and tellers enter paper and postal batches.
+- ``records``: the signed record — the returning officer's signing key, the record of a
+  counted election and its download, the officer's countersignature, a member's roll proof.
 
-Every page except casting loads what it is about with ``elections.access.election_view``;
-casting reads nothing before its writing transaction (``voting.vote_cast``).
+Every page except casting and the record's loads what it is about with
+``elections.access.election_view``; casting reads nothing before its writing transaction
+(``voting.vote_cast``), and the record's pages, at ``/records/<id>`` (URLs that name no
+institution), load it with ``records.record_of``, for the people who may see the result.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 from assembly.elections.views import (  # noqa: F401
     nominations,
     paper,
+    records,
     results,
     setup,
     voting,

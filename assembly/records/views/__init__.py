@@ -1,12 +1,11 @@
-"""Pages of election records, by audience: ``published`` (a counted election's record, to
-read and download; a member's roll proof; the returning officer's countersignature), ``keys``
-(the deployment's election keys; the returning officer's signing key) and ``verifying`` (the
-verify page, which checks a published or uploaded record in the browser's request and stores
-nothing). ``uploads`` reads the files they take.
+"""The records service's own pages, which know no feature: ``keys`` (the deployment's
+election keys) and ``verifying`` (the verify page, which checks a published or uploaded record
+of any kind in the browser's request and stores nothing). ``uploads`` reads the files they, and
+the features' record pages, take.
 
-A record is shown to the same people as the result (``elections.queries.can_see_results``):
-everyone once it is declared; the secretary and the returning officer from the count, so that
-the officer can download and countersign it before they declare.
+Each feature serves the pages of its own records (the record and its download, the returning
+officer's key and countersignature). The verify page lists and checks every kind of record
+through ``records.kinds``, as each feature registered it.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 # Importing the page modules registers their routes on ``bp``.
 from assembly.records.views import (  # noqa: F401
     keys,
-    published,
     uploads,
     verifying,
 )

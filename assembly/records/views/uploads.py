@@ -1,5 +1,5 @@
-"""Uploaded files the record pages (and the assembly's) take: a record, a signature, a
-receipt or a roll proof, each a JSON object."""
+"""Uploaded files the verify page and the features' record pages take: a record, a
+signature, a receipt or a roll proof, each a JSON object."""
 
 from __future__ import annotations
 

@@ -12,16 +12,13 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from assembly.elections.models import Election
-from assembly.elections.queries import can_see_results
 from assembly.extensions import db, limiter
-from assembly.records.forms import CountersignForm, VerifyForm
+from assembly.records.forms import VerifyForm
 from assembly.records.kinds import RecordKind, Subject, record_kind
 from assembly.records.models import Record, SigningKey
 from assembly.records.operations import get_record, list_records, published
 from assembly.records.verify import Report, normalise_tracker, verify_record
 from assembly.records.views.blueprint import bp
-from assembly.records.views.published import SUMMARIES_KEPT, record_page
 from assembly.records.views.uploads import (
     SMALL_FILE_LIMIT,
     UploadProblem,
@@ -36,6 +33,10 @@ ELECTION = "election"
 #: Checks a visitor may ask for, each of which may recount a whole election.
 VERIFY_LIMIT = "30 per 15 minutes"
 
+#: Reports kept in memory: a record's body never changes, and reading (and recounting) a
+#: large one, a million ballots, takes seconds.
+REPORTS_KEPT = 32
+
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
@@ -48,17 +49,6 @@ def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
         form.election.choices = _verify_choices()
         form.record.errors = [message]
         return _verify_page(form, status=413)
-    election = db.session.get(Election, (request.view_args or {}).get("election_id", 0))
-    row = get_record(ELECTION, election.id) if election is not None else None
-    if (
-        request.endpoint == "records.record_countersign"
-        and election is not None
-        and row is not None
-        and can_see_results(current_user, election)
-    ):
-        countersign = CountersignForm(formdata=None)
-        countersign.signature.errors = [message]
-        return record_page(election, row, countersign, status=413)
     return render_template(
         "errors/error.html", title="The file is too large", message=message, status=413
     ), 413
@@ -228,7 +218,7 @@ def _published_report(subject: Subject, row: Record) -> Report:
     if report is None:
         report = verify_record(published(row), fingerprints=_subject_keys(subject))
         with _REPORTS_LOCK:
-            while len(_REPORTS) >= SUMMARIES_KEPT:
+            while len(_REPORTS) >= REPORTS_KEPT:
                 _REPORTS.pop(next(iter(_REPORTS)))
             _REPORTS[key] = report
     return report

@@ -1,5 +1,12 @@
-"""Record pages of one counted election: its record (what it holds, its keys and hash, to
-download and verify), a member's roll proof, and the returning officer's countersignature."""
+"""Board election pages about its signed record, kept by the records service: the record of
+a counted election (what it holds, its keys and hash, to download and verify), a member's roll
+proof, the returning officer's countersignature, and the signing key they register before the
+poll opens.
+
+The record's URLs, ``/records/<id>``, name no institution, as published links always have: a
+record page loads its election with ``record_of``, and shows it to the same people as the
+result (``elections.queries.can_see_results``).
+"""
 
 from __future__ import annotations
 
@@ -8,23 +15,29 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from assembly.auth.actors import current_actor
+from assembly.auth.models import Role
+from assembly.auth.permissions import is_returning_officer
+from assembly.elections.access import election_view
 from assembly.elections.models import Election
+from assembly.elections.operations import OFFICER_KEY_STATES, register_officer_key
 from assembly.elections.queries import can_see_results
 from assembly.elections.record import countersign_record, get_record, roll_proofs
 from assembly.elections.states import ElectionState
+from assembly.elections.views.blueprint import bp
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
-from assembly.records.forms import CountersignForm
+from assembly.membership.models import Institution
+from assembly.records.forms import CountersignForm, OfficerKeyForm
 from assembly.records.merkle import verify_inclusion
 from assembly.records.models import Record
 from assembly.records.operations import published
 from assembly.records.record import document_text, roll_leaf
-from assembly.records.views.blueprint import bp
 from assembly.records.views.uploads import (
     SMALL_FILE_LIMIT,
     UploadProblem,
@@ -32,8 +45,8 @@ from assembly.records.views.uploads import (
     read_json_upload,
 )
 
-#: Record summaries and reports kept in memory: a record's body never changes, and reading
-#: (and recounting) a large one, a million ballots, takes seconds.
+#: Record summaries kept in memory: a record's body never changes, and reading a large one, a
+#: million ballots, takes seconds.
 SUMMARIES_KEPT = 32
 
 
@@ -151,7 +164,7 @@ def record_page(
         # Named ``form`` for the page's error summary (base.html).
         forms["form"] = countersign if countersign is not None else CountersignForm(formdata=None)
     return render_template(
-        "records/record.html",
+        "elections/record.html",
         institution=election.institution,
         election=election,
         row=row,
@@ -219,7 +232,7 @@ def roll_proof(election_id: int) -> ResponseReturnValue:
     downloadable for ``assembly verify --roll-proof``. Nobody else's entry is shown."""
     election, row = record_of(election_id)
     return render_template(
-        "records/roll_proof.html",
+        "elections/roll_proof.html",
         institution=election.institution,
         election=election,
         proofs=_roll_proofs_shown(election, row),
@@ -279,5 +292,68 @@ def record_countersign(election_id: int) -> ResponseReturnValue:
             flash(
                 "You countersigned the record. The result can now be declared, on the results page."
             )
-            return redirect(url_for("records.record", election_id=election.id))
+            return redirect(url_for("elections.record", election_id=election.id))
     return record_page(election, row, form, status=400)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A countersignature over the request limit: the record's page again, saying so (nothing
+    was read). Any other board election page answers as every page does."""
+    db.session.rollback()
+    if request.endpoint != "elections.record_countersign":
+        # The app's own 413 page (errors.register_error_handlers), which this handler, being
+        # the blueprint's, comes before.
+        return render_template(
+            "errors/error.html", title=error.name, message=error.description, status=413
+        ), 413
+    limit = file_size(int(current_app.config["MAX_CONTENT_LENGTH"]))
+    message = f"The file is larger than {limit}, the most this page takes"
+    election = db.session.get(Election, (request.view_args or {}).get("election_id", 0))
+    row = get_record(election) if election is not None else None
+    if election is not None and row is not None and can_see_results(current_user, election):
+        countersign = CountersignForm(formdata=None)
+        countersign.signature.errors = [message]
+        return record_page(election, row, countersign, status=413)
+    return render_template(
+        "errors/error.html", title="The file is too large", message=message, status=413
+    ), 413
+
+
+# --- the returning officer's signing key -------------------------------------------------------
+
+
+@bp.route("/institutions/<slug>/elections/<int:election_id>/officer-key", methods=["GET", "POST"])
+@election_view(
+    Role.returning_officer,
+    only=is_returning_officer,
+    denied="Only the election's returning officer registers their signing key.",
+)
+def officer_key(institution: Institution, election: Election) -> ResponseReturnValue:
+    """The returning officer registers the public key they will countersign the record with,
+    until the poll opens."""
+    form = OfficerKeyForm()
+    if form.validate_on_submit():
+        try:
+            changed = register_officer_key(current_actor(), election, form.public_key.data or "")
+        except RuleViolation as problem:
+            db.session.rollback()
+            form.public_key.errors = [*form.public_key.errors, problem.message]
+        else:
+            db.session.commit()
+            flash(
+                "Your signing key is registered. Check its fingerprint below against the one "
+                "`assembly keys generate` printed."
+                if changed
+                else "That key was already registered: nothing changed."
+            )
+            return redirect(
+                url_for("elections.officer_key", slug=institution.slug, election_id=election.id)
+            )
+    return render_template(
+        "elections/officer_key.html",
+        institution=institution,
+        election=election,
+        form=form,
+        can_register=election.state in OFFICER_KEY_STATES,
+    ), (400 if form.errors else 200)
