@@ -397,6 +397,7 @@ def child(args: argparse.Namespace) -> None:
     from assembly.audit.operations import verify_chain
     from assembly.auth.actors import CLI
     from assembly.auth.operations import issue_sign_in_link
+    from assembly.elections.models import Contest
     from assembly.extensions import db
     from assembly.polls.models import Ballot, RollMark
     from tests.conftest import free_port
@@ -478,7 +479,11 @@ def child(args: argparse.Namespace) -> None:
             if found:
                 receipts.append(found["tracker"])
         stored = set(
-            db.session.scalars(select(Ballot.tracker).where(Ballot.contest_id == contest_id))
+            db.session.scalars(
+                select(Ballot.tracker)
+                .join(Contest, Contest.poll_id == Ballot.poll_id)
+                .where(Contest.id == contest_id)
+            )
         )
         marks = db.session.scalar(select(func.count()).select_from(RollMark))
         events = db.session.scalar(

@@ -24,6 +24,7 @@ PURE = sorted(
         PACKAGE / "records" / "record.py",
         *VERIFIER,
         PACKAGE / "clock.py",
+        PACKAGE / "statetable.py",
     ]
 )
 ALLOWED_THIRD_PARTY = {"cryptography"}

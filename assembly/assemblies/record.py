@@ -186,17 +186,10 @@ def build_assembly_body(assembly: Assembly) -> dict[str, Any]:
 def issue_assembly_record(actor: Actor, assembly: Assembly) -> Record:
     """Build the declared assembly's record, sign it with the election key and keep it."""
     assert assembly.signing_key_id is not None
-    row = records.store_signed(
-        KIND, assembly.id, build_assembly_body(assembly), assembly.signing_key_id
+    body = build_assembly_body(assembly)
+    return records.issue(
+        actor, KIND, assembly, body, assembly.signing_key_id, "assembly_record.issued"
     )
-    record_event(
-        actor,
-        "assembly_record.issued",
-        institution=assembly.institution_id,
-        subject=assembly,
-        data={"body_sha256": row.body_sha256},
-    )
-    return row
 
 
 def assembly_record(assembly: Assembly) -> Record | None:
@@ -213,16 +206,7 @@ def countersign_assembly_record(actor: Actor, assembly: Assembly, signature: Any
         raise InvalidTransition("The record is made when the result is declared.")
     if row.officer_signature:
         raise InvalidTransition("The record is countersigned already.")
-    records.add_countersignature(
-        row, signature, assembly.officer_public_key, assembly.officer_fingerprint, "assembly"
-    )
-    record_event(
-        actor,
-        "assembly_record.countersigned",
-        institution=assembly.institution_id,
-        subject=assembly,
-        data={"body_sha256": row.body_sha256, "fingerprint": assembly.officer_fingerprint},
-    )
+    records.countersign(actor, KIND, assembly, row, signature, "assembly_record.countersigned")
 
 
 def _declared(assembly: Assembly) -> bool:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from types import MappingProxyType
+
+from assembly import statetable
 
 __all__ = [
     "FINAL_STATES",
@@ -66,18 +67,6 @@ _FORWARD: dict[AssemblyState, frozenset[AssemblyState]] = {
     _S.in_session: frozenset({_S.declared}),
 }
 
-#: The states each state may move to; any state not yet final may also be cancelled.
-TRANSITIONS: Mapping[AssemblyState, frozenset[AssemblyState]] = MappingProxyType(
-    {
-        state: (
-            frozenset()
-            if state in FINAL_STATES
-            else _FORWARD[state] | frozenset({AssemblyState.cancelled})
-        )
-        for state in AssemblyState
-    }
-)
-
 #: What the secretary (or the returning officer) does to make each move, for messages.
 _STEPS = {
     _S.noticed: "send the notice",
@@ -87,35 +76,24 @@ _STEPS = {
 }
 
 
-class TransitionError(ValueError):
+class TransitionError(statetable.TransitionError[AssemblyState]):
     """An assembly was asked to move to a state it cannot reach from where it is."""
 
-    def __init__(self, source: AssemblyState, target: AssemblyState) -> None:
-        self.source = source
-        self.target = target
-        allowed = sorted(TRANSITIONS[source], key=list(AssemblyState).index)
-        if source == target:
-            message = f'The assembly is already "{source.label}".'
-        elif not allowed:
-            message = f'The assembly is "{source.label}", so it cannot change any more.'
-        else:
-            choices = " or ".join(_STEPS[state] for state in allowed)
-            message = (
-                f'The assembly is "{source.label}", so it cannot become "{target.label}"; '
-                f"from here you can only {choices}."
-            )
-        super().__init__(message)
 
+_TABLE = statetable.StateTable(
+    AssemblyState,
+    _FORWARD,
+    final=FINAL_STATES,
+    cancelled=_S.cancelled,
+    noun="assembly",
+    offer=lambda allowed: "from here you can only " + " or ".join(_STEPS[s] for s in allowed),
+    error=TransitionError,
+)
 
-def can_transition(source: AssemblyState, target: AssemblyState) -> bool:
-    """Return whether an assembly in ``source`` may move to ``target``."""
-    return target in TRANSITIONS[source]
-
-
-def check_transition(source: AssemblyState, target: AssemblyState) -> None:
-    """Allow the move from ``source`` to ``target``, or refuse it.
-
-    :raises TransitionError: with a message saying what can be done instead.
-    """
-    if not can_transition(source, target):
-        raise TransitionError(source, target)
+#: The states each state may move to; any state not yet final may also be cancelled.
+TRANSITIONS: Mapping[AssemblyState, frozenset[AssemblyState]] = _TABLE.transitions
+#: Return whether an assembly in ``source`` may move to ``target``.
+can_transition = _TABLE.can_transition
+#: Allow the move from ``source`` to ``target``, or raise ``TransitionError`` with a message
+#: saying what can be done instead.
+check_transition = _TABLE.check_transition

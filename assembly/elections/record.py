@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.elections.models import (
     Contest,
@@ -185,15 +184,9 @@ def build_body(election: Election) -> dict[str, Any]:
 def issue_record(actor: Actor, election: Election) -> Record:
     """Build the counted election's record, sign it with the election key and keep it."""
     assert election.signing_key_id is not None
-    row = records.store_signed(KIND, election.id, build_body(election), election.signing_key_id)
-    record_event(
-        actor,
-        "record.issued",
-        institution=election.institution,
-        subject=election,
-        data={"body_sha256": row.body_sha256},
+    return records.issue(
+        actor, KIND, election, build_body(election), election.signing_key_id, "record.issued"
     )
-    return row
 
 
 def get_record(election: Election) -> Record | None:
@@ -222,16 +215,7 @@ def countersign_record(actor: Actor, election: Election, signature: Any) -> None
         raise InvalidTransition(
             "A record is countersigned after the count and before the declaration."
         )
-    records.add_countersignature(
-        row, signature, election.officer_public_key, election.officer_fingerprint, "election"
-    )
-    record_event(
-        actor,
-        "record.countersigned",
-        institution=election.institution,
-        subject=election,
-        data={"body_sha256": row.body_sha256, "fingerprint": election.officer_fingerprint},
-    )
+    records.countersign(actor, KIND, election, row, signature, "record.countersigned")
 
 
 #: How the records service serves a board election's records (registered by the app).

@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from types import MappingProxyType
 
+from assembly import statetable
 from assembly.elections.timetable import Timetable
 
 __all__ = [
@@ -80,51 +80,28 @@ _FORWARD: dict[ElectionState, frozenset[ElectionState]] = {
     _S.counted: frozenset({_S.declared}),
 }
 
-#: The states each state may move to; any state not yet final may also be cancelled.
-TRANSITIONS: Mapping[ElectionState, frozenset[ElectionState]] = MappingProxyType(
-    {
-        state: (
-            frozenset()
-            if state in FINAL_STATES
-            else _FORWARD[state] | frozenset({ElectionState.cancelled})
-        )
-        for state in ElectionState
-    }
-)
 
-
-class TransitionError(ValueError):
+class TransitionError(statetable.TransitionError[ElectionState]):
     """An election was asked to move to a state it cannot reach from where it is."""
 
-    def __init__(self, source: ElectionState, target: ElectionState) -> None:
-        self.source = source
-        self.target = target
-        allowed = sorted(TRANSITIONS[source], key=list(ElectionState).index)
-        if source == target:
-            message = f'The election is already "{source.label}".'
-        elif not allowed:
-            message = f'The election is "{source.label}", so it cannot change any more.'
-        else:
-            choices = " or ".join(f'"{state.label}"' for state in allowed)
-            message = (
-                f'The election is "{source.label}", so it cannot become "{target.label}"; '
-                f"it can only become {choices}."
-            )
-        super().__init__(message)
 
+_TABLE = statetable.StateTable(
+    ElectionState,
+    _FORWARD,
+    final=FINAL_STATES,
+    cancelled=_S.cancelled,
+    noun="election",
+    offer=lambda allowed: "it can only become " + " or ".join(f'"{s.label}"' for s in allowed),
+    error=TransitionError,
+)
 
-def can_transition(source: ElectionState, target: ElectionState) -> bool:
-    """Return whether an election in ``source`` may move to ``target``."""
-    return target in TRANSITIONS[source]
-
-
-def check_transition(source: ElectionState, target: ElectionState) -> None:
-    """Allow the move from ``source`` to ``target``, or refuse it.
-
-    :raises TransitionError: with a message saying which moves are allowed instead.
-    """
-    if not can_transition(source, target):
-        raise TransitionError(source, target)
+#: The states each state may move to; any state not yet final may also be cancelled.
+TRANSITIONS: Mapping[ElectionState, frozenset[ElectionState]] = _TABLE.transitions
+#: Return whether an election in ``source`` may move to ``target``.
+can_transition = _TABLE.can_transition
+#: Allow the move from ``source`` to ``target``, or raise ``TransitionError`` with a message
+#: saying which moves are allowed instead.
+check_transition = _TABLE.check_transition
 
 
 def is_locked(state: ElectionState) -> bool:

@@ -16,8 +16,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -43,6 +44,20 @@ __all__ = ["keys_group", "record_group", "verify_command"]
 PASSPHRASE_VARIABLE = "ASSEMBLY_RO_PASSPHRASE"  # noqa: S105 — a variable name, not a secret
 MIN_PASSPHRASE = 12
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}\Z")
+_F = TypeVar("_F", bound=Callable[..., Any])
+#: Every path the commands take names a file.
+_FILE = click.Path(dir_okay=False)
+
+
+def _file_option(
+    name: str, dest: str, metavar: str, help: str, required: bool = False
+) -> Callable[[_F], _F]:
+    """An option naming a file: ``--name PATH``, passed to the command as ``dest``."""
+    return click.option(name, dest, metavar=metavar, required=required, type=_FILE, help=help)
+
+
+#: The record a command reads, its first argument.
+_record_argument = click.argument("record_path", metavar="RECORD", type=_FILE)
 
 
 def _fail(command: str, message: str, code: int) -> NoReturn:
@@ -64,6 +79,22 @@ def _read_json(command: str, path: str, what: str) -> Any:
         _fail(command, f"the {what} {path} is not JSON: {error}", 2)
 
 
+def _read_json_if_given(command: str, path: str | None, what: str) -> Any:
+    """The JSON in ``path`` (``_read_json``), or None when no path was given."""
+    return _read_json(command, path, what) if path else None
+
+
+def _passphrase(prompt: str, confirm: bool = False) -> str:
+    """The passphrase from ``ASSEMBLY_RO_PASSPHRASE`` if it is set, else asked for without
+    echoing it (twice, when ``confirm``)."""
+    passphrase = os.environ.get(PASSPHRASE_VARIABLE)
+    if passphrase is None:
+        passphrase = click.prompt(
+            prompt, hide_input=True, confirmation_prompt=confirm, default="", show_default=False
+        )
+    return passphrase
+
+
 # -- assembly verify -----------------------------------------------------------------------------
 
 
@@ -82,28 +113,25 @@ def _summary(report: Report) -> str:
 
 
 @click.command("verify")
-@click.argument("record_path", metavar="RECORD", type=click.Path(dir_okay=False))
-@click.option(
+@_record_argument
+@_file_option(
     "--signature",
     "signature_path",
-    metavar="SIG",
-    type=click.Path(dir_okay=False),
-    help="The returning officer's detached signature file (assembly record sign).",
+    "SIG",
+    "The returning officer's detached signature file (assembly record sign).",
 )
-@click.option(
+@_file_option(
     "--receipt",
     "receipt_path",
-    metavar="RECEIPT",
-    type=click.Path(dir_okay=False),
-    help="A voter's receipt: check it is signed and its ballot is in the record.",
+    "RECEIPT",
+    "A voter's receipt: check it is signed and its ballot is in the record.",
 )
 @click.option("--tracker", metavar="T", help="A ballot's tracker to look up.")
-@click.option(
+@_file_option(
     "--roll-proof",
     "roll_proof_path",
-    metavar="PROOF",
-    type=click.Path(dir_okay=False),
-    help="A member's roll proof (from the record page): check they were on the roll.",
+    "PROOF",
+    "A member's roll proof (from the record page): check they were on the roll.",
 )
 @click.option(
     "--fingerprint",
@@ -134,9 +162,9 @@ def verify_command(
                 2,
             )
     record = _read_json("verify", record_path, "record")
-    signature = _read_json("verify", signature_path, "signature file") if signature_path else None
-    receipt = _read_json("verify", receipt_path, "receipt") if receipt_path else None
-    roll_proof = _read_json("verify", roll_proof_path, "roll proof") if roll_proof_path else None
+    signature = _read_json_if_given("verify", signature_path, "signature file")
+    receipt = _read_json_if_given("verify", receipt_path, "receipt")
+    roll_proof = _read_json_if_given("verify", roll_proof_path, "roll proof")
     report = verify_record(
         record,
         signature=signature,
@@ -163,15 +191,7 @@ def keys_group() -> None:
 
 
 def _new_passphrase() -> str:
-    passphrase = os.environ.get(PASSPHRASE_VARIABLE)
-    if passphrase is None:
-        passphrase = click.prompt(
-            "Passphrase for the new key",
-            hide_input=True,
-            confirmation_prompt=True,
-            default="",
-            show_default=False,
-        )
+    passphrase = _passphrase("Passphrase for the new key", confirm=True)
     if len(passphrase) < MIN_PASSPHRASE:
         _fail(
             "keys generate",
@@ -183,13 +203,12 @@ def _new_passphrase() -> str:
 
 
 @keys_group.command("generate")
-@click.option(
+@_file_option(
     "--out",
     "out",
-    metavar="KEYFILE",
+    "KEYFILE",
+    "Where to write the encrypted private key; the public key goes to KEYFILE.pub.",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Where to write the encrypted private key; the public key goes to KEYFILE.pub.",
 )
 def generate_command(out: str) -> None:
     """Make the returning officer's Ed25519 key pair, on your own machine."""
@@ -261,23 +280,15 @@ def _signable(record: Any) -> tuple[str, dict[str, Any]]:
 
 
 @record_group.command("sign")
-@click.argument("record_path", metavar="RECORD", type=click.Path(dir_okay=False))
-@click.option(
+@_record_argument
+@_file_option(
     "--key",
     "key_path",
-    metavar="KEYFILE",
+    "KEYFILE",
+    "Your encrypted private key (assembly keys generate).",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Your encrypted private key (assembly keys generate).",
 )
-@click.option(
-    "--out",
-    "out",
-    metavar="SIG",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Where to write the detached signature.",
-)
+@_file_option("--out", "out", "SIG", "Where to write the detached signature.", required=True)
 @click.option("--force", is_flag=True, help="Replace SIG if it exists.")
 def sign_command(record_path: str, key_path: str, out: str, force: bool) -> None:
     """Countersign a counted record as its returning officer: write the detached signature
@@ -290,11 +301,7 @@ def sign_command(record_path: str, key_path: str, out: str, force: bool) -> None
         pem = Path(key_path).read_bytes()
     except OSError as error:
         _fail("record sign", f"cannot read the key {key_path}: {error.strerror or error}", 2)
-    passphrase = os.environ.get(PASSPHRASE_VARIABLE)
-    if passphrase is None:
-        passphrase = click.prompt(
-            "Passphrase of your key", hide_input=True, default="", show_default=False
-        )
+    passphrase = _passphrase("Passphrase of your key")
     try:
         key = load_private_key(pem, passphrase)
     except KeyProblem as error:

@@ -6,9 +6,11 @@ signs with the key that was current when it was approved.
 
 Records: the feature that counts builds the body (``elections.record``,
 ``assemblies.record``) from ``body_frame`` and its own sections; this service signs and keeps
-it (``store_signed``) under its kind and subject, serves it with the returning officer's
-countersignature (``published``), and checks and adds that countersignature, uploaded as the
-file ``assembly record sign`` wrote (``add_countersignature``). It knows no feature.
+it (``store_signed``; ``issue`` audits it too) under its kind and subject, serves it with the
+returning officer's countersignature (``published``), and checks and adds that
+countersignature, uploaded as the file ``assembly record sign`` wrote (``add_countersignature``;
+``countersign`` audits it too). It knows no feature: a record's subject is only a
+``RecordSubject``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
@@ -51,11 +53,14 @@ from assembly.records.signing import (
 from assembly.version import __version__
 
 __all__ = [
+    "RecordSubject",
     "add_countersignature",
     "body_frame",
     "check_countersignature",
+    "countersign",
     "current_signing_key",
     "get_record",
+    "issue",
     "list_records",
     "published",
     "read_officer_key",
@@ -171,6 +176,23 @@ def sign_receipt(key_id: int, receipt: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- records ----------------------------------------------------------------------------
+
+
+class RecordSubject(Protocol):
+    """What a record is of (a board election, an assembly), as this service sees it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def institution_id(self) -> int: ...
+
+    #: The key the returning officer registered to countersign with, and its fingerprint.
+    @property
+    def officer_public_key(self) -> str: ...
+
+    @property
+    def officer_fingerprint(self) -> str: ...
 
 
 def body_frame(institution: Institution, signing_key_id: int, officer_key: str) -> dict[str, Any]:
@@ -298,3 +320,41 @@ def add_countersignature(
     row.officer_fingerprint = fingerprint
     row.countersigned_at = utcnow()
     db.session.flush()
+
+
+def issue(
+    actor: Actor, kind: str, subject: RecordSubject, body: dict[str, Any], key_id: int, action: str
+) -> Record:
+    """Sign ``subject``'s record ``body`` with election key ``key_id``, keep it
+    (``store_signed``) and audit it as ``action``."""
+    row = store_signed(kind, subject.id, body, key_id)
+    record_event(
+        actor,
+        action,
+        institution=subject.institution_id,
+        subject=subject,
+        data={"body_sha256": row.body_sha256},
+    )
+    return row
+
+
+def countersign(
+    actor: Actor, kind: str, subject: RecordSubject, row: Record, signature: Any, action: str
+) -> None:
+    """Check the returning officer's signature file against the key they registered for
+    ``subject``, add it to its record ``row`` (``add_countersignature``; messages call the
+    subject by its ``kind``) and audit it as ``action``. Who may countersign, and when, is the
+    feature's to check first.
+
+    :raises RuleViolation: the file is not a signature of this record by that key.
+    """
+    add_countersignature(
+        row, signature, subject.officer_public_key, subject.officer_fingerprint, kind
+    )
+    record_event(
+        actor,
+        action,
+        institution=subject.institution_id,
+        subject=subject,
+        data={"body_sha256": row.body_sha256, "fingerprint": subject.officer_fingerprint},
+    )

@@ -1,9 +1,9 @@
-"""The annual assembly's state machine: the table of transitions, refusals and their messages,
-and the operations making only the moves in the table."""
+"""The annual assembly's state machine: its states, its refusal messages, and the operations
+making only the moves in the table (the table itself, checked alongside the board election's,
+is in tests/test_statetable.py)."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
@@ -29,17 +29,6 @@ from tests.assemblies.helpers import HELD_ON, make_room
 
 S = AssemblyState
 
-#: Every move the design allows, written out by hand rather than read from the table.
-ALLOWED = {
-    (S.scheduled, S.noticed),
-    (S.noticed, S.in_session),
-    (S.in_session, S.declared),
-    (S.scheduled, S.cancelled),
-    (S.noticed, S.cancelled),
-    (S.in_session, S.cancelled),
-}
-
-
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -63,34 +52,6 @@ def test_the_states_are_five_lower_case_values() -> None:
     ]
 
 
-def test_the_table_holds_exactly_the_agreed_transitions() -> None:
-    """TRANSITIONS lists every state and allows exactly the moves of the design."""
-    assert set(TRANSITIONS) == set(AssemblyState)
-    assert {(a, b) for a, targets in TRANSITIONS.items() for b in targets} == ALLOWED
-
-
-@pytest.mark.parametrize(
-    ("source", "target"),
-    list(itertools.product(AssemblyState, repeat=2)),
-    ids=lambda state: str(state),
-)
-def test_each_move_is_allowed_or_refused_as_the_table_says(
-    source: AssemblyState, target: AssemblyState
-) -> None:
-    """can_transition and check_transition allow the moves in the table and refuse all
-    others with a TransitionError (a ValueError) naming both states."""
-    allowed = (source, target) in ALLOWED
-    assert can_transition(source, target) is allowed
-    if allowed:
-        check_transition(source, target)
-    else:
-        with pytest.raises(TransitionError) as caught:
-            check_transition(source, target)
-        assert isinstance(caught.value, ValueError)
-        assert (caught.value.source, caught.value.target) == (source, target)
-        assert f'"{source.label}"' in str(caught.value)
-
-
 def test_a_refusal_says_what_can_be_done_instead() -> None:
     """The message names the current state, the refused one and the steps that can be taken
     from here, in order."""
@@ -106,23 +67,6 @@ def test_a_refusal_says_what_can_be_done_instead() -> None:
         'The assembly is "Notice sent", so it cannot become "Declared"; from here you can '
         "only open the assembly on its day or cancel the assembly."
     )
-
-
-def test_a_final_or_unchanged_state_has_its_own_message() -> None:
-    """A declared assembly cannot change any more; moving to the same state says it is
-    already there."""
-    with pytest.raises(TransitionError, match=r'^The assembly is "Declared", so it cannot change'):
-        check_transition(S.declared, S.cancelled)
-    with pytest.raises(TransitionError, match=r'^The assembly is already "In session"\.$'):
-        check_transition(S.in_session, S.in_session)
-
-
-def test_any_assembly_not_yet_declared_can_be_cancelled() -> None:
-    """Every state but declared and cancelled can move to cancelled; those two are final."""
-    assert {S.declared, S.cancelled} == FINAL_STATES
-    for state in AssemblyState:
-        assert can_transition(state, S.cancelled) is (state not in FINAL_STATES)
-        assert (TRANSITIONS[state] == frozenset()) is (state in FINAL_STATES)
 
 
 @settings(max_examples=300, deadline=None)

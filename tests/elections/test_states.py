@@ -1,9 +1,9 @@
-"""The board election state machine: the table of transitions, refusals and their messages,
-locking, and the transitions a timer makes on the timetable's dates."""
+"""The board election state machine: its states, its refusal messages, locking, and the
+transitions a timer makes on the timetable's dates (the table itself, checked alongside the
+assembly's, is in tests/test_statetable.py)."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 
 from assembly.elections.states import (
     DATED_STEPS,
-    FINAL_STATES,
-    TRANSITIONS,
     DatedStep,
     ElectionState,
     TransitionError,
@@ -26,30 +24,6 @@ from assembly.elections.timetable import STEPS, Timetable, TimetableRules, sugge
 
 S = ElectionState
 ONE_DAY = timedelta(days=1)
-
-#: Every move the design allows, written out by hand rather than read from the table.
-ALLOWED = {
-    (S.draft, S.approved),
-    (S.approved, S.draft),
-    (S.approved, S.nominations_open),
-    (S.nominations_open, S.nominations_closed),
-    (S.nominations_closed, S.poll_open),
-    (S.nominations_closed, S.declared),
-    (S.poll_open, S.poll_closed),
-    (S.poll_closed, S.counted),
-    (S.counted, S.declared),
-} | {
-    (state, S.cancelled)
-    for state in (
-        S.draft,
-        S.approved,
-        S.nominations_open,
-        S.nominations_closed,
-        S.poll_open,
-        S.poll_closed,
-        S.counted,
-    )
-}
 
 #: Poll closes Tuesday 20 July 2027: notice 24 May, nominations 10 June, withdrawals 15 June,
 #: poll opens 29 June.
@@ -80,34 +54,6 @@ def test_the_states_are_nine_lower_case_values() -> None:
     assert S.nominations_open.label == "nominations open"
 
 
-def test_the_table_holds_exactly_the_agreed_transitions() -> None:
-    """TRANSITIONS lists every state and allows exactly the moves of the design."""
-    assert set(TRANSITIONS) == set(ElectionState)
-    assert {(a, b) for a, targets in TRANSITIONS.items() for b in targets} == ALLOWED
-
-
-@pytest.mark.parametrize(
-    ("source", "target"),
-    list(itertools.product(ElectionState, repeat=2)),
-    ids=lambda state: str(state),
-)
-def test_each_move_is_allowed_or_refused_as_the_table_says(
-    source: ElectionState, target: ElectionState
-) -> None:
-    """can_transition and check_transition allow the moves in the table and refuse all
-    others with a TransitionError (a ValueError) naming both states."""
-    allowed = (source, target) in ALLOWED
-    assert can_transition(source, target) is allowed
-    if allowed:
-        check_transition(source, target)
-    else:
-        with pytest.raises(TransitionError) as caught:
-            check_transition(source, target)
-        assert isinstance(caught.value, ValueError)
-        assert (caught.value.source, caught.value.target) == (source, target)
-        assert f'"{source.label}"' in str(caught.value)
-
-
 def test_a_refusal_says_which_moves_are_allowed_instead() -> None:
     """The message names the current state, the refused one and the allowed ones, in order."""
     with pytest.raises(TransitionError) as caught:
@@ -116,23 +62,6 @@ def test_a_refusal_says_which_moves_are_allowed_instead() -> None:
         'The election is "nominations open", so it cannot become "counted"; it can only '
         'become "nominations closed" or "cancelled".'
     )
-
-
-def test_a_final_or_unchanged_state_has_its_own_message() -> None:
-    """A declared election cannot change any more; moving to the same state says it is
-    already there."""
-    with pytest.raises(TransitionError, match=r'^The election is "declared", so it cannot change'):
-        check_transition(S.declared, S.cancelled)
-    with pytest.raises(TransitionError, match=r'^The election is already "poll open"\.$'):
-        check_transition(S.poll_open, S.poll_open)
-
-
-def test_any_election_not_yet_declared_can_be_cancelled() -> None:
-    """Every state but declared and cancelled can move to cancelled; those two are final."""
-    assert {S.declared, S.cancelled} == FINAL_STATES
-    for state in ElectionState:
-        assert can_transition(state, S.cancelled) is (state not in FINAL_STATES)
-        assert (TRANSITIONS[state] == frozenset()) is (state in FINAL_STATES)
 
 
 def test_an_uncontested_election_is_declared_when_nominations_close() -> None:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ from assembly.auth.actors import CLI
 from assembly.auth.models import Role, User
 from assembly.auth.operations import issue_sign_in_link
 from assembly.elections.count import count_election
-from assembly.elections.paper import enter_batch, parse_batch
+from assembly.elections.models import Contest, Election
+from assembly.elections.paper import BatchEntry, enter_batch, parse_batch
 from assembly.errors import Conflict, DomainError, InvalidTransition
 from assembly.extensions import begin_writing, db
 from assembly.membership.models import Constituency
@@ -81,6 +83,24 @@ def _in_another_transaction(
     return thread, outcome
 
 
+def _race(
+    app: Flask, first: Callable[[], object], second: Callable[[], object]
+) -> tuple[object, dict]:
+    """Run ``first`` in this test's writing transaction and, before it commits, ``second`` in
+    another (``_in_another_transaction``), which waits for it; commit ``first`` after
+    HOLD_SECONDS and wait for ``second`` to end. Return ``first``'s value and ``second``'s
+    outcome."""
+    begin_writing()
+    value = first()
+    db.session.flush()
+    thread, outcome = _in_another_transaction(app, second)
+    time.sleep(HOLD_SECONDS)
+    db.session.commit()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the other transaction is still waiting"
+    return value, outcome
+
+
 def _attendances(room: Room) -> list[Attendance]:
     return list(
         db.session.scalars(
@@ -104,6 +124,36 @@ def _counted_ballots(vote_id: int) -> int:
     return int(json.loads(vote.result)["valid"])
 
 
+@dataclass(frozen=True)
+class _PostalBatch:
+    """A board election's closed poll with two members on the roll who did not vote, a
+    teller, and a batch of their two postal papers to enter."""
+
+    election: Election
+    contest: Any
+    entry: BatchEntry
+    teller_id: int
+
+    def entered_by_teller(self, label: str) -> Callable[[], object]:
+        """The teller's entry of the batch under ``label``, to run in any session (it reloads
+        the contest and the teller by id): it returns whether the entry accepted the batch."""
+        contest_id, teller_id, entry = self.contest.id, self.teller_id, self.entry
+
+        def enter() -> object:
+            teller = db.session.get(User, teller_id)
+            return enter_batch(teller, db.session.get(Contest, contest_id), label, entry)[1]
+
+        return enter
+
+
+def _postal_batch(slug: str) -> _PostalBatch:
+    election, contest = _closed_poll(slug, not_voting=2)
+    teller = make_user(f"teller@{slug}.org")
+    grant(teller, election.institution, Role.teller)
+    db.session.commit()
+    return _PostalBatch(election, contest, parse_batch("11 12", "1 2\n3", contest), teller.id)
+
+
 def test_a_cast_waits_for_a_close_under_way_and_is_refused(app: Flask) -> None:
     """While the chair's close is under way (counted, not yet committed), a phone's cast
     waits for it and is then refused: no ballot is stored that the count left out."""
@@ -115,9 +165,8 @@ def test_a_cast_waits_for_a_close_under_way_and_is_refused(app: Flask) -> None:
     db.session.commit()
     vote_id, attendance_id = vote.id, attendances[0].id
 
-    begin_writing()
-    close_vote(room.secretary, db.session.get(Vote, vote_id))
-    db.session.flush()
+    def close() -> object:
+        return close_vote(room.secretary, db.session.get(Vote, vote_id))
 
     def cast() -> str:
         attendance = db.session.get(Attendance, attendance_id)
@@ -126,11 +175,7 @@ def test_a_cast_waits_for_a_close_under_way_and_is_refused(app: Flask) -> None:
             attendance, db.session.get(Vote, vote_id), ranking=ranking, day=HELD_ON
         )
 
-    thread, outcome = _in_another_transaction(app, cast)
-    time.sleep(HOLD_SECONDS)
-    db.session.commit()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    _, outcome = _race(app, close, cast)
     assert isinstance(outcome.get("error"), InvalidTransition), outcome
     assert _count(Ballot, Ballot.poll_id == _poll(vote_id)) == 1
     assert _counted_ballots(vote_id) == 1
@@ -146,18 +191,16 @@ def test_a_close_waits_for_a_cast_under_way_and_counts_it(app: Flask) -> None:
     vote_id = vote.id
     secretary_id = room.secretary.id
 
-    begin_writing()
-    cast_assembly_vote(attendances[0], vote, ranking=[room.candidates[0].id], day=HELD_ON)
-    db.session.flush()
+    def cast() -> str:
+        return cast_assembly_vote(
+            attendances[0], vote, ranking=[room.candidates[0].id], day=HELD_ON
+        )
 
     def close() -> object:
         return close_vote(db.session.get(User, secretary_id), db.session.get(Vote, vote_id))
 
-    thread, outcome = _in_another_transaction(app, close)
-    time.sleep(HOLD_SECONDS)
-    db.session.commit()
-    thread.join(timeout=30)
-    assert not thread.is_alive() and "error" not in outcome, outcome
+    _, outcome = _race(app, cast, close)
+    assert "error" not in outcome, outcome
     assert _count(Ballot, Ballot.poll_id == _poll(vote_id)) == 1
     assert _counted_ballots(vote_id) == 1
 
@@ -193,13 +236,8 @@ def test_two_second_entries_of_an_assembly_batch_at_once_store_it_once(app: Flas
         )
         return enter_paper_batch(user, vote_, constituency_, "Box 1", papers)[1]
 
-    begin_writing()
-    assert second_entry() is True
-    db.session.flush()
-    thread, outcome = _in_another_transaction(app, second_entry)
-    time.sleep(HOLD_SECONDS)
-    db.session.commit()
-    thread.join(timeout=30)
+    accepted, outcome = _race(app, second_entry, second_entry)
+    assert accepted is True
     error = outcome.get("error")
     assert isinstance(error, Conflict) and "accepted already" in error.message, outcome
     assert _count(Ballot, Ballot.poll_id == _poll(ids[0])) == 3
@@ -209,29 +247,13 @@ def test_two_second_entries_of_an_assembly_batch_at_once_store_it_once(app: Flas
 def test_two_second_entries_of_an_election_batch_at_once_store_it_once(app: Flask) -> None:
     """A board election's postal batch entered a second time twice at once: one accepts it,
     the other is refused, and no new batch is left waiting."""
-    election, contest = _closed_poll("race-election-paper", not_voting=2)
-    teller = make_user("teller@race-election-paper.org")
-    grant(teller, election.institution, Role.teller)
-    db.session.commit()
-    entry = parse_batch("11 12", "1 2\n3", contest)
-    enter_batch(election.returning_officer, contest, "Postal 1", entry)
+    batch = _postal_batch("race-election-paper")
+    enter_batch(batch.election.returning_officer, batch.contest, "Postal 1", batch.entry)
     db.session.commit()
     ballots = _count(Ballot)
-    ids = (contest.id, teller.id)
-
-    def second_entry() -> object:
-        from assembly.elections.models import Contest
-
-        contest_ = db.session.get(Contest, ids[0])
-        return enter_batch(db.session.get(User, ids[1]), contest_, "Postal 1", entry)[1]
-
-    begin_writing()
-    assert second_entry() is True
-    db.session.flush()
-    thread, outcome = _in_another_transaction(app, second_entry)
-    time.sleep(HOLD_SECONDS)
-    db.session.commit()
-    thread.join(timeout=30)
+    second_entry = batch.entered_by_teller("Postal 1")
+    accepted, outcome = _race(app, second_entry, second_entry)
+    assert accepted is True
     error = outcome.get("error")
     assert isinstance(error, Conflict) and "accepted already" in error.message, outcome
     assert _count(Ballot) == ballots + 2
@@ -242,26 +264,9 @@ def test_two_second_entries_of_an_election_batch_at_once_store_it_once(app: Flas
 def test_two_first_entries_of_one_batch_at_once_leave_one_waiting(app: Flask) -> None:
     """Two first entries of the same batch at the same moment: one waits for its second
     entry, the other is refused with a message, never two batches waiting under one label."""
-    election, contest = _closed_poll("race-first-entries", not_voting=2)
-    teller = make_user("teller@race-first-entries.org")
-    grant(teller, election.institution, Role.teller)
-    db.session.commit()
-    entry = parse_batch("11 12", "1 2\n3", contest)
-    ids = (contest.id, teller.id)
-
-    def first_entry() -> object:
-        from assembly.elections.models import Contest
-
-        contest_ = db.session.get(Contest, ids[0])
-        return enter_batch(db.session.get(User, ids[1]), contest_, "Postal 2", entry)[1]
-
-    begin_writing()
-    assert first_entry() is False
-    db.session.flush()
-    thread, outcome = _in_another_transaction(app, first_entry)
-    time.sleep(HOLD_SECONDS)
-    db.session.commit()
-    thread.join(timeout=30)
+    first_entry = _postal_batch("race-first-entries").entered_by_teller("Postal 2")
+    accepted, outcome = _race(app, first_entry, first_entry)
+    assert accepted is False
     # The other entry came second: by the same teller it is refused as such; the point is
     # that one batch waits.
     assert "error" in outcome, outcome
@@ -273,27 +278,14 @@ def test_a_paper_entry_waits_for_the_count_under_way_and_is_refused(app: Flask) 
     """While the returning officer's count is under way (not yet committed), a paper batch
     entered for the election waits for it and is then refused: nothing is left entered that
     the count did not see."""
-    election, contest = _closed_poll("race-count-paper", not_voting=2)
-    teller = make_user("teller@race-count-paper.org")
-    grant(teller, election.institution, Role.teller)
-    db.session.commit()
-    entry = parse_batch("11 12", "1 2\n3", contest)
-    ids = (contest.id, teller.id)
+    batch = _postal_batch("race-count-paper")
+    first_entry = batch.entered_by_teller("Postal 3")
     batches = _count(PaperBatch)
 
-    def first_entry() -> object:
-        from assembly.elections.models import Contest
+    def count() -> object:
+        return count_election(batch.election.returning_officer, batch.election)
 
-        contest_ = db.session.get(Contest, ids[0])
-        return enter_batch(db.session.get(User, ids[1]), contest_, "Postal 3", entry)[1]
-
-    begin_writing()
-    count_election(election.returning_officer, election)
-    db.session.flush()
-    thread, outcome = _in_another_transaction(app, first_entry)
-    time.sleep(HOLD_SECONDS)
-    db.session.commit()
-    thread.join(timeout=30)
+    _, outcome = _race(app, count, first_entry)
     assert isinstance(outcome.get("error"), InvalidTransition), outcome
     assert _count(PaperBatch) == batches
 

@@ -4,7 +4,8 @@ applications, printed letters, and the returning officer's key and countersignat
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -33,7 +34,7 @@ from assembly.assemblies.record import countersign_assembly_record, register_ass
 from assembly.assemblies.states import AssemblyState
 from assembly.assemblies.views.blueprint import bp, redirect_to
 from assembly.assemblies.views.public import record_row
-from assembly.auth.actors import current_actor
+from assembly.auth.actors import Actor, current_actor
 from assembly.auth.forms import ConfirmForm
 from assembly.auth.models import Role, RoleGrant, User
 from assembly.auth.permissions import SIGNED_IN, institution_view, is_returning_officer
@@ -48,6 +49,9 @@ from assembly.records.views.uploads import SMALL_FILE_LIMIT, UploadProblem, read
 ONLY_THE_CHAIR = "Only the secretary or the returning officer can do this."
 #: The states in which the notice of assembly has been sent.
 NOTICE_SENT = frozenset(AssemblyState) - {AssemblyState.scheduled}
+
+#: One of the chair's steps: an operation on the assembly, made by ``actor``.
+_Step = Callable[[Actor, Assembly], None]
 
 
 @bp.route("/institutions/<slug>/assemblies/rules", methods=["GET", "POST"])
@@ -150,78 +154,67 @@ def schedule(institution: Institution) -> ResponseReturnValue:
 # --- the chair's steps --------------------------------------------------------------------------
 
 
-def _step(assembly: Assembly, action: Any, message: str) -> ResponseReturnValue:
-    """Run a chair's step from a button: ``action(actor, assembly)``, commit, say so."""
-    if ConfirmForm().validate_on_submit():
-        action(current_actor(), assembly)
-        db.session.commit()
-        flash(message)
-    return redirect_to(assembly)
+def _chair_step(path: str, done: str) -> Callable[[_Step], Callable[..., ResponseReturnValue]]:
+    """Make ``step(actor, assembly)`` one of the chair's buttons: a POST to the assembly's
+    ``path`` that only the secretary or the returning officer may make, which runs the step
+    once the button's form is confirmed, commits, says ``done`` and goes back to the
+    assembly's page. The view takes the step's name (its endpoint) and docstring."""
+
+    def register(step: _Step) -> Callable[..., ResponseReturnValue]:
+        @bp.route(f"/institutions/<slug>/assemblies/<int:assembly_id>/{path}", methods=["POST"])
+        @assembly_view(SIGNED_IN, only=can_chair, denied=ONLY_THE_CHAIR)
+        @wraps(step)
+        def view(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
+            if ConfirmForm().validate_on_submit():
+                step(current_actor(), assembly)
+                db.session.commit()
+                flash(done)
+            return redirect_to(assembly)
+
+        return view
+
+    return register
 
 
-@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/notice", methods=["POST"])
-@assembly_view(SIGNED_IN, only=can_chair, denied=ONLY_THE_CHAIR)
-def send_notice_view(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
+@_chair_step(
+    "notice", "The notice of assembly is on its way to every member with an email address."
+)
+def send_notice_view(actor: Actor, assembly: Assembly) -> None:
     """Send the notice of assembly, with their pass, to every member."""
-    return _step(
-        assembly,
-        lambda actor, a: send_notice(actor, a, today()),
-        "The notice of assembly is on its way to every member with an email address.",
-    )
+    send_notice(actor, assembly, today())
 
 
-@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/publish", methods=["POST"])
-@assembly_view(SIGNED_IN, only=can_chair, denied=ONLY_THE_CHAIR)
-def publish_view(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
+@_chair_step("publish", "The candidates are published and every member is told.")
+def publish_view(actor: Actor, assembly: Assembly) -> None:
     """Publish the valid candidates to every member."""
-    return _step(
-        assembly,
-        lambda actor, a: publish_candidates(actor, a, today()),
-        "The candidates are published and every member is told.",
-    )
+    publish_candidates(actor, assembly, today())
 
 
-@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/open", methods=["POST"])
-@assembly_view(SIGNED_IN, only=can_chair, denied=ONLY_THE_CHAIR)
-def open_view(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
+@_chair_step("open", "The assembly is in session: tellers can check members in.")
+def open_view(actor: Actor, assembly: Assembly) -> None:
     """Open the assembly: it is in session and tellers check members in."""
-    return _step(
-        assembly,
-        lambda actor, a: open_assembly(actor, a, today()),
-        "The assembly is in session: tellers can check members in.",
-    )
+    open_assembly(actor, assembly, today())
 
 
-@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/votes", methods=["POST"])
-@assembly_view(SIGNED_IN, only=can_chair, denied=ONLY_THE_CHAIR)
-def open_vote_view(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
+@_chair_step("votes", "The vote is open.")
+def open_vote_view(actor: Actor, assembly: Assembly) -> None:
     """Open the next vote (only when the assembly is quorate)."""
-    return _step(assembly, open_vote, "The vote is open.")
+    open_vote(actor, assembly)
 
 
-@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/close", methods=["POST"])
-@assembly_view(SIGNED_IN, only=can_chair, denied=ONLY_THE_CHAIR)
-def close_vote_view(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
+@_chair_step("close", "The vote is closed and counted.")
+def close_vote_view(actor: Actor, assembly: Assembly) -> None:
     """Close the open vote and count it."""
-
-    def close(actor: Any, assembly: Assembly) -> None:
-        vote = open_vote_of(assembly)
-        if vote is None:
-            raise InvalidTransition("No vote is open.")
-        close_vote(actor, vote)
-
-    return _step(assembly, close, "The vote is closed and counted.")
+    vote = open_vote_of(assembly)
+    if vote is None:
+        raise InvalidTransition("No vote is open.")
+    close_vote(actor, vote)
 
 
-@bp.route("/institutions/<slug>/assemblies/<int:assembly_id>/declare", methods=["POST"])
-@assembly_view(SIGNED_IN, only=can_chair, denied=ONLY_THE_CHAIR)
-def declare_view(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
+@_chair_step("declare", "The result is declared. Every member is told.")
+def declare_view(actor: Actor, assembly: Assembly) -> None:
     """Declare the result: the leader's term starts, or no leader was elected."""
-    return _step(
-        assembly,
-        lambda actor, a: declare_assembly(actor, a, today()),
-        "The result is declared. Every member is told.",
-    )
+    declare_assembly(actor, assembly, today())
 
 
 # --- applications -------------------------------------------------------------------------------

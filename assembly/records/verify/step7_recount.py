@@ -13,6 +13,7 @@ Pure: standard library and the pure modules.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
@@ -82,41 +83,68 @@ def _election_seed_checks(body: dict[str, Any]) -> tuple[list[str], list[str]]:
     to before the poll, and every contest's seed is made from it. A record made before
     records carried them has neither, and the note says it made no commitment."""
     election = body["election"]
-    contests = body["contests"]
     if "seed" not in election:
         return [], [
             "the record made no advance commitment to its seed (no election.seed_sha256 or "
             "election.seed: it was made before records carried them), so nothing shows the "
             "contests' seeds were fixed before the poll"
         ]
+    return _seed_checks(
+        body,
+        "election",
+        published="the poll",
+        part="contest",
+        commit=election_seed_sha256,
+        derive=contest_seed,
+        note_without_parts=True,
+    )
+
+
+def _seed_checks(
+    body: dict[str, Any],
+    whose: str,
+    *,
+    published: str,
+    part: str,
+    commit: Callable[[str], str],
+    derive: Callable[[str, int], str],
+    note_without_parts: bool,
+) -> tuple[list[str], list[str]]:
+    """Problems and notes of the seed of ``body[whose]`` (an election or an assembly): it
+    hashes (``commit``) to the commitment published before ``published``, and the seed of each
+    of the contests, which the notes call ``part``s, is made from it (``derive``). A note that
+    every one is made from it is left out when there are none, unless ``note_without_parts``.
+    """
+    section = body[whose]
+    contests = body["contests"]
     problems: list[str] = []
     notes: list[str] = []
-    seed = election["seed"]
-    commitment = election_seed_sha256(seed)
-    if commitment != election["seed_sha256"]:
+    seed = section["seed"]
+    commitment = commit(seed)
+    if commitment != section["seed_sha256"]:
         problems.append(
-            f"election.seed_sha256 is {election['seed_sha256']} (published before the poll), "
-            f"but the revealed election.seed hashes to {commitment}: the seed revealed is not "
+            f"{whose}.seed_sha256 is {section['seed_sha256']} (published before {published}), "
+            f"but the revealed {whose}.seed hashes to {commitment}: the seed revealed is not "
             "the one committed to"
         )
     else:
         notes.append(
-            f"the election's seed {short(seed)} hashes to election.seed_sha256 "
-            f"{short(commitment)}, published before the poll"
+            f"the {whose}'s seed {short(seed)} hashes to {whose}.seed_sha256 "
+            f"{short(commitment)}, published before {published}"
         )
     wrong = 0
     for contest in contests:
-        derived = contest_seed(seed, contest["id"])
+        derived = derive(seed, contest["id"])
         if contest["seed"] != derived:
             wrong += 1
             problems.append(
-                f"{contest_label(contest)}: its seed is {contest['seed']}, but the election's "
-                f'seed gives {derived} (SHA-256 of "<election seed>:contest:{contest["id"]}")'
+                f"{contest_label(contest)}: its seed is {contest['seed']}, but the {whose}'s "
+                f'seed gives {derived} (SHA-256 of "<{whose} seed>:{part}:{contest["id"]}")'
             )
-    if not wrong:
+    if not wrong and (contests or note_without_parts):
         notes.append(
-            f"the seed of each of the {len(contests)} contest(s) is the SHA-256 of "
-            '"<election seed>:contest:<contest id>"'
+            f"the seed of each of the {len(contests)} {part}(s) is the SHA-256 of "
+            f'"<{whose} seed>:{part}:<contest id>"'
         )
     return problems, notes
 
@@ -184,35 +212,15 @@ def _assembly_checks(body: dict[str, Any], outcomes: Outcomes) -> tuple[list[str
     last vote's."""
     assembly = body["assembly"]
     contests = body["contests"]
-    problems: list[str] = []
-    notes: list[str] = []
-    seed = assembly["seed"]
-    commitment = assembly_seed_sha256(seed)
-    if commitment != assembly["seed_sha256"]:
-        problems.append(
-            f"assembly.seed_sha256 is {assembly['seed_sha256']} (published before any "
-            f"vote), but the revealed assembly.seed hashes to {commitment}: the seed "
-            "revealed is not the one committed to"
-        )
-    else:
-        notes.append(
-            f"the assembly's seed {short(seed)} hashes to assembly.seed_sha256 "
-            f"{short(commitment)}, published before any vote"
-        )
-    wrong = 0
-    for contest in contests:
-        derived = vote_seed(seed, contest["id"])
-        if contest["seed"] != derived:
-            wrong += 1
-            problems.append(
-                f"{contest_label(contest)}: its seed is {contest['seed']}, but the assembly's seed "
-                f'gives {derived} (SHA-256 of "<assembly seed>:vote:{contest["id"]}")'
-            )
-    if contests and not wrong:
-        notes.append(
-            f"the seed of each of the {len(contests)} vote(s) is the SHA-256 of "
-            '"<assembly seed>:vote:<contest id>"'
-        )
+    problems, notes = _seed_checks(
+        body,
+        "assembly",
+        published="any vote",
+        part="vote",
+        commit=assembly_seed_sha256,
+        derive=vote_seed,
+        note_without_parts=False,
+    )
     for before, after in pairwise(contests):
         problems += _next_vote(outcomes, before, after)
     result_problems, result_note = _result(outcomes, assembly, contests)
