@@ -12,7 +12,7 @@ from assembly.assemblies.models import Vote, VoteKind
 from assembly.assemblies.queries import vote_candidates
 from assembly.extensions import db
 from assembly.membership.models import Constituency
-from assembly.polls.queries import ballots_of
+from assembly.polls import record as polls
 from assembly.records.canonical import rational
 from assembly.records.record import count_assembly_vote
 from assembly.records.record import vote_seed as record_vote_seed
@@ -47,18 +47,11 @@ def weighting_of(vote: Vote) -> dict[str, Any] | None:
 
 def ballot_items(vote: Vote) -> list[dict[str, Any]]:
     """The vote's ballots as the record lists them, sorted by tracker."""
-    weighted = vote.assembly.weighting
-    items = []
-    for ballot in ballots_of(vote.poll_id):
-        item: dict[str, Any] = {"tracker": ballot.tracker, "channel": ballot.channel.value}
-        if vote.kind == VoteKind.confirmation:
-            item["choice"] = ballot.choice
-        else:
-            item["ranking"] = ballot.ranking
-        if weighted:
-            item["constituency"] = ballot.constituency
-        items.append(item)
-    return items
+    return polls.ballot_items(
+        vote.poll_id,
+        choices=vote.kind == VoteKind.confirmation,
+        weighted=bool(vote.assembly.weighting),
+    )
 
 
 def count_vote(vote: Vote) -> tuple[dict[str, Any], int | None, int | None]:

@@ -32,12 +32,11 @@ from assembly.auth.actors import Actor
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.membership.models import Person
-from assembly.records import merkle
+from assembly.polls.record import ballot_section, roll_section
 from assembly.records import operations as records
 from assembly.records.kinds import RecordKind
 from assembly.records.models import Record
 from assembly.records.operations import body_frame, read_officer_key
-from assembly.records.record import ballot_leaf, roll_leaf
 
 __all__ = [
     "KIND",
@@ -86,26 +85,14 @@ def _roll(vote: Vote) -> dict[str, Any]:
     )
     if until is not None:
         statement = statement.where(Attendance.checked_in_at <= until)
-    leaves = [
-        roll_leaf(vote.id, number, email or "", salt)
-        for number, email, salt in db.session.execute(statement)
-    ]
-    return {"voters": len(leaves), "merkle_root": merkle.merkle_root(leaves)}
+    return roll_section(
+        vote.id,
+        ((number, email or "", salt) for number, email, salt in db.session.execute(statement)),
+    )
 
 
 def _ballots(vote: Vote) -> dict[str, Any]:
-    items = ballot_items(vote)
-    leaves = [
-        ballot_leaf(
-            vote.id,
-            item["tracker"],
-            item.get("ranking"),
-            choice=item.get("choice"),
-            constituency=item.get("constituency"),
-        )
-        for item in items
-    ]
-    return {"count": len(items), "merkle_root": merkle.merkle_root(leaves), "items": items}
+    return ballot_section(vote.id, ballot_items(vote))
 
 
 def _contest(vote: Vote) -> dict[str, Any]:

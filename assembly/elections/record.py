@@ -28,14 +28,13 @@ from assembly.elections.states import ElectionState
 from assembly.errors import InvalidTransition, NotEligible
 from assembly.extensions import db
 from assembly.membership.models import Person
-from assembly.polls.queries import ballots_of
+from assembly.polls.record import ballot_items, ballot_section, roll_section
 from assembly.records import merkle
 from assembly.records import operations as records
 from assembly.records.kinds import RecordKind
 from assembly.records.models import Record
 from assembly.records.operations import body_frame
 from assembly.records.record import (
-    ballot_leaf,
     contest_seed,
     election_seed_sha256,
     roll_leaf,
@@ -72,8 +71,7 @@ def _roll_entries(contest_id: int) -> list[tuple[int, str, str]]:
 
 
 def _roll(contest: Contest) -> dict[str, Any]:
-    leaves = [roll_leaf(contest.id, *entry) for entry in _roll_entries(contest.id)]
-    return {"voters": len(leaves), "merkle_root": merkle.merkle_root(leaves)}
+    return roll_section(contest.id, _roll_entries(contest.id))
 
 
 def roll_proofs(election: Election, email: str) -> list[tuple[Contest, dict[str, Any]]]:
@@ -111,12 +109,7 @@ def roll_proofs(election: Election, email: str) -> list[tuple[Contest, dict[str,
 
 
 def _ballots(contest: Contest) -> dict[str, Any]:
-    ballots = ballots_of(contest.poll_id)
-    root = merkle.merkle_root(ballot_leaf(contest.id, b.tracker, b.ranking) for b in ballots)
-    items = [
-        {"tracker": b.tracker, "ranking": b.ranking, "channel": b.channel.value} for b in ballots
-    ]
-    return {"count": len(items), "merkle_root": root, "items": items}
+    return ballot_section(contest.id, ballot_items(contest.poll_id))
 
 
 def _contest(election: Election, contest: Contest) -> dict[str, Any]:
