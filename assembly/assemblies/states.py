@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from assembly import statetable
+import assembly.statetable as statetable
 
 __all__ = [
     "FINAL_STATES",

@@ -22,6 +22,7 @@ from assembly.counting.lots import Draw, LotNeeded, Lots, draw
 from assembly.counting.plurality import ConfirmationResult, count_confirmation, count_plurality
 from assembly.counting.results import CountResult, Stage, TieBreak
 from assembly.counting.rounds import count_round
+from assembly.counting.rulesets import DEFAULT_RULES, RULE_SETS, count_by_rules
 from assembly.counting.stv import count_stv, droop_quota
 from assembly.counting.weighting import (
     WeightedProfile,
@@ -31,7 +32,9 @@ from assembly.counting.weighting import (
 )
 
 __all__ = [
+    "DEFAULT_RULES",
     "METHODS",
+    "RULE_SETS",
     "Apportionment",
     "ApportionmentError",
     "BallotError",
@@ -50,6 +53,7 @@ __all__ = [
     "build_profile",
     "confirmation_per_ballot",
     "count",
+    "count_by_rules",
     "count_confirmation",
     "count_irv",
     "count_plurality",
@@ -68,13 +72,21 @@ __all__ = [
 METHODS = ("stv", "irv", "fptp")
 
 
-def count(profile: Profile, method: str, seats: int, *, seed: str | None = None) -> CountResult:
-    """Count ``profile`` by ``method`` (stv, irv or fptp) for ``seats`` seats.
+def count(
+    profile: Profile,
+    method: str,
+    seats: int,
+    *,
+    seed: str | None = None,
+    rules: str = DEFAULT_RULES,
+) -> CountResult:
+    """Count ``profile`` by ``method`` (stv, irv or fptp) for ``seats`` seats; STV by the
+    rule set named ``rules`` (``rulesets``).
 
     :raises BallotError: an unknown method, or seats that the method cannot fill.
     """
     if method == "stv":
-        return count_stv(profile, seats, seed=seed)
+        return count_by_rules(profile, seats, rules, seed=seed)
     if method == "irv":
         if seats != 1:
             raise BallotError("IRV elects exactly one candidate; use --method stv for more seats")

@@ -24,7 +24,7 @@ from assembly.audit.operations import record_event
 from assembly.auth.actors import Actor
 from assembly.clock import utcnow
 from assembly.counting import Candidate as CountCandidate
-from assembly.counting import Profile, build_profile, count_plurality, count_stv
+from assembly.counting import Profile, build_profile, count_by_rules, count_plurality
 from assembly.counting.canonical import canonical_bytes
 from assembly.elections.models import (
     Candidate,
@@ -123,7 +123,7 @@ def count_election(actor: Actor, election: Election) -> dict[str, list[str]]:
         profile = contest_profile(contest)
         seed = contest_seed(election.seed, contest.id)
         if contest.method == CountMethod.stv:
-            result = count_stv(profile, contest.seats, seed=seed)
+            result = count_by_rules(profile, contest.seats, contest.rules, seed=seed)
         else:
             result = count_plurality(profile, contest.seats, seed=seed)
         ballots = int(result.valid) + int(result.blank)

@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from assembly.counting.apportionment import METHODS
+from assembly.counting.rulesets import DEFAULT_RULES, RULE_SETS
 from assembly.elections.models import CandidateOrder, CountMethod
 from assembly.membership.models import Institution
 
@@ -29,6 +30,50 @@ METHOD_LABELS = {
     CountMethod.stv: "Single transferable vote (ranked)",
     CountMethod.plurality: "First past the post",
 }
+#: The STV rule sets as a secretary knows them (``counting.rulesets``).
+RULES_LABELS = {
+    "scottish-2007": "Scottish rules (SSI 2007/42)",
+    "nhs-mer-2014": "NHS Model Election Rules 2014",
+    "ers97": "Electoral Reform Society 1997 rules (ERS97)",
+    "meek": "Meek's method",
+}
+
+
+def counting_choice(method: CountMethod, rules: str) -> str:
+    """The value of a constituency's counting select: ``stv`` (the default rules),
+    ``stv:<rules>`` or ``plurality``."""
+    if method == CountMethod.stv and rules != DEFAULT_RULES:
+        return f"stv:{rules}"
+    return method.value
+
+
+def read_counting_choice(value: str) -> tuple[CountMethod, str]:
+    """The method and STV rules a counting select's value names (``counting_choice``); an
+    unknown rule set is left for the settings' check to refuse.
+
+    :raises ValueError: not a counting method.
+    """
+    method, _, rules = value.partition(":")
+    return CountMethod(method), rules or DEFAULT_RULES
+
+
+def counting_label(method: CountMethod, rules: str) -> str:
+    """How a contest is counted, in words: the method, and for STV the rule set."""
+    if method != CountMethod.stv:
+        return METHOD_LABELS[method]
+    return f"{METHOD_LABELS[method]}: {RULES_LABELS.get(rules, rules)}"
+
+
+def _counting_choices() -> list[SelectChoice]:
+    stv = [
+        SelectChoice(
+            counting_choice(CountMethod.stv, rules), counting_label(CountMethod.stv, rules)
+        )
+        for rules in sorted(RULE_SETS, key=lambda name: (name != DEFAULT_RULES, name))
+    ]
+    return [*stv, SelectChoice(CountMethod.plurality.value, METHOD_LABELS[CountMethod.plurality])]
+
+
 ORDER_LABELS = {
     CandidateOrder.alphabetical: "Alphabetical by surname",
     CandidateOrder.rotated: "Rotated for each voter",
@@ -112,7 +157,7 @@ def election_form(institution: Institution, **kwargs: Any) -> ElectionForm:
             f"method_{constituency.key}",
             SelectField(
                 f"{constituency.name}: counting method",
-                choices=[SelectChoice(m.value, METHOD_LABELS[m]) for m in CountMethod],
+                choices=_counting_choices(),
                 default=CountMethod.stv.value,
             ),
         )

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assembly.auth.models import User
 from assembly.clock import utcnow
+from assembly.counting.rulesets import DEFAULT_RULES
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.membership.models import Constituency, Institution, Person
@@ -150,6 +151,11 @@ class Contest(db.Model):  # type: ignore[name-defined]
     seats: Mapped[int] = mapped_column(Integer, default=0)
     method: Mapped[CountMethod] = mapped_column(
         enum_column(CountMethod, "count_method"), default=CountMethod.stv
+    )
+    #: The STV rule set the contest is counted by (``counting.rulesets``); plurality
+    #: contests keep the default and never read it.
+    rules: Mapped[str] = mapped_column(
+        String(40), default=DEFAULT_RULES, server_default=DEFAULT_RULES
     )
     #: Voters on the frozen roll (set when the roll is frozen).
     roll_size: Mapped[int] = mapped_column(Integer, default=0)

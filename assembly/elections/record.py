@@ -121,12 +121,16 @@ def _contest(election: Election, contest: Contest) -> dict[str, Any]:
         raise InvalidTransition(f"{contest.constituency.name} has not been counted.")
     else:
         count, elected = json.loads(result.result), json.loads(result.elected)
+    stv = contest.method == CountMethod.stv
     return {
         "id": contest.id,
         "constituency": {"key": contest.constituency.key, "name": contest.constituency.name},
         "weight": f"{contest.weight_numerator}/{contest.weight_denominator}",
         "seats": contest.seats,
-        "method": "stv" if contest.method == CountMethod.stv else "fptp",
+        "method": "stv" if stv else "fptp",
+        # The rule set the verifier recounts by (a record without it was counted by the
+        # Scottish rules, the only ones there were).
+        **({"rules": contest.rules} if stv else {}),
         "seed": contest_seed(election.seed, contest.id),
         "uncontested": contest.is_uncontested,
         "candidates": [{"id": c.id, "ballot_name": c.ballot_name} for c in candidates],

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from assembly import statetable
+import assembly.statetable as statetable
 from assembly.elections.timetable import Timetable
 
 __all__ = [

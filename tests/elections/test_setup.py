@@ -105,8 +105,16 @@ def test_seats_are_apportioned_by_weight(app: Flask) -> None:
             {"timetable": Timetable(**{**GOOD.__dict__, "poll_opens_on": date(2027, 7, 1)})},
             "poll must open",
         ),
+        ({"rules": {"workers": "nonesuch"}}, "STV rules the count knows: .*scottish-2007"),
     ],
-    ids=["no-seats", "no-title", "missing-weight", "nominations-too-late", "poll-opens-too-late"],
+    ids=[
+        "no-seats",
+        "no-title",
+        "missing-weight",
+        "nominations-too-late",
+        "poll-opens-too-late",
+        "unknown-rules",
+    ],
 )
 def test_bad_settings_are_refused_and_change_nothing(
     app: Flask, changes: dict[str, object], message: str

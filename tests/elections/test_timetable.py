@@ -600,6 +600,12 @@ def test_the_election_core_modules_are_pure(module: ModuleType) -> None:
     names |= {
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
     }
-    allowed = {"__future__", "holidays", "assembly.clock", "assembly.elections.timetable"}
+    allowed = {
+        "__future__",
+        "holidays",
+        "assembly.clock",
+        "assembly.elections.timetable",
+        "assembly.statetable",
+    }
     for name in names:
         assert name.split(".")[0] in sys.stdlib_module_names or name in allowed, name

@@ -1133,3 +1133,22 @@ def test_read_json_pauses_the_collector_and_restores_it(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
+
+
+def test_the_recount_is_by_the_rule_set_the_record_names() -> None:
+    """An STV contest naming its rule set is recounted by it (the step says which); a record
+    naming none (every record made before rule sets, like the examples) is recounted by the
+    Scottish rules; a rule set the verifier does not know fails step 7 alone, by name."""
+    assert "rules" not in RECORD["body"]["contests"][0]
+    old = verify_record(RECORD)
+    assert old.ok and "(scottish-2007 rules)" in details(old, 7)
+    named = copy.deepcopy(RECORD)
+    named["body"]["contests"][0]["rules"] = "scottish-2007"
+    report = verify_record(resign(named))
+    assert report.ok, details(report, 7)
+    assert "contest 31 (Public members): recounted" in details(report, 7)
+    unknown = copy.deepcopy(RECORD)
+    unknown["body"]["contests"][0]["rules"] = "nonesuch"
+    report = verify_record(resign(unknown))
+    assert failed(report) == {7}
+    assert "unknown STV rules 'nonesuch'" in details(report, 7)

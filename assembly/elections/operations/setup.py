@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 
@@ -20,6 +20,7 @@ from assembly.auth.permissions import can_manage, roles_in
 from assembly.clock import utcnow
 from assembly.counting.apportionment import METHODS, ApportionmentError, apportion
 from assembly.counting.canonical import canonical_bytes, rational
+from assembly.counting.rulesets import DEFAULT_RULES, RULE_SETS
 from assembly.elections.models import (
     CandidateOrder,
     Contest,
@@ -54,6 +55,8 @@ class ElectionSettings:
     #: constituency key → counting method.
     methods: dict[str, CountMethod]
     timetable: Timetable
+    #: constituency key → STV rule set (``counting.rulesets``); the default where absent.
+    rules: dict[str, str] = field(default_factory=dict)
     candidate_order: CandidateOrder = CandidateOrder.alphabetical
     reminder_days_before_close: int = 3
     returning_officer_id: int | None = None
@@ -93,6 +96,11 @@ def _check_settings(institution: Institution, settings: ElectionSettings, seed: 
     keys = {c.key for c in institution.constituencies}
     if set(settings.weights) != keys or set(settings.methods) != keys:
         raise RuleViolation("Give a weight and a counting method for every constituency.")
+    for key, rules in settings.rules.items():
+        if key not in keys or rules not in RULE_SETS:
+            raise RuleViolation(
+                f"Choose STV rules the count knows: {', '.join(sorted(RULE_SETS))}."
+            )
     if settings.candidate_order not in set(CandidateOrder):
         raise RuleViolation("Choose how candidates are ordered on the ballot.")
     if not 0 <= settings.reminder_days_before_close <= 20:
@@ -135,6 +143,7 @@ def _apply(election: Election, settings: ElectionSettings) -> None:
             election.contests.append(contest)
         contest.weight = settings.weights[constituency.key]
         contest.method = settings.methods[constituency.key]
+        contest.rules = settings.rules.get(constituency.key, DEFAULT_RULES)
         contest.seats = seats[constituency.key]
 
 
@@ -147,6 +156,7 @@ def settings_of(election: Election) -> ElectionSettings:
         apportionment=election.apportionment,
         weights={keys[c.constituency_id]: c.weight for c in election.contests},
         methods={keys[c.constituency_id]: c.method for c in election.contests},
+        rules={keys[c.constituency_id]: c.rules for c in election.contests},
         timetable=Timetable(
             notice_of_election_on=election.notice_of_election_on,
             nominations_close_on=election.nominations_close_on,
@@ -160,6 +170,20 @@ def settings_of(election: Election) -> ElectionSettings:
     )
 
 
+def _contest_settings(contest: Contest) -> dict[str, object]:
+    """A contest's settings as approved and audited. The rule set is named only when it is
+    not the default, so that the fingerprint of an election approved before rule sets were
+    selectable is unchanged."""
+    settings: dict[str, object] = {
+        "weight": rational(contest.weight),
+        "seats": contest.seats,
+        "method": contest.method.value,
+    }
+    if contest.rules != DEFAULT_RULES:
+        settings["rules"] = contest.rules
+    return settings
+
+
 def settings_fingerprint(election: Election) -> str:
     """SHA-256 of the settings as canonical JSON: what the returning officer approves."""
     settings = settings_of(election)
@@ -168,14 +192,7 @@ def settings_fingerprint(election: Election) -> str:
         "title": settings.title,
         "seats": settings.seats,
         "apportionment": settings.apportionment,
-        "contests": {
-            c.constituency.key: {
-                "weight": rational(c.weight),
-                "seats": c.seats,
-                "method": c.method.value,
-            }
-            for c in election.contests
-        },
+        "contests": {c.constituency.key: _contest_settings(c) for c in election.contests},
         "timetable": {
             "notice_of_election": timetable.notice_of_election_on.isoformat(),
             "nominations_close": timetable.nominations_close_on.isoformat(),
@@ -197,14 +214,7 @@ def _settings_data(election: Election) -> dict[str, object]:
         "title": election.title,
         "seats": election.seats,
         "apportionment": election.apportionment,
-        "contests": {
-            c.constituency.key: {
-                "weight": rational(c.weight),
-                "seats": c.seats,
-                "method": c.method.value,
-            }
-            for c in election.contests
-        },
+        "contests": {c.constituency.key: _contest_settings(c) for c in election.contests},
         "poll_closes_on": election.poll_closes_on.isoformat(),
         "settings_sha256": settings_fingerprint(election),
     }

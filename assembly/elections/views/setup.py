@@ -17,16 +17,19 @@ from assembly.auth.forms import ConfirmForm
 from assembly.auth.models import Role, RoleGrant, User
 from assembly.auth.permissions import can_manage, institution_view
 from assembly.clock import today
+from assembly.counting.rulesets import DEFAULT_RULES
 from assembly.elections.access import election_view
 from assembly.elections.count import ballot_candidates as ballot_candidates_in_order
 from assembly.elections.count import count_election, declare_election, seed_commitment
 from assembly.elections.forms import (
     DATE_FIELDS,
-    METHOD_LABELS,
     ORDER_LABELS,
     CancelForm,
     ElectionForm,
+    counting_choice,
+    counting_label,
     election_form,
+    read_counting_choice,
 )
 from assembly.elections.models import (
     Candidate,
@@ -113,7 +116,9 @@ def _values_of(election: Election) -> dict[str, object]:
     }
     for key, weight in settings.weights.items():
         values[f"weight_{key}"] = rational(weight)
-        values[f"method_{key}"] = settings.methods[key].value
+        values[f"method_{key}"] = counting_choice(
+            settings.methods[key], settings.rules.get(key, DEFAULT_RULES)
+        )
     return values
 
 
@@ -127,6 +132,7 @@ def _settings(
     """Read a validated form into settings; weights that are not numbers become problems."""
     weights: dict[str, Fraction] = {}
     methods: dict[str, CountMethod] = {}
+    rules: dict[str, str] = {}
     for constituency in institution.constituencies:
         field = form[f"weight_{constituency.key}"]
         try:
@@ -134,7 +140,9 @@ def _settings(
         except DomainError as error:
             field.errors = [*field.errors, error.message]
             problems.append((field.id, f"{constituency.name}: {error.message}"))
-        methods[constituency.key] = CountMethod(form[f"method_{constituency.key}"].data)
+        methods[constituency.key], rules[constituency.key] = read_counting_choice(
+            form[f"method_{constituency.key}"].data
+        )
     if problems:
         return None
     return ElectionSettings(
@@ -143,6 +151,7 @@ def _settings(
         apportionment=form.apportionment.data or "",
         weights=weights,
         methods=methods,
+        rules=rules,
         timetable=Timetable(**{name: form[name].data for name, _ in DATE_FIELDS}),
         candidate_order=CandidateOrder(form.candidate_order.data),
         reminder_days_before_close=form.reminder_days_before_close.data or 0,
@@ -275,7 +284,7 @@ def election(institution: Institution, election: Election) -> str:
         form=ConfirmForm(),
         date_fields=DATE_FIELDS,
         state_labels=STATE_LABELS,
-        method_labels=METHOD_LABELS,
+        counting_label=counting_label,
         order_labels=ORDER_LABELS,
         # The seed is fixed when the set-up is approved: from then on its commitment is shown.
         seed_sha256=seed_commitment(election)

@@ -17,7 +17,14 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
-from assembly.counting import BallotError, Candidate, LotNeeded, build_profile, count
+from assembly.counting import (
+    DEFAULT_RULES,
+    BallotError,
+    Candidate,
+    LotNeeded,
+    build_profile,
+    count,
+)
 from assembly.counting.lots import draw
 from assembly.records.record import (
     assembly_seed_sha256,
@@ -341,12 +348,16 @@ def _recount_contest(state: Verification, contest: dict[str, Any]) -> tuple[list
     position = {candidate_id: index for index, candidate_id in enumerate(ids)}
     weights = {tuple(position[i] for i in ranking): n for ranking, n in ballots.rankings.items()}
     candidates = [Candidate(f"c{c['id']}", c["ballot_name"]) for c in contest["candidates"]]
+    # The rule set the record names; a record made before rule sets were selectable names
+    # none and was counted by the Scottish rules.
+    rules = contest.get("rules", DEFAULT_RULES)
     try:
         result = count(
             build_profile(candidates, weights),
             contest["method"],
             contest["seats"],
             seed=contest["seed"],
+            rules=rules,
         )
     except (BallotError, LotNeeded, ValueError) as error:
         return [f"{label}: the ballots cannot be recounted: {error}"], []
@@ -366,7 +377,8 @@ def _recount_contest(state: Verification, contest: dict[str, Any]) -> tuple[list
         return problems, []
     return [], [
         f"{label}: recounted {sum(ballots.rankings.values()):,} ballot(s) by "
-        f"{contest['method']} for {contest['seats']} seat(s): the same count, "
+        f"{contest['method']}{f' ({rules} rules)' if contest['method'] == 'stv' else ''} "
+        f"for {contest['seats']} seat(s): the same count, "
         f"{len(expected['stages'])} stage(s), elected {as_json(elected)}",
         lots_note,
     ]
