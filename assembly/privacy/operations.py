@@ -53,44 +53,31 @@ def purge_expired_ballots(actor: Actor, now: datetime | None = None) -> list[str
     (once each); return what was purged, for the log."""
     cutoff = (now or utcnow()) - RETENTION
     done = []
-    for election in db.session.scalars(
-        select(Election).where(
-            Election.state == ElectionState.declared,
-            Election.declared_at < cutoff,
-            Election.ballots_purged_at.is_(None),
-        )
-    ):
-        polls = select(Contest.poll_id).where(Contest.election_id == election.id)
-        ballots = _deleted(delete(Ballot).where(Ballot.poll_id.in_(polls)))
-        batches = _deleted(delete(PaperBatch).where(PaperBatch.poll_id.in_(polls)))
-        election.ballots_purged_at = now or utcnow()
-        record_event(
-            actor,
-            "retention.ballots_purged",
-            institution=election.institution_id,
-            subject=election,
-            data={"ballots": ballots, "paper_batches": batches},
-        )
-        done.append(f"election {election.id}: {ballots:,} ballot(s)")
-    for assembly in db.session.scalars(
-        select(Assembly).where(
-            Assembly.state == AssemblyState.declared,
-            Assembly.declared_at < cutoff,
-            Assembly.ballots_purged_at.is_(None),
-        )
-    ):
-        polls = select(Vote.poll_id).where(Vote.assembly_id == assembly.id)
-        ballots = _deleted(delete(Ballot).where(Ballot.poll_id.in_(polls)))
-        _deleted(delete(PaperBatch).where(PaperBatch.poll_id.in_(polls)))
-        assembly.ballots_purged_at = now or utcnow()
-        record_event(
-            actor,
-            "retention.ballots_purged",
-            institution=assembly.institution_id,
-            subject=assembly,
-            data={"ballots": ballots},
-        )
-        done.append(f"assembly {assembly.id}: {ballots:,} ballot(s)")
+    # Each kind: what is declared, in which state, and its polls (its contests', or votes').
+    kinds: list[tuple[str, Any, Any, Any, Any]] = [
+        ("election", Election, ElectionState.declared, Contest.poll_id, Contest.election_id),
+        ("assembly", Assembly, AssemblyState.declared, Vote.poll_id, Vote.assembly_id),
+    ]
+    for name, model, declared, poll_id, owner_id in kinds:
+        for subject in db.session.scalars(
+            select(model).where(
+                model.state == declared,
+                model.declared_at < cutoff,
+                model.ballots_purged_at.is_(None),
+            )
+        ):
+            polls = select(poll_id).where(owner_id == subject.id)
+            ballots = _deleted(delete(Ballot).where(Ballot.poll_id.in_(polls)))
+            batches = _deleted(delete(PaperBatch).where(PaperBatch.poll_id.in_(polls)))
+            subject.ballots_purged_at = now or utcnow()
+            record_event(
+                actor,
+                "retention.ballots_purged",
+                institution=subject.institution_id,
+                subject=subject,
+                data={"ballots": ballots, "paper_batches": batches},
+            )
+            done.append(f"{name} {subject.id}: {ballots:,} ballot(s)")
     db.session.flush()
     return done
 
