@@ -145,6 +145,7 @@ def _passphrase() -> dict[str, str]:
         ["demo"],
         ["elections", "tick"],
         ["keys", "list"],
+        ["timers", "run", "--once"],
     ],
     ids=" ".join,
 )
