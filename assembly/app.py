@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, has_request_context, request
 from sqlalchemy import event
@@ -17,7 +17,10 @@ from assembly.extensions import csrf, db, limiter, login_manager, migrate
 from assembly.redact import redact_paths
 from assembly.version import __version__
 
-__all__ = ["ConfigError", "create_app"]
+if TYPE_CHECKING:
+    from click import Command
+
+__all__ = ["ConfigError", "app_commands", "create_app"]
 
 PACKAGE_ROOT = os.path.dirname(os.path.abspath(__file__))
 PROJECT_ROOT = os.path.dirname(PACKAGE_ROOT)
@@ -40,7 +43,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=os.path.join(PROJECT_ROOT, "templates"),
         static_folder=os.path.join(PACKAGE_ROOT, "static"),
     )
-    os.makedirs(app.instance_path, exist_ok=True)
     from_file: dict[str, Any] = {}
     cfg_path = os.path.join(app.instance_path, "assembly.cfg")
     if os.path.exists(cfg_path):
@@ -49,6 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             exec(compile(handle.read(), cfg_path, "exec"), scope)  # noqa: S102 - operator's file
         from_file = scope
     app.config.update(resolve(app.instance_path, from_file, os.environ, config))
+    # Only once the settings hold: settings that cannot run the app leave nothing behind.
+    os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     logging.getLogger("werkzeug").addFilter(_redact_sign_in_tokens)
 
@@ -231,7 +235,12 @@ def _register_security_headers(app: Flask) -> None:
         return response
 
 
-def _register_commands(app: Flask) -> None:
+def app_commands() -> list[Command]:
+    """Return the app's own commands (each feature's ``cli.py``), which the factory adds.
+
+    Importing them needs no settings, so ``assembly --help`` can list them when the settings
+    cannot make the app.
+    """
     import assembly.assemblies.cli  # noqa: F401 - adds `simulate assembly`
     from assembly.audit.cli import audit_cli
     from assembly.auth.cli import users_cli
@@ -243,7 +252,7 @@ def _register_commands(app: Flask) -> None:
     from assembly.ops.demo import demo_command
     from assembly.privacy.cli import privacy_cli
 
-    for command in (
+    return [
         audit_cli,
         users_cli,
         institutions_cli,
@@ -255,5 +264,9 @@ def _register_commands(app: Flask) -> None:
         backup_command,
         restore_command,
         privacy_cli,
-    ):
+    ]
+
+
+def _register_commands(app: Flask) -> None:
+    for command in app_commands():
         app.cli.add_command(command)

@@ -21,6 +21,7 @@ from datetime import time as clock_time
 from types import FrameType
 
 import click
+from flask.cli import ScriptInfo, pass_script_info
 
 from assembly.clock import LONDON
 
@@ -105,10 +106,17 @@ def timers_group() -> None:
 @click.option(
     "--once", is_flag=True, help="Run every job once, then exit (non-zero if any failed)."
 )
-def run_command(once: bool) -> None:
+@pass_script_info
+def run_command(info: ScriptInfo, once: bool) -> None:
     """Run the outbox, the elections' dated steps, the audit check and the retention purge on
     the systemd timers' schedule, each as its own `assembly` command."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # Every job is an app command: settings that cannot make the app stop here, once, in one
+    # line with exit 2 (assembly.cli.main), rather than fail every job at every tick.
+    info.load_app()
+    # force: the app configured the root logger as it was made; the timers log with the time.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True
+    )
     if once:
         failed = [job.name for job in JOBS if run_job(job) != 0]
         if failed:
