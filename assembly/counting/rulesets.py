@@ -6,6 +6,8 @@ returning a ``CountResult`` whose ``rules`` is its name. A record names the rule
 contests were counted by, and the verifier recounts by the same name, with this module.
 
 - ``scottish-2007``: the Scottish Local Government Elections Order 2007 (``stv``).
+- ``ers97``: the Electoral Reform Society's 1997 rules, 3rd edition (``stv_ers97``).
+- ``meek``: Meek's method, Hill, Wichmann and Woodall 1987, exact arithmetic (``stv_meek``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Protocol
 
-from assembly.counting import stv
+from assembly.counting import stv, stv_ers97, stv_meek
 from assembly.counting.ballots import BallotError, Profile
 from assembly.counting.results import CountResult
 
@@ -34,6 +36,8 @@ DEFAULT_RULES = stv.RULES
 RULE_SETS: Mapping[str, StvRules] = MappingProxyType(
     {
         stv.RULES: stv.count_stv,
+        stv_ers97.RULES: stv_ers97.count_stv,
+        stv_meek.RULES: stv_meek.count_stv,
     }
 )
 
