@@ -6,6 +6,8 @@ returning a ``CountResult`` whose ``rules`` is its name. A record names the rule
 contests were counted by, and the verifier recounts by the same name, with this module.
 
 - ``scottish-2007``: the Scottish Local Government Elections Order 2007 (``stv``).
+- ``nhs-mer-2014``: the NHS foundation trust Model Election Rules 2014, after the Northern
+  Ireland local election rules (``stv_mer2014``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Protocol
 
-from assembly.counting import stv
+from assembly.counting import stv, stv_mer2014
 from assembly.counting.ballots import BallotError, Profile
 from assembly.counting.results import CountResult
 
@@ -34,6 +36,7 @@ DEFAULT_RULES = stv.RULES
 RULE_SETS: Mapping[str, StvRules] = MappingProxyType(
     {
         stv.RULES: stv.count_stv,
+        stv_mer2014.RULES: stv_mer2014.count_stv,
     }
 )
 
