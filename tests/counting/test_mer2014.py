@@ -305,12 +305,16 @@ def elections(
 @given(elections(), st.integers(min_value=1, max_value=5))
 def test_totals_and_non_transferable_value_are_conserved(election, seats: int) -> None:
     """At every stage the totals plus the non-transferable value equal the valid poll, the
-    non-transferable value never falls, a surplus never passes on more than itself, and
-    min(seats, candidates) are elected."""
+    non-transferable value never falls, a surplus never passes on more than itself, nobody
+    gains votes once deemed elected or excluded, and min(seats, candidates) are elected."""
     candidates, papers = election
     result = count_stv(build_profile(candidates, papers), seats, seed=SEED)
+    ids = [c.id for c in candidates]
     previous = 0
+    settled: set[str] = set()
     for stage in result.stages:
+        assert all(stage.changes[ids.index(c)] <= 0 for c in settled)
+        settled.update(stage.elected, stage.excluded)
         assert sum(stage.totals) + stage.non_transferable == len(papers) * SCALE
         assert 0 <= stage.lost_to_rounding <= stage.non_transferable
         assert stage.non_transferable >= previous
