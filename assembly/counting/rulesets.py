@@ -8,6 +8,8 @@ contests were counted by, and the verifier recounts by the same name, with this 
 - ``scottish-2007``: the Scottish Local Government Elections Order 2007 (``stv``).
 - ``ers97``: the Electoral Reform Society's 1997 rules, 3rd edition (``stv_ers97``).
 - ``meek``: Meek's method, Hill, Wichmann and Woodall 1987, exact arithmetic (``stv_meek``).
+- ``nhs-mer-2014``: the NHS foundation trust Model Election Rules 2014, after the Northern
+  Ireland local election rules (``stv_mer2014``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Protocol
 
-from assembly.counting import stv, stv_ers97, stv_meek
+from assembly.counting import stv, stv_ers97, stv_meek, stv_mer2014
 from assembly.counting.ballots import BallotError, Profile
 from assembly.counting.results import CountResult
 
@@ -38,6 +40,7 @@ RULE_SETS: Mapping[str, StvRules] = MappingProxyType(
         stv.RULES: stv.count_stv,
         stv_ers97.RULES: stv_ers97.count_stv,
         stv_meek.RULES: stv_meek.count_stv,
+        stv_mer2014.RULES: stv_mer2014.count_stv,
     }
 )
 

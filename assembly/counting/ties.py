@@ -1,12 +1,16 @@
-"""Breaking ties between candidates: by the most recent preceding stage, then by lot.
+"""Breaking ties between candidates: by a preceding stage, then by lot.
 
 SSI 2007/42 Sch. 1 r.49(2)–(3) (equal surpluses) and r.51(2) (equal lowest candidates): regard
 is had to the most recent preceding stage at which the tied candidates had unequal votes; if
-they were equal at every stage, the returning officer decides by lot.
+they were equal at every stage, the returning officer decides by lot. The Northern Ireland
+rules (SI 1985/454 Sch. rr.50(1), 51(13)), and the NHS Model Election Rules 2014 taken from
+them, look instead to the *earliest* preceding stage at which they were unequal
+(``earliest=True``).
 
 With three or more tied candidates, the stage that separates some of them may leave several
-still level; the search then goes on backwards among those still level, and a lot decides
-only between candidates who were equal at every earlier stage.
+still level; the search then goes on (backwards, or forwards for ``earliest``) among those
+still level, and a lot decides only between candidates who were equal at every preceding
+stage.
 """
 
 from __future__ import annotations
@@ -27,15 +31,18 @@ def break_tie(
     purpose: str,
     lots: Lots,
     ids: Sequence[str],
+    earliest: bool = False,
 ) -> tuple[int, TieBreak]:
     """Choose one of ``tied`` (candidate indexes): the highest or the lowest.
 
     ``history`` holds everyone's totals at the end of each stage so far, the current stage
-    last (where the candidates are tied); only the stages before it are consulted.
+    last (where the candidates are tied); only the stages before it are consulted, the most
+    recent first, or the earliest first if ``earliest``.
     """
     group = list(tied)
     decided_at: int | None = None
-    for stage_index in range(len(history) - 2, -1, -1):
+    preceding = range(len(history) - 1)
+    for stage_index in preceding if earliest else reversed(preceding):
         totals = history[stage_index]
         values = {c: totals[c] for c in group}
         if len(set(values.values())) == 1:
