@@ -9,7 +9,7 @@ import click
 
 from assembly.counting import METHODS, BallotError, CountResult, LotNeeded, count
 from assembly.counting.formats import read_ballot_file
-from assembly.counting.stv import RULES as SCOTTISH
+from assembly.counting.rulesets import DEFAULT_RULES, RULE_SETS
 
 
 def _fail(message: str) -> None:
@@ -89,10 +89,10 @@ def render_table(result: CountResult) -> str:
 @click.option("--seats", type=int, help="Seats to fill (default: as the file says, or 1).")
 @click.option(
     "--rules",
-    type=click.Choice([SCOTTISH]),
-    default=SCOTTISH,
+    type=click.Choice(sorted(RULE_SETS)),
+    default=DEFAULT_RULES,
     show_default=True,
-    help="STV rule set.",
+    help="STV rule set (docs/counting.md).",
 )
 @click.option("--seed", help="Hex seed for lots, fixed before the count.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as canonical JSON.")
@@ -105,7 +105,7 @@ def count_command(
         seats = seats or ballot_file.seats or 1
         if seed is not None:
             bytes.fromhex(seed)
-        result = count(ballot_file.profile, method, seats, seed=seed)
+        result = count(ballot_file.profile, method, seats, seed=seed, rules=rules)
     except (BallotError, LotNeeded) as error:
         _fail(str(error))
         return
