@@ -79,3 +79,16 @@ def test_unusable_input_exits_2_with_one_line(tmp_path: Path) -> None:
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("assembly count: ")
         assert "Traceback" not in result.stderr
+
+
+def test_equal_rankings_are_refused_with_line_and_column(tmp_path: Path) -> None:
+    """A BLT file with '2=3' on a ballot stops the count with one line saying where, and that
+    the rule set cannot count equal rankings."""
+    equal = tmp_path / "equal.blt"
+    equal.write_bytes(b"4 1\r\n1 1 2 0\r\n1 1 2=3 4 0\r\n0\r\nA\r\nB\r\nC\r\nD\r\n")
+    result = _run(str(equal))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "assembly count: equal.blt, line 3, column 5: equal rankings (2=3) cannot be counted:"
+        " the rule sets here count ballots that rank candidates in strict order\n"
+    )
