@@ -92,3 +92,21 @@ def test_equal_rankings_are_refused_with_line_and_column(tmp_path: Path) -> None
         "assembly count: equal.blt, line 3, column 5: equal rankings (2=3) cannot be counted:"
         " the rule sets here count ballots that rank candidates in strict order\n"
     )
+
+
+def test_count_starts_without_flask_or_sqlalchemy(tmp_path: Path) -> None:
+    """`assembly count` is dispatched before the web stack is imported (half a second of start)."""
+    code = (
+        "import sys; from assembly.cli import main; status = main(['count', sys.argv[1]]);"
+        " print(status, 'flask' in sys.modules, 'sqlalchemy' in sys.modules, file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(RENFREWSHIRE)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+        check=False,
+    )
+    assert result.stderr.strip().splitlines()[-1] == "0 False False", result.stderr
+    assert "Elected, in order:" in result.stdout
