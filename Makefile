@@ -17,7 +17,7 @@ help:
 	@echo "make audit      pip-audit the installed dependencies for known vulnerabilities"
 	@echo "make links      print fresh sign-in links for the demo users"
 	@echo "make bench      run the benchmarks and print their figures"
-	@echo "make bench-count  count 10k/100k/1M ballots beside pyrankvote, pref_voting, votekit"
+	@echo "make bench-count  count 10k/100k/1M ballots beside pyrankvote, pref_voting, votekit; a 1M-line BLT file by whole processes"
 	@echo "make bench-enrol  import 10k/100k/1M-row rosters, then again with 1% changed"
 	@echo "make bench-cast   3,000 signed-in voters cast through gunicorn: ballots/s, latency"
 	@echo "make bench-assembly  a 2,000-member assembly through gunicorn: check-ins, phone votes, result"

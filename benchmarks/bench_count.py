@@ -7,6 +7,13 @@ profile has the heavy head and long tail of real preference profiles. Every libr
 same raw rankings, each in its own subprocess, timed from the list of raw rankings to the
 result (its own input conversion included; best of up to three runs), with its peak memory.
 
+Then a BLT file of 1,000,000 unaggregated ballot lines (``1 c1 c2 … 0``, one per paper, 10
+candidates, 3 seats; independent random rankings, seed 2027, and the pooled profile): reading
+it alone (``read_ballot_file`` in one process, best of three), and ``assembly count FILE`` as a
+whole process against pyrankvote as a whole process on the same file (interpreter start,
+imports, reading, counting, printing; its own plain BLT reader, as a pyrankvote user would
+write it), each the best of up to three runs, with the peak memory of each process.
+
 Peers (installed into ``.venv-bench`` by the make target, where they install):
 pyrankvote, pref_voting (``stv_scottish``), votekit (``STV``), dividebatur (Australian Senate
 rules; it needs AEC-format files, so it is reported but not run on these profiles).
@@ -16,13 +23,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from memory import reset_peak, rss_kib
 
@@ -168,6 +178,139 @@ def child(library: str, size: int, kind: str) -> None:
     print(json.dumps({**result, "elected": elected}))
 
 
+# -- a ballot file, read and counted by whole processes ------------------------------------------
+
+FILE_LINES = 1_000_000
+
+
+def write_ballot_file(path: Path, raw: list[tuple[int, ...]]) -> None:
+    """Write ``raw`` as a BLT file with one line per paper (unaggregated), bare name lines and
+    a quoted title."""
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        out.write(f"{CANDIDATES} {SEATS}\n")
+        for start in range(0, len(raw), 100_000):
+            out.write(
+                "".join(
+                    "1 " + " ".join(str(c + 1) for c in ranking) + " 0\n"
+                    for ranking in raw[start : start + 100_000]
+                )
+            )
+        out.write("0\n")
+        out.write("".join(f"Candidate {i + 1} (Party {i % 3 + 1})\n" for i in range(CANDIDATES)))
+        out.write(f'"{len(raw):,} ballots, {CANDIDATES} candidates, {SEATS} seats"\n')
+
+
+def ballot_file(kind: str) -> Path:
+    path = CACHE / f"ballots-{kind}-{FILE_LINES}.blt"
+    if not path.exists():
+        write_ballot_file(path, load(FILE_LINES, kind))
+    return path
+
+
+def read_child(path: str) -> None:
+    """Time reading ``path`` alone (best of three) and print the figures as JSON."""
+    sys.path.insert(0, str(ROOT))
+    from assembly.counting import read_ballot_file
+
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        ballots = read_ballot_file(path)
+        times.append(time.perf_counter() - start)
+    profile = ballots.profile
+    print(
+        json.dumps(
+            {"seconds": min(times), "valid": profile.valid, "distinct": len(profile.rankings)}
+        )
+    )
+
+
+def pyrankvote_file_child(path: str) -> None:
+    """Read a BLT file plainly and count it with pyrankvote; print the elected candidates."""
+    import pyrankvote
+    from pyrankvote import Ballot, Candidate
+
+    with open(path, encoding="utf-8-sig") as lines:
+        n, seats = (int(value) for value in next(lines).split())
+        candidates = [Candidate(str(i + 1)) for i in range(n)]
+        ballots = []
+        for line in lines:
+            values = line.split()
+            if values == ["0"]:
+                break
+            ranked = [candidates[int(value) - 1] for value in values[1:-1]]
+            ballots.extend(Ballot(ranked_candidates=ranked) for _ in range(int(values[0])))
+    result = pyrankvote.single_transferable_vote(candidates, ballots, number_of_seats=seats)
+    print(json.dumps(sorted(c.name for c in result.get_winners())))
+
+
+def whole_process(command: list[str]) -> dict[str, Any]:
+    """Run ``command`` to the end: wall-clock seconds, peak memory and its output."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            last = (err.read().decode().strip().splitlines() or ["failed"])[-1]
+            return {"error": last[:120]}
+        stdout = out.read().decode("utf-8")
+        return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "stdout": stdout}
+
+
+def launched(command: list[str]) -> dict[str, Any]:
+    """Run ``command`` from a small launcher process: a child forked from this one would
+    report this process's memory (the profiles above) as its own peak."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--launch", json.dumps(command)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:120]}
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def best_process(command: list[str]) -> dict[str, Any]:
+    """The fastest of up to three runs of ``command`` (fewer when a run takes long)."""
+    runs: list[dict[str, Any]] = []
+    while len(runs) < 3 and sum(float(r["seconds"]) for r in runs) < 20:
+        run = launched(command)
+        if "error" in run:
+            return run
+        runs.append(run)
+    return min(runs, key=lambda run: float(run["seconds"]))
+
+
+def measure_file(kind: str, peers_python: str) -> None:
+    path = ballot_file(kind)
+    read = launched([sys.executable, __file__, "--read-file", str(path)])
+    ours = best_process([sys.executable, "-m", "assembly.cli", "count", str(path), "--json"])
+    peer = best_process([peers_python, __file__, "--pyrankvote-file", str(path)])
+    if "error" in read or "error" in ours:
+        print(f"{kind:<12} {FILE_LINES:>10,} {'—':>9} {read.get('error') or ours.get('error')}")
+        return
+    figures = json.loads(read["stdout"])
+    elected = sorted(json.loads(ours["stdout"])["elected_ids"])
+    if "error" in peer:
+        peer_text, ratio = f"{'—':>9} {'—':>9}", f"{'—':>7}  pyrankvote: {peer['error']}"
+    else:
+        agrees = json.loads(peer["stdout"]) == elected
+        peer_text = f"{peer['seconds']:>9.3f} {peer['peak_mib']:>9.0f}"
+        ratio = f"{float(peer['seconds']) / float(ours['seconds']):>6.1f}x"
+        ratio += "" if agrees else f"  pyrankvote elects {','.join(json.loads(peer['stdout']))}"
+    print(
+        f"{kind:<12} {FILE_LINES:>10,} {figures['distinct']:>9,} {figures['seconds']:>8.3f} "
+        f"{ours['seconds']:>9.3f} {ours['peak_mib']:>9.0f} {peer_text} {ratio}  {','.join(elected)}"
+    )
+
+
 # -- the parent: every library at every size ------------------------------------------------------
 
 
@@ -198,10 +341,45 @@ def main() -> None:
         help="the Python that has the peer packages installed",
     )
     parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
+    parser.add_argument("--read-file", help=argparse.SUPPRESS)
+    parser.add_argument("--pyrankvote-file", help=argparse.SUPPRESS)
+    parser.add_argument("--launch", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--files-only", action="store_true", help="only the BLT file rows, not the in-memory ones"
+    )
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]), args.child[2])
         return
+    if args.read_file:
+        read_child(args.read_file)
+        return
+    if args.launch:
+        print(json.dumps(whole_process(json.loads(args.launch))))
+        return
+    if args.pyrankvote_file:
+        pyrankvote_file_child(args.pyrankvote_file)
+        return
+    if not args.files_only:
+        count_profiles(args)
+    print()
+    print(
+        f"BLT file of {FILE_LINES:,} unaggregated ballot lines ({CANDIDATES} candidates, {SEATS}"
+        " seats): reading alone, then whole processes (start, imports, read, count, print)"
+    )
+    print(
+        f"{'profile':<12} {'lines':>10} {'distinct':>9} {'read s':>8} {'count s':>9} "
+        f"{'peak MiB':>9} {'pyrankv s':>9} {'peak MiB':>9} {'ratio':>7}  elected"
+    )
+    for kind in ("independent", "pooled"):
+        measure_file(kind, args.peers_python)
+    print(
+        "count s: `assembly count FILE --json`; pyrankv s: the same file read line by line into"
+        " pyrankvote Ballots and counted"
+    )
+
+
+def count_profiles(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     scenarios = [("pooled", size) for size in sizes]
     if 1_000_000 in sizes:

@@ -12,6 +12,8 @@ from assembly.counting.apportionment import Apportionment, ApportionmentError, a
 from assembly.counting.ballots import BallotError, Candidate, Profile, build_profile
 from assembly.counting.formats import (
     BallotFile,
+    BallotFileError,
+    EqualRankingsError,
     read_ballot_file,
     read_blt,
     read_preflib,
@@ -39,10 +41,12 @@ __all__ = [
     "ApportionmentError",
     "BallotError",
     "BallotFile",
+    "BallotFileError",
     "Candidate",
     "ConfirmationResult",
     "CountResult",
     "Draw",
+    "EqualRankingsError",
     "LotNeeded",
     "Lots",
     "Profile",

@@ -101,3 +101,34 @@ def test_an_unknown_rule_set_is_refused(tmp_path: Path) -> None:
     result = _run(str(RENFREWSHIRE), "--rules", "nonesuch", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "nonesuch" in result.stderr and "scottish-2007" in result.stderr
+
+
+def test_equal_rankings_are_refused_with_line_and_column(tmp_path: Path) -> None:
+    """A BLT file with '2=3' on a ballot stops the count with one line saying where, and that
+    the rule set cannot count equal rankings."""
+    equal = tmp_path / "equal.blt"
+    equal.write_bytes(b"4 1\r\n1 1 2 0\r\n1 1 2=3 4 0\r\n0\r\nA\r\nB\r\nC\r\nD\r\n")
+    result = _run(str(equal))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "assembly count: equal.blt, line 3, column 5: equal rankings (2=3) cannot be counted:"
+        " the rule sets here count ballots that rank candidates in strict order\n"
+    )
+
+
+def test_count_starts_without_flask_or_sqlalchemy(tmp_path: Path) -> None:
+    """`assembly count` is dispatched before the web stack is imported (half a second of start)."""
+    code = (
+        "import sys; from assembly.cli import main; status = main(['count', sys.argv[1]]);"
+        " print(status, 'flask' in sys.modules, 'sqlalchemy' in sys.modules, file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(RENFREWSHIRE)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+        check=False,
+    )
+    assert result.stderr.strip().splitlines()[-1] == "0 False False", result.stderr
+    assert "Elected, in order:" in result.stdout

@@ -125,3 +125,52 @@ def test_all_seats_can_fill_at_the_first_stage() -> None:
     ballot_file = read_ballot_file(DATA / "scotland/blt/2022/moray_2022_ward6.blt")
     result = count_stv(ballot_file.profile, 3)
     assert len(result.stages) == 1 and len(result.stages[0].elected) == 3
+
+
+def _plain_blt_ballots(path: Path) -> tuple[dict[tuple[int, ...], int], int]:
+    """The ballot lines of a BLT file read the obvious way, line by line (a reference)."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    ballots: dict[tuple[int, ...], int] = {}
+    blank = 0
+    for line in lines[1:]:
+        values = [int(v) for v in line.split()]
+        if values == [0]:
+            break
+        ranking = tuple(v - 1 for v in values[1:-1])
+        if ranking:
+            ballots[ranking] = ballots.get(ranking, 0) + values[0]
+        else:
+            blank += values[0]
+    return ballots, blank
+
+
+@pytest.mark.parametrize("entry", SCOTLAND, ids=_id)
+def test_real_blt_files_read_to_the_plain_reading(entry: dict[str, Any]) -> None:
+    """The streaming reader gives every real file the ballots a plain line-by-line reading
+    gives, and the candidates' names as the oracle lists them (unquoted)."""
+    path = DATA / entry["file"]
+    profile = read_ballot_file(path).profile
+    ballots, blank = _plain_blt_ballots(path)
+    assert dict(profile.rankings) == ballots and profile.blank == blank
+    assert profile.withdrawn == frozenset()
+    assert len(profile.candidates) == len(entry["candidates"])
+
+
+@pytest.mark.parametrize(
+    ("blt", "soi"),
+    [
+        ("glasgow_2007_calton.blt", "00008-00000003.soi"),
+        ("glasgow_2007_greater_pollok.blt", "00008-00000010.soi"),
+        ("glasgow_2007_partick.blt", "00008-00000017.soi"),
+    ],
+)
+def test_2007_blt_files_read_as_their_preflib_originals(blt: str, soi: str) -> None:
+    """The 2007 BLT files were converted from PrefLib and name candidates in
+    '# ALTERNATIVE NAME i: Name (Party)' lines: they read to the same ballots as the PrefLib
+    files, and each name is the PrefLib name with its party."""
+    from_blt = read_ballot_file(DATA / "scotland/blt/2007" / blt).profile
+    from_preflib = read_ballot_file(DATA / "scotland/preflib" / soi).profile
+    assert dict(from_blt.rankings) == dict(from_preflib.rankings)
+    for ours, theirs in zip(from_blt.candidates, from_preflib.candidates, strict=True):
+        assert ours.id == theirs.id
+        assert ours.name.startswith(theirs.name + " (") and not ours.name.startswith("#")
