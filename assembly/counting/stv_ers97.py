@@ -37,9 +37,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from assembly.counting.ballots import BallotError, Profile
+from assembly.counting.ballots import Profile
 from assembly.counting.lots import Lots
 from assembly.counting.results import CountResult, Stage, TieBreak
+from assembly.counting.stvcount import check_countable, stv_result
 
 __all__ = ["RULES", "RULES_VERSION", "SCALE", "count_stv", "ers97_quota"]
 
@@ -60,10 +61,7 @@ def ers97_quota(total: int, seats: int) -> int:
 
 class _Ers97Count:
     def __init__(self, profile: Profile, seats: int, lots: Lots) -> None:
-        if seats < 1:
-            raise BallotError("the number of seats must be at least 1")
-        if not profile.is_integral:
-            raise BallotError("STV counts whole ballot papers; weighted ballots are for IRV")
+        check_countable(profile, seats)
         self.profile = profile
         self.seats = seats
         self.lots = lots
@@ -436,23 +434,7 @@ class _Ers97Count:
             last = self.stages[-1]
             note = f"5.5.2: {', '.join(self.ids[c] for c in remaining)} formally excluded"
             self.stages[-1] = replace(last, notes=(*last.notes, note))
-        return CountResult(
-            method="stv",
-            rules=RULES,
-            rules_version=RULES_VERSION,
-            candidates=self.profile.candidates,
-            seats=self.seats,
-            valid=self.valid,
-            blank=self.profile.blank,
-            quota=self.quota,
-            scale=SCALE,
-            stages=tuple(self.stages),
-            elected=tuple(self.ids[c] for c in self.elected),
-            excluded=tuple(self.ids[c] for c in self.excluded),
-            unfilled=self.seats - len(self.elected),
-            lots=self.lots.to_dict(),
-            withdrawn=tuple(self.ids[c] for c in sorted(self.profile.withdrawn)),
-        )
+        return stv_result(self, rules=RULES, version=RULES_VERSION, quota=self.quota, scale=SCALE)
 
 
 def count_stv(profile: Profile, seats: int, *, seed: str | None = None) -> CountResult:

@@ -28,9 +28,10 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 
-from assembly.counting.ballots import BallotError, Profile
+from assembly.counting.ballots import Profile
 from assembly.counting.lots import Lots
 from assembly.counting.results import CountResult, Number, Stage, TieBreak
+from assembly.counting.stvcount import check_countable, stv_result
 from assembly.counting.ties import break_tie
 
 __all__ = ["KEEP_PLACES", "OMEGA", "RULES", "RULES_VERSION", "count_stv"]
@@ -55,8 +56,7 @@ def _fraction_text(value: Fraction) -> str:
 
 class _MeekCount:
     def __init__(self, profile: Profile, seats: int, lots: Lots) -> None:
-        if seats < 1:
-            raise BallotError("the number of seats must be at least 1")
+        check_countable(profile, seats, whole_papers=False)
         self.profile = profile
         self.seats = seats
         self.lots = lots
@@ -268,23 +268,7 @@ class _MeekCount:
             last = self.stages[-1]
             note = f"{', '.join(self.ids[c] for c in remaining)} defeated: every seat is filled"
             self.stages[-1] = replace(last, notes=(*last.notes, note))
-        return CountResult(
-            method="stv",
-            rules=RULES,
-            rules_version=RULES_VERSION,
-            candidates=self.profile.candidates,
-            seats=self.seats,
-            valid=self.valid,
-            blank=self.profile.blank,
-            quota=self.quota,
-            scale=1,
-            stages=tuple(self.stages),
-            elected=tuple(self.ids[c] for c in self.elected),
-            excluded=tuple(self.ids[c] for c in self.excluded),
-            unfilled=self.seats - len(self.elected),
-            lots=self.lots.to_dict(),
-            withdrawn=tuple(self.ids[c] for c in sorted(self.profile.withdrawn)),
-        )
+        return stv_result(self, rules=RULES, version=RULES_VERSION, quota=self.quota, scale=1)
 
 
 def count_stv(profile: Profile, seats: int, *, seed: str | None = None) -> CountResult:

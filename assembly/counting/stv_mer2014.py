@@ -50,10 +50,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assembly.counting.ballots import BallotError, Profile
+from assembly.counting.ballots import Profile
 from assembly.counting.lots import Lots
 from assembly.counting.results import CountResult, Stage, TieBreak
 from assembly.counting.stv import droop_quota
+from assembly.counting.stvcount import check_countable, stv_result
 from assembly.counting.ties import break_tie
 
 __all__ = ["RULES", "RULES_VERSION", "SCALE", "count_stv", "quota"]
@@ -80,10 +81,7 @@ def _units(value: int) -> str:
 
 class _MerCount:
     def __init__(self, profile: Profile, seats: int, lots: Lots) -> None:
-        if seats < 1:
-            raise BallotError("the number of seats must be at least 1")
-        if not profile.is_integral:
-            raise BallotError("STV counts whole ballot papers; weighted ballots are for IRV")
+        check_countable(profile, seats)
         self.profile = profile
         self.seats = seats
         self.lots = lots
@@ -407,22 +405,8 @@ class _MerCount:
                 self.transfer_surplus()
             else:
                 self.exclude()
-        return CountResult(
-            method="stv",
-            rules=RULES,
-            rules_version=RULES_VERSION,
-            candidates=self.profile.candidates,
-            seats=self.seats,
-            valid=self.valid,
-            blank=self.profile.blank,
-            quota=self.quota_units,
-            scale=SCALE,
-            stages=tuple(self.stages),
-            elected=tuple(self.ids[c] for c in self.elected),
-            excluded=tuple(self.ids[c] for c in self.excluded),
-            unfilled=self.seats - len(self.elected),
-            lots=self.lots.to_dict(),
-            withdrawn=tuple(self.ids[c] for c in sorted(self.profile.withdrawn)),
+        return stv_result(
+            self, rules=RULES, version=RULES_VERSION, quota=self.quota_units, scale=SCALE
         )
 
 
