@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from assembly.counting.ballots import Profile
 from assembly.counting.lots import Lots
-from assembly.counting.results import CountResult, Stage, TieBreak
-from assembly.counting.stvcount import check_countable, stv_result
+from assembly.counting.results import CountResult, TieBreak
+from assembly.counting.stvcount import TransferCount, stv_result
 from assembly.counting.ties import break_tie
 
 __all__ = ["RULES", "RULES_VERSION", "SCALE", "count_stv", "droop_quota"]
@@ -49,37 +49,17 @@ def droop_quota(valid: int, seats: int) -> int:
     return valid // (seats + 1) + 1
 
 
-class _ScottishCount:
+class _ScottishCount(TransferCount):
     def __init__(self, profile: Profile, seats: int, lots: Lots) -> None:
-        check_countable(profile, seats)
-        self.profile = profile
-        self.seats = seats
-        self.lots = lots
-        self.ids = [c.id for c in profile.candidates]
-        self.n = len(self.ids)
-        self.valid = int(profile.valid)
+        super().__init__(profile, seats, lots)
         self.quota = droop_quota(self.valid, seats)
         self.quota_units = self.quota * SCALE
-        self.totals = [0] * self.n
         self.piles: list[list[Parcel]] = [[] for _ in range(self.n)]
-        self.continuing = [i not in profile.withdrawn for i in range(self.n)]
-        self.elected: list[int] = []
-        self.excluded: list[int] = []
         #: Elected candidates whose surplus has not been transferred yet.
         self.pending: list[int] = []
         self.history: list[list[int]] = []
-        self.non_transferable = 0
-        self.lost = 0
-        self.stages: list[Stage] = []
 
     # -- helpers ------------------------------------------------------------------------------
-
-    def _next_continuing(self, ranking: tuple[int, ...], position: int) -> tuple[int, int]:
-        continuing = self.continuing
-        for k in range(position + 1, len(ranking)):
-            if continuing[ranking[k]]:
-                return ranking[k], k
-        return -1, -1
 
     def _break(self, tied: list[int], *, highest: bool, purpose: str, ties: list[TieBreak]) -> int:
         chosen, record = break_tie(
@@ -141,22 +121,16 @@ class _ScottishCount:
                 self.elected.append(c)
                 elected_now.append(c)
                 notes.append(f"{self.ids[c]} elected: continuing candidates equal vacancies (r.52)")
-        self.stages.append(
-            Stage(
-                number=len(self.stages) + 1,
-                action=action,
-                candidate=self.ids[candidate] if candidate is not None else None,
-                totals=tuple(self.totals),
-                changes=tuple(a - b for a, b in zip(self.totals, before, strict=True)),
-                non_transferable=self.non_transferable,
-                lost_to_rounding=self.lost,
-                surplus=surplus,
-                transferred_from_total=from_total,
-                elected=tuple(self.ids[c] for c in elected_now),
-                excluded=excluded,
-                tie_breaks=tuple(ties),
-                notes=tuple(notes),
-            )
+        self._add_stage(
+            action,
+            candidate,
+            before,
+            surplus=surplus,
+            from_total=from_total,
+            elected=elected_now,
+            excluded=excluded,
+            ties=ties,
+            notes=notes,
         )
 
     def first_preferences(self) -> None:

@@ -39,8 +39,8 @@ from dataclasses import replace
 
 from assembly.counting.ballots import Profile
 from assembly.counting.lots import Lots
-from assembly.counting.results import CountResult, Stage, TieBreak
-from assembly.counting.stvcount import check_countable, stv_result
+from assembly.counting.results import CountResult, TieBreak
+from assembly.counting.stvcount import TransferCount, stv_result
 
 __all__ = ["RULES", "RULES_VERSION", "SCALE", "count_stv", "ers97_quota"]
 
@@ -59,29 +59,16 @@ def ers97_quota(total: int, seats: int) -> int:
     return -(-total // (seats + 1))
 
 
-class _Ers97Count:
+class _Ers97Count(TransferCount):
     def __init__(self, profile: Profile, seats: int, lots: Lots) -> None:
-        check_countable(profile, seats)
-        self.profile = profile
-        self.seats = seats
-        self.lots = lots
-        self.ids = [c.id for c in profile.candidates]
-        self.n = len(self.ids)
-        self.valid = int(profile.valid)
+        super().__init__(profile, seats, lots)
         self.quota = ers97_quota(self.valid * SCALE, seats)
-        self.totals = [0] * self.n
         self.batches: list[list[Batch]] = [[] for _ in range(self.n)]
-        self.continuing = [i not in profile.withdrawn for i in range(self.n)]
-        self.elected: list[int] = []
-        self.excluded: list[int] = []
         #: Candidates deemed elected whose surplus has not been transferred, with whether it
         #: arose at the first stage (5.3.1) or later (5.3.2).
         self.pending: dict[int, bool] = {}
         #: The first stage and every point after the transfer of a batch: (stage, totals).
         self.points: list[tuple[int, list[int]]] = []
-        self.non_transferable = 0
-        self.lost = 0
-        self.stages: list[Stage] = []
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -89,22 +76,8 @@ class _Ers97Count:
     def stage_number(self) -> int:
         return len(self.stages) + 1
 
-    @property
-    def vacancies(self) -> int:
-        return self.seats - len(self.elected)
-
-    def _continuing(self) -> list[int]:
-        return [c for c in range(self.n) if self.continuing[c]]
-
     def _surplus(self, c: int) -> int:
         return self.totals[c] - self.quota
-
-    def _next_continuing(self, ranking: tuple[int, ...], position: int) -> tuple[int, int]:
-        """6.10: the next available preference, passing over candidates not continuing."""
-        for k in range(position + 1, len(ranking)):
-            if self.continuing[ranking[k]]:
-                return ranking[k], k
-        return -1, -1
 
     def _earliest_difference(self, tied: list[int], *, highest: bool) -> tuple[list[int], int]:
         """5.2.3, 5.2.5, 5.6.2: narrow ``tied`` by the first stage or the earliest point after
@@ -217,22 +190,16 @@ class _Ers97Count:
                 elected_now.append(c)
                 notes.append(f"{self.ids[c]} deemed elected: continuing candidates equal places")
         notes.append(f"quota {self.quota}")
-        self.stages.append(
-            Stage(
-                number=self.stage_number,
-                action=action,
-                candidate=self.ids[candidate] if candidate is not None else None,
-                totals=tuple(self.totals),
-                changes=tuple(a - b for a, b in zip(self.totals, before, strict=True)),
-                non_transferable=self.non_transferable,
-                lost_to_rounding=self.lost,
-                surplus=surplus,
-                transferred_from_total=from_total,
-                elected=tuple(self.ids[c] for c in elected_now),
-                excluded=excluded,
-                tie_breaks=tuple(ties),
-                notes=tuple(notes),
-            )
+        self._add_stage(
+            action,
+            candidate,
+            before,
+            surplus=surplus,
+            from_total=from_total,
+            elected=elected_now,
+            excluded=excluded,
+            ties=ties,
+            notes=notes,
         )
 
     # -- stages -------------------------------------------------------------------------------

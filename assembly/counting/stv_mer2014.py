@@ -52,9 +52,9 @@ from collections.abc import Sequence
 
 from assembly.counting.ballots import Profile
 from assembly.counting.lots import Lots
-from assembly.counting.results import CountResult, Stage, TieBreak
+from assembly.counting.results import CountResult, TieBreak
 from assembly.counting.stv import droop_quota
-from assembly.counting.stvcount import check_countable, stv_result
+from assembly.counting.stvcount import TransferCount, stv_result
 from assembly.counting.ties import break_tie
 
 __all__ = ["RULES", "RULES_VERSION", "SCALE", "count_stv", "quota"]
@@ -79,54 +79,27 @@ def _units(value: int) -> str:
     return f"{whole}.{part:02d}"
 
 
-class _MerCount:
+class _MerCount(TransferCount):
     def __init__(self, profile: Profile, seats: int, lots: Lots) -> None:
-        check_countable(profile, seats)
-        self.profile = profile
-        self.seats = seats
-        self.lots = lots
-        self.ids = [c.id for c in profile.candidates]
-        self.n = len(self.ids)
-        self.valid = int(profile.valid)
+        super().__init__(profile, seats, lots)
         self.quota = quota(self.valid, seats)
         self.quota_units = self.quota * SCALE
-        self.totals = [0] * self.n
         self.piles: list[list[Parcel]] = [[] for _ in range(self.n)]
-        self.continuing = [i not in profile.withdrawn for i in range(self.n)]
-        self.elected: list[int] = []
-        self.excluded: list[int] = []
         #: Elected candidates whose surplus has not been transferred yet.
         self.pending: list[int] = []
         self.history: list[list[int]] = []
-        self.non_transferable = 0
-        self.lost = 0
-        self.stages: list[Stage] = []
 
     # -- helpers ------------------------------------------------------------------------------
 
     @property
-    def vacancies(self) -> int:
-        return self.seats - len(self.elected)
-
-    @property
     def done(self) -> bool:
         return self.vacancies == 0 or not any(self.continuing)
-
-    def _continuing(self) -> list[int]:
-        return [c for c in range(self.n) if self.continuing[c]]
 
     def _surplus(self, candidate: int) -> int:
         return self.totals[candidate] - self.quota_units
 
     def _untransferred(self) -> int:
         return sum(self._surplus(c) for c in self.pending)
-
-    def _next_continuing(self, ranking: tuple[int, ...], position: int) -> tuple[int, int]:
-        continuing = self.continuing
-        for k in range(position + 1, len(ranking)):
-            if continuing[ranking[k]]:
-                return ranking[k], k
-        return -1, -1
 
     def _break(self, tied: list[int], *, highest: bool, purpose: str, ties: list[TieBreak]) -> int:
         # rr.50(1)(a)–(b), 51(13): the earliest preceding stage at which they differed, then lot.
@@ -242,22 +215,16 @@ class _MerCount:
                     f"{self.ids[c]} elected: at least the other continuing candidates together "
                     "with any surplus not transferred (r.52(2))"
                 )
-        self.stages.append(
-            Stage(
-                number=len(self.stages) + 1,
-                action=action,
-                candidate=self.ids[candidate] if candidate is not None else None,
-                totals=tuple(self.totals),
-                changes=tuple(a - b for a, b in zip(self.totals, before, strict=True)),
-                non_transferable=self.non_transferable,
-                lost_to_rounding=self.lost,
-                surplus=surplus,
-                transferred_from_total=from_total,
-                elected=tuple(self.ids[c] for c in elected_now),
-                excluded=excluded,
-                tie_breaks=tuple(ties),
-                notes=tuple(said),
-            )
+        self._add_stage(
+            action,
+            candidate,
+            before,
+            surplus=surplus,
+            from_total=from_total,
+            elected=elected_now,
+            excluded=excluded,
+            ties=ties,
+            notes=said,
         )
 
     def first_preferences(self) -> None:
