@@ -14,10 +14,10 @@ from assembly.auth.operations import personal_sign_in_link
 from assembly.clock import LONDON, long_date, utcnow
 from assembly.elections.models import Contest, Election, RollEntry
 from assembly.elections.states import ElectionState
+from assembly.elections.voting import has_voted
 from assembly.extensions import db
 from assembly.membership.models import Membership
 from assembly.notices.delivery import CONTEXT_BUILDERS
-from assembly.polls.queries import has_voted
 from assembly.urls import external_url
 
 
@@ -123,7 +123,7 @@ def _declaration_of_result(context: dict[str, Any]) -> tuple[str, dict[str, Any]
 
 def _voting_reminder(context: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     entry = db.session.get(RollEntry, context.get("roll_entry_id"))
-    if entry is None or has_voted(entry.contest.poll_id, entry.person_id):
+    if entry is None or has_voted(entry):
         return None  # voted since the reminder was queued
     built = _voting_information(context)
     if built is None:

@@ -26,11 +26,11 @@ from assembly.elections.models import (
     RollEntry,
 )
 from assembly.elections.states import ElectionState
+from assembly.elections.voting import has_voted
 from assembly.errors import InvalidTransition, NotFound
 from assembly.extensions import db
 from assembly.membership.models import Person
 from assembly.polls.models import Ballot, PaperBatch
-from assembly.polls.queries import has_voted
 
 __all__ = ["RETENTION", "erase_person", "export_person", "purge_expired_ballots"]
 
@@ -164,7 +164,7 @@ def export_person(email: str) -> dict[str, Any]:
                 "election": e.contest.election.title,
                 "constituency": e.contest.constituency.name,
                 "elector_number": e.number,
-                "voted": has_voted(e.contest.poll_id, e.person_id),
+                "voted": has_voted(e),
             }
             for e in db.session.scalars(select(RollEntry).where(RollEntry.person_id.in_(ids)))
         ],
