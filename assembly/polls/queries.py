@@ -43,11 +43,9 @@ def has_voted(poll_id: int, person_id: int) -> bool:
     )
 
 
-def turnout(poll_id: int, *, channel: Channel | None = None) -> int:
-    """How many are marked as having voted in the poll (on one channel, if named)."""
+def turnout(poll_id: int) -> int:
+    """How many are marked as having voted in the poll (online or on paper)."""
     query = select(func.count()).select_from(RollMark).where(RollMark.poll_id == poll_id)
-    if channel is not None:
-        query = query.where(RollMark.channel == channel)
     return int(db.session.scalar(query) or 0)
 
 
