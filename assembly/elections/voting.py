@@ -240,7 +240,6 @@ class _Paper:
     seats: int
     is_uncontested: bool
     constituency: str
-    roll_entry_id: int
     person_id: int
     institution: str
     election_id: int
@@ -270,7 +269,6 @@ _PAPER = (
         Contest.seats,
         Contest.is_uncontested,
         Constituency.name,
-        RollEntry.id,
         RollEntry.person_id,
         Institution.slug,
         Election.id,
