@@ -25,6 +25,8 @@ from assembly.counting.rulesets import DEFAULT_RULES, RULE_SETS, count_by_rules
 from assembly.counting.stv_mer2014 import RULES, SCALE, count_stv, quota
 from assembly.counting.ties import break_tie
 
+from .test_properties import elections
+
 SEED = "5eed"
 
 DATA = Path(
@@ -289,18 +291,6 @@ def test_the_ward_data_is_present() -> None:
 # -- properties -------------------------------------------------------------------------------
 
 
-@st.composite
-def elections(
-    draw: st.DrawFn, max_candidates: int = 7
-) -> tuple[list[Candidate], list[tuple[int, ...]]]:
-    n = draw(st.integers(min_value=1, max_value=max_candidates))
-    ranking = st.permutations(range(n)).flatmap(
-        lambda order: st.integers(min_value=1, max_value=n).map(lambda k: tuple(order[:k]))
-    )
-    papers = draw(st.lists(ranking, min_size=1, max_size=60))
-    return _candidates(n), papers
-
-
 @settings(max_examples=300, deadline=None)
 @given(elections(), st.integers(min_value=1, max_value=5))
 def test_totals_and_non_transferable_value_are_conserved(election, seats: int) -> None:
@@ -328,18 +318,6 @@ def test_totals_and_non_transferable_value_are_conserved(election, seats: int) -
     assert result.unfilled == seats - len(result.elected)
 
 
-@settings(max_examples=200, deadline=None)
-@given(elections(), st.integers(min_value=1, max_value=4), st.data())
-def test_a_unanimous_first_choice_is_elected_first(election, seats: int, data) -> None:
-    """If every paper puts the same candidate first, that candidate is elected at stage 1."""
-    candidates, papers = election
-    favourite = data.draw(st.integers(min_value=0, max_value=len(candidates) - 1))
-    unanimous = [(favourite, *[c for c in p if c != favourite]) for p in papers]
-    result = count_stv(build_profile(candidates, unanimous), seats, seed=SEED)
-    assert result.elected[0] == candidates[favourite].id
-    assert candidates[favourite].id in result.stages[0].elected
-
-
 @given(st.integers(min_value=0, max_value=10**6), st.integers(min_value=1, max_value=30))
 def test_the_quota_is_monotone(valid: int, seats: int) -> None:
     """More valid papers never lower the quota; more seats never raise it; and seats + 1
@@ -347,15 +325,3 @@ def test_the_quota_is_monotone(valid: int, seats: int) -> None:
     assert quota(valid + 1, seats) >= quota(valid, seats)
     assert quota(valid, seats + 1) <= quota(valid, seats)
     assert (seats + 1) * quota(valid, seats) > valid
-
-
-@settings(max_examples=100, deadline=None)
-@given(elections(), st.integers(min_value=1, max_value=4), st.randoms(use_true_random=False))
-def test_ballot_order_does_not_matter(election, seats: int, shuffler) -> None:
-    """Counting the same papers in another order gives the same canonical bytes."""
-    candidates, papers = election
-    shuffled = list(papers)
-    shuffler.shuffle(shuffled)
-    first = count_stv(build_profile(candidates, papers), seats, seed=SEED)
-    second = count_stv(build_profile(candidates, shuffled), seats, seed=SEED)
-    assert first.to_json() == second.to_json()

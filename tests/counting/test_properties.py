@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assembly.counting import Candidate, build_profile, count_irv, count_plurality, count_stv
-from assembly.counting.stv import SCALE
+from assembly.counting import (
+    Candidate,
+    CountResult,
+    build_profile,
+    count_irv,
+    count_plurality,
+)
+from assembly.counting.rulesets import RULE_SETS, count_by_rules
 
 SEED = "5eed"
 
@@ -26,44 +33,92 @@ def elections(
     return candidates, papers
 
 
-@settings(max_examples=300, deadline=None)
-@given(elections(), st.integers(min_value=1, max_value=5))
-def test_stv_conserves_every_vote_and_fills_every_seat(election, seats: int) -> None:
+#: Every STV rule set is held to the same properties; each rule set's own file adds its rules.
+RULES = sorted(RULE_SETS)
+
+
+def _count(
+    rules: str,
+    candidates: list[Candidate],
+    papers: list[tuple[int, ...]],
+    seats: int,
+    seed: str = SEED,
+) -> CountResult:
+    return count_by_rules(build_profile(candidates, papers), seats, rules, seed=seed)
+
+
+@pytest.mark.parametrize("rules", RULES)
+@settings(max_examples=150, deadline=None)
+@given(election=elections(), seats=st.integers(min_value=1, max_value=5))
+def test_stv_conserves_every_vote_and_fills_every_seat(rules: str, election, seats: int) -> None:
     """At every stage the candidates' totals plus the non-transferable value equal the valid
-    poll, and exactly min(seats, candidates) are elected."""
+    poll (in the rule set's own units), and exactly min(seats, candidates) are elected."""
     candidates, papers = election
-    result = count_stv(build_profile(candidates, papers), seats, seed=SEED)
+    result = _count(rules, candidates, papers, seats)
+    assert result.rules == rules
     for stage in result.stages:
-        assert sum(stage.totals) + stage.non_transferable == len(papers) * SCALE
+        assert sum(stage.totals) + stage.non_transferable == len(papers) * result.scale
         assert 0 <= stage.lost_to_rounding <= stage.non_transferable
     assert len(result.elected) == min(seats, len(candidates))
     assert len(set(result.elected)) == len(result.elected)
     assert result.unfilled == seats - len(result.elected)
 
 
-@settings(max_examples=150, deadline=None)
-@given(elections(), st.integers(min_value=1, max_value=4), st.randoms(use_true_random=False))
-def test_ballot_order_does_not_matter(election, seats: int, shuffler: random.Random) -> None:
+@pytest.mark.parametrize("rules", RULES)
+@settings(max_examples=100, deadline=None)
+@given(
+    election=elections(max_candidates=6),
+    seats=st.integers(min_value=1, max_value=4),
+    data=st.data(),
+)
+def test_a_unanimous_first_choice_is_elected_at_the_first_stage(
+    rules: str, election, seats: int, data
+) -> None:
+    """If every paper puts the same candidate first, every rule set elects that candidate at
+    stage 1, whatever the later preferences."""
+    candidates, papers = election
+    favourite = data.draw(st.integers(min_value=0, max_value=len(candidates) - 1))
+    unanimous = [(favourite, *(c for c in paper if c != favourite)) for paper in papers]
+    result = _count(rules, candidates, unanimous, seats)
+    assert candidates[favourite].id in result.stages[0].elected
+    assert candidates[favourite].id in result.elected
+
+
+@pytest.mark.parametrize("rules", RULES)
+@settings(max_examples=75, deadline=None)
+@given(
+    election=elections(),
+    seats=st.integers(min_value=1, max_value=4),
+    shuffler=st.randoms(use_true_random=False),
+)
+def test_ballot_order_does_not_matter(
+    rules: str, election, seats: int, shuffler: random.Random
+) -> None:
     """Counting the same papers in another order gives the same canonical bytes."""
     candidates, papers = election
     shuffled = list(papers)
     shuffler.shuffle(shuffled)
-    first = count_stv(build_profile(candidates, papers), seats, seed=SEED)
-    second = count_stv(build_profile(candidates, shuffled), seats, seed=SEED)
+    first = _count(rules, candidates, papers, seats)
+    second = _count(rules, candidates, shuffled, seats)
     assert first.to_json() == second.to_json()
 
 
 @settings(max_examples=150, deadline=None)
 @given(elections(), st.integers(min_value=1, max_value=4), st.binary(min_size=1, max_size=8))
 def test_same_input_and_seed_give_the_same_bytes(election, seats: int, seed: bytes) -> None:
-    """A count is a function of its ballots and seed: repeating it repeats every byte."""
+    """A count is a function of its ballots and seed: repeating it repeats every byte, by
+    every STV rule set, IRV and the block vote."""
     candidates, papers = election
     profile = build_profile(candidates, papers)
-    for count in (
-        lambda: count_stv(profile, seats, seed=seed.hex()),
+    counts = [
         lambda: count_irv(profile, seed=seed.hex()),
         lambda: count_plurality(profile, seats, seed=seed.hex()),
-    ):
+    ]
+    counts += [
+        lambda rules=rules: count_by_rules(profile, seats, rules, seed=seed.hex())
+        for rules in RULES
+    ]
+    for count in counts:
         assert count().to_json() == count().to_json()
 
 
