@@ -377,6 +377,27 @@ def main() -> None:
         "count s: `assembly count FILE --json`; pyrankv s: the same file read line by line into"
         " pyrankvote Ballots and counted"
     )
+    print()
+    print("The same files counted by each STV rule set: `assembly count FILE --rules R --json`")
+    print(f"{'profile':<12} {'rules':<14} {'seconds':>9} {'peak MiB':>9}  elected")
+    for kind in ("independent", "pooled"):
+        measure_rules(kind)
+
+
+def measure_rules(kind: str) -> None:
+    """Count one file by every rule set as whole processes (best of three each)."""
+    sys.path.insert(0, str(ROOT))
+    from assembly.counting.rulesets import RULE_SETS
+
+    path = ballot_file(kind)
+    for rules in sorted(RULE_SETS):
+        command = [sys.executable, "-m", "assembly.cli", "count", str(path), "--rules", rules]
+        run = best_process([*command, "--seed", "5eed", "--json"])
+        if "error" in run:
+            print(f"{kind:<12} {rules:<14} {'—':>9} {'—':>9}  {run['error']}")
+            continue
+        elected = ",".join(sorted(json.loads(run["stdout"])["elected_ids"]))
+        print(f"{kind:<12} {rules:<14} {run['seconds']:>9.3f} {run['peak_mib']:>9.0f}  {elected}")
 
 
 def count_profiles(args: argparse.Namespace) -> None:

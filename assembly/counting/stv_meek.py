@@ -74,6 +74,8 @@ class _MeekCount:
         self.surplus = _ZERO
         self.history: list[list[Number]] = []
         self.stages: list[Stage] = []
+        self._path_kinds: tuple[int, ...] = ()
+        self._path_groups: list[tuple[tuple[int, ...], Fraction]] = []
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -84,21 +86,44 @@ class _MeekCount:
     def _hopeful(self) -> list[int]:
         return [c for c in range(self.n) if self.hopeful[c]]
 
+    def _paths(self) -> list[tuple[tuple[int, ...], Fraction]]:
+        """The papers grouped by the part of their ranking that a distribution reads.
+
+        A paper's value passes by candidates keeping nothing, is shared at those keeping part,
+        and stops at the first keeping all of it, so two papers alike up to that point are
+        distributed alike: their weights are added and they go down the path once. The groups
+        depend only on which keep factors are 0, 1 or between, so they are made again only
+        when that changes (an election or a defeat), not at every iteration; exact arithmetic
+        makes the sums the same as paper by paper."""
+        kinds = tuple(0 if kf == 0 else 2 if kf == 1 else 1 for kf in self.keep)
+        if kinds != self._path_kinds:
+            paths: dict[tuple[int, ...], Fraction] = {}
+            for ranking, weight in self.rankings:
+                path: list[int] = []
+                for c in ranking:
+                    kind = kinds[c]
+                    if kind:
+                        path.append(c)
+                        if kind == 2:
+                            break
+                key = tuple(path)
+                paths[key] = paths.get(key, _ZERO) + weight
+            self._path_groups = list(paths.items())
+            self._path_kinds = kinds
+        return self._path_groups
+
     def _distribute(self) -> None:
         """Pass every paper down its ranking: each candidate keeps ``kf`` of what reaches them."""
         votes = [_ZERO] * self.n
         keep = self.keep
         excess = _ZERO
-        for ranking, weight in self.rankings:
-            remaining = _ONE
-            for c in ranking:
+        for path, weight in self._paths():
+            remaining = weight
+            for c in path:
                 kf = keep[c]
-                if kf:
-                    votes[c] += weight * remaining * kf
-                    remaining = remaining * (1 - kf)
-                    if not remaining:
-                        break
-            excess += weight * remaining
+                votes[c] += remaining * kf
+                remaining = remaining * (1 - kf)
+            excess += remaining
         self.votes = votes
         self.excess = excess
 
