@@ -41,6 +41,7 @@ from assembly.counting.ballots import Profile
 from assembly.counting.lots import Lots
 from assembly.counting.results import CountResult, TieBreak
 from assembly.counting.stvcount import TransferCount, stv_result
+from assembly.counting.ties import narrow, settle
 
 __all__ = ["RULES", "RULES_VERSION", "SCALE", "count_stv", "ers97_quota"]
 
@@ -79,41 +80,19 @@ class _Ers97Count(TransferCount):
     def _surplus(self, c: int) -> int:
         return self.totals[c] - self.quota
 
-    def _earliest_difference(self, tied: list[int], *, highest: bool) -> tuple[list[int], int]:
+    def _earliest_difference(
+        self, tied: list[int], *, highest: bool
+    ) -> tuple[list[int], int | None]:
         """5.2.3, 5.2.5, 5.6.2: narrow ``tied`` by the first stage or the earliest point after
         the transfer of a batch at which their votes were unequal, going forward among those
         still level; return those left and the stage of the last point that separated any."""
-        group = list(tied)
-        decided_at = 0
-        for stage, totals in self.points:
-            values = {c: totals[c] for c in group}
-            if len(set(values.values())) == 1:
-                continue
-            best = max(values.values()) if highest else min(values.values())
-            group = [c for c in group if values[c] == best]
-            decided_at = stage
-            if len(group) == 1:
-                break
-        return group, decided_at
+        return narrow(tied, self.points, highest=highest, earliest=True)
 
     def _break(self, tied: list[int], *, highest: bool, purpose: str, ties: list[TieBreak]) -> int:
         """Break a tie by the earliest point of difference, then by lot (5.2.3, 5.2.5)."""
         group, stage = self._earliest_difference(tied, highest=highest)
-        if len(group) == 1:
-            chosen = group[0]
-            by: int | None = stage
-        else:
-            chosen_id = self.lots.choose(purpose, [self.ids[c] for c in group])
-            chosen = next(c for c in group if self.ids[c] == chosen_id)
-            by = None
-        ties.append(
-            TieBreak(
-                purpose=purpose,
-                candidates=tuple(self.ids[c] for c in tied),
-                chosen=self.ids[chosen],
-                stage=by,
-            )
-        )
+        chosen, tie = settle(tied, group, stage, purpose=purpose, lots=self.lots, ids=self.ids)
+        ties.append(tie)
         return chosen
 
     def _total_active_vote(self, awaiting: int) -> int:

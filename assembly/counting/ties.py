@@ -20,7 +20,56 @@ from collections.abc import Sequence
 from assembly.counting.lots import Lots
 from assembly.counting.results import Number, TieBreak
 
-__all__ = ["break_tie"]
+__all__ = ["break_tie", "narrow", "settle"]
+
+#: A point of the count at which totals are compared: the stage it belongs to, and everyone's
+#: totals there.
+Point = tuple[int, Sequence[Number]]
+
+
+def narrow(
+    tied: Sequence[int], points: Sequence[Point], *, highest: bool, earliest: bool
+) -> tuple[list[int], int | None]:
+    """Keep those of ``tied`` with the highest (or lowest) votes at the most recent (or the
+    earliest) point at which they were unequal, going on among those still level; return
+    those left and the stage of the last point that separated any (None if none did)."""
+    group = list(tied)
+    decided_at: int | None = None
+    for stage, totals in points if earliest else reversed(points):
+        values = {c: totals[c] for c in group}
+        if len(set(values.values())) == 1:
+            continue
+        best = max(values.values()) if highest else min(values.values())
+        group = [c for c in group if values[c] == best]
+        decided_at = stage
+        if len(group) == 1:
+            break
+    return group, decided_at
+
+
+def settle(
+    tied: Sequence[int],
+    group: Sequence[int],
+    decided_at: int | None,
+    *,
+    purpose: str,
+    lots: Lots,
+    ids: Sequence[str],
+) -> tuple[int, TieBreak]:
+    """The one candidate ``narrow`` left, or a lot among ``group``; and the tie as recorded."""
+    if len(group) == 1:
+        chosen = group[0]
+        stage = decided_at
+    else:
+        chosen_id = lots.choose(purpose, [ids[c] for c in group])
+        chosen = next(c for c in group if ids[c] == chosen_id)
+        stage = None
+    return chosen, TieBreak(
+        purpose=purpose,
+        candidates=tuple(ids[c] for c in tied),
+        chosen=ids[chosen],
+        stage=stage,
+    )
 
 
 def break_tie(
@@ -39,29 +88,6 @@ def break_tie(
     last (where the candidates are tied); only the stages before it are consulted, the most
     recent first, or the earliest first if ``earliest``.
     """
-    group = list(tied)
-    decided_at: int | None = None
-    preceding = range(len(history) - 1)
-    for stage_index in preceding if earliest else reversed(preceding):
-        totals = history[stage_index]
-        values = {c: totals[c] for c in group}
-        if len(set(values.values())) == 1:
-            continue
-        best = max(values.values()) if highest else min(values.values())
-        group = [c for c in group if values[c] == best]
-        decided_at = stage_index + 1
-        if len(group) == 1:
-            break
-    if len(group) == 1:
-        chosen = group[0]
-        stage = decided_at
-    else:
-        chosen_id = lots.choose(purpose, [ids[c] for c in group])
-        chosen = next(c for c in group if ids[c] == chosen_id)
-        stage = None
-    return chosen, TieBreak(
-        purpose=purpose,
-        candidates=tuple(ids[c] for c in tied),
-        chosen=ids[chosen],
-        stage=stage,
-    )
+    points = [(index + 1, totals) for index, totals in enumerate(history[:-1])]
+    group, decided_at = narrow(tied, points, highest=highest, earliest=earliest)
+    return settle(tied, group, decided_at, purpose=purpose, lots=lots, ids=ids)
