@@ -102,6 +102,7 @@ class _Lines:
         self._at = 0
         self._carry = b""  # the start of a line whose end is not read yet
         self._start = True
+        self._bare_cr = False  # lines end in a lone "\r" (classic Mac OS): read as "\n"
         self.number = 0
 
     def _more(self) -> bool:
@@ -113,6 +114,10 @@ class _Lines:
                     return False
                 pending, self._carry = self._carry + b"\n", b""  # a last line with no line end
             else:
+                if self._start and not self._carry and b"\n" not in block and b"\r" in block:
+                    self._bare_cr = True
+                if self._bare_cr:
+                    block = block.replace(b"\r", b"\n")
                 pending = self._carry + block
                 cut = pending.rfind(b"\n") + 1
                 pending, self._carry = pending[:cut], pending[cut:]

@@ -77,6 +77,16 @@ def test_crlf_files_read_as_their_lf_twins() -> None:
     assert read_blt(mixed) == lf
 
 
+def test_bare_cr_files_read_as_their_lf_twins(tmp_path) -> None:
+    """Lines ending in a lone CR (classic Mac OS) read as the LF file, from text and from a
+    file read a block at a time."""
+    lf = read_blt(PLAIN)
+    assert read_blt(PLAIN.replace("\n", "\r")) == lf
+    path = tmp_path / "mac.blt"
+    path.write_bytes(PLAIN.replace("\n", "\r").encode())
+    assert read_ballot_file(path).profile == lf.profile
+
+
 def test_crlf_and_lf_copies_of_a_line_are_one_ranking() -> None:
     """The same ballot line with and without a CR is still one ranking with both weights."""
     profile = read_blt("2 1\n1 1 2 0\r\n1 1 2 0\n3 1 2 0 \n0\nA\nB\n").profile
