@@ -67,7 +67,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy --strict --follow-imports=silent assembly/offline
 	$(BIN)/mypy --strict --follow-imports=silent assembly/records/canonical.py assembly/records/merkle.py \
 	  assembly/records/signing.py assembly/records/record.py assembly/records/schema.py \
-	  assembly/records/verify assembly/counting assembly/clock.py assembly/statetable.py
+	  assembly/records/verify assembly/counting assembly/crypto assembly/clock.py assembly/statetable.py
 
 # The production stack on this machine (PostgreSQL, memcached, gunicorn via the container's
 # entrypoint, nginx with TLS) and an election through it: deploy/smoke.py.

@@ -1,5 +1,5 @@
-"""The pure core imports only the standard library and ``cryptography``, so that anyone can
-recount and verify a record without Flask or a database."""
+"""The pure core imports only the standard library, ``cryptography`` and (for the end-to-end
+proofs) ``rbcl``, so that anyone can recount and verify a record without Flask or a database."""
 
 from __future__ import annotations
 
@@ -23,11 +23,14 @@ PURE = sorted(
         PACKAGE / "records" / "signing.py",
         PACKAGE / "records" / "record.py",
         *VERIFIER,
+        *PACKAGE.glob("crypto/*.py"),
         PACKAGE / "clock.py",
         PACKAGE / "statetable.py",
     ]
 )
-ALLOWED_THIRD_PARTY = {"cryptography"}
+#: cryptography for signatures; rbcl (libsodium's ristretto255) is the one group-arithmetic
+#: library the end-to-end proofs add, and only assembly/crypto imports it.
+ALLOWED_THIRD_PARTY = {"cryptography", "rbcl"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -80,6 +83,17 @@ def test_pure_modules_import_only_the_standard_library(path: Path) -> None:
             or top == "__future__"
         )
         assert allowed, f"{path.name} imports {name}, which is not pure"
+
+
+def test_only_the_crypto_core_does_group_arithmetic() -> None:
+    """rbcl is imported by assembly/crypto/group.py alone: every other module, the verifier
+    included, reaches the group through it."""
+    users = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.glob("**/*.py")
+        if any(name.split(".")[0] == "rbcl" for name in _imports(path))
+    }
+    assert users == {"crypto/group.py"}
 
 
 OFFLINE = sorted(PACKAGE.glob("offline/*.py"))

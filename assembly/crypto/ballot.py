@@ -1,0 +1,189 @@
+"""An encrypted ranking, its proofs, its tracker, and the rows that are shuffled and opened.
+
+A ranking of ``n`` candidates is ``n`` preferences, ``v_1 … v_n``: ``v_p`` is the number
+(1 … n) of the candidate ranked ``p``-th, 0 where the ranking has ended. Each ``v_p`` is
+written in ``bits = n.bit_length()`` bits and each bit is encrypted under the election key
+with a proof that it encrypts 0 or 1 (``OneOf``), bound to the poll and the voter's
+credential so the ciphertexts cannot be cast again by anyone else.
+
+After the close anyone can combine a ballot's bit ciphertexts into its *row*: the
+preferences packed, ``per = 16 // bits`` to a ciphertext, ``Σ_q 2^(bits·q)·v_p+q``, each below
+2¹⁶ so a table opens it. The rows are what the trustees shuffle and decrypt; ``read_row``
+turns the opened numbers back into a ranking.
+
+A ranking is read from its preferences up to the first 0: a preference above ``n`` or for a
+candidate already ranked ends it there too (the browser never writes one; only a hand-made
+ballot could, and it spoils nothing but itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assembly.crypto.elgamal import Ciphertext, encrypt
+from assembly.crypto.group import Point
+from assembly.crypto.proofs import OneOf, Schnorr
+
+__all__ = [
+    "EncryptedBallot",
+    "Layout",
+    "ballot_is_valid",
+    "encrypt_ranking",
+    "read_row",
+    "row_of",
+    "sign",
+    "signature_is_valid",
+    "tracker",
+]
+
+_BITS = (0, 1)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a poll of ``candidates`` candidates writes a ranking."""
+
+    candidates: int
+
+    @property
+    def bits(self) -> int:
+        return self.candidates.bit_length()
+
+    @property
+    def per(self) -> int:
+        """Preferences packed into one ciphertext of a row."""
+        return max(1, 16 // self.bits)
+
+    @property
+    def width(self) -> int:
+        """Ciphertexts in a row."""
+        return -(-self.candidates // self.per)
+
+    @property
+    def largest(self) -> int:
+        """The largest number a row's ciphertext can hold."""
+        return (1 << (self.bits * self.per)) - 1
+
+    def preferences(self, ranking: Sequence[int]) -> list[int]:
+        """``v_1 … v_n`` of a ranking of candidate indexes (0-based, no repeats)."""
+        if len(ranking) > self.candidates or len(set(ranking)) != len(ranking):
+            raise ValueError("a ranking names each candidate at most once")
+        if any(not 0 <= c < self.candidates for c in ranking):
+            raise ValueError("a ranking names only the poll's candidates")
+        return [c + 1 for c in ranking] + [0] * (self.candidates - len(ranking))
+
+
+@dataclass(frozen=True)
+class EncryptedBallot:
+    """``bits[p][j]`` encrypts bit ``j`` of preference ``p``; ``proofs`` alike."""
+
+    bits: tuple[tuple[Ciphertext, ...], ...]
+    proofs: tuple[tuple[OneOf, ...], ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "bits": [[c.to_json() for c in row] for row in self.bits],
+            "proofs": [[p.to_json() for p in row] for row in self.proofs],
+        }
+
+    def canonical(self) -> bytes:
+        """The bytes a tracker hashes: every ciphertext's two points, in order."""
+        return b"".join(c.a.data + c.b.data for row in self.bits for c in row)
+
+
+def _context(poll: str, credential: str, position: int, bit: int) -> str:
+    return f"{poll}/ballot/{credential}/{position}/{bit}"
+
+
+def encrypt_ranking(
+    key: Point, layout: Layout, ranking: Sequence[int], poll: str, credential: str
+) -> EncryptedBallot:
+    """Encrypt ``ranking`` (0-based candidate indexes, first preference first) for ``poll``."""
+    bits: list[tuple[Ciphertext, ...]] = []
+    proofs: list[tuple[OneOf, ...]] = []
+    for position, value in enumerate(layout.preferences(ranking), start=1):
+        row, row_proofs = [], []
+        for j in range(layout.bits):
+            bit = (value >> j) & 1
+            c, r = encrypt(key, bit)
+            row.append(c)
+            row_proofs.append(
+                OneOf.prove(key, c, bit, r, _BITS, _context(poll, credential, position, j))
+            )
+        bits.append(tuple(row))
+        proofs.append(tuple(row_proofs))
+    return EncryptedBallot(tuple(bits), tuple(proofs))
+
+
+def ballot_is_valid(
+    key: Point, layout: Layout, ballot: EncryptedBallot, poll: str, credential: str
+) -> bool:
+    """The ballot has the layout's shape and every bit's proof holds."""
+    if len(ballot.bits) != layout.candidates or len(ballot.proofs) != layout.candidates:
+        return False
+    for position, (row, row_proofs) in enumerate(
+        zip(ballot.bits, ballot.proofs, strict=True), start=1
+    ):
+        if len(row) != layout.bits or len(row_proofs) != layout.bits:
+            return False
+        for j, (c, proof) in enumerate(zip(row, row_proofs, strict=True)):
+            if not proof.verify(key, c, _BITS, _context(poll, credential, position, j)):
+                return False
+    return True
+
+
+def tracker(ballot: EncryptedBallot) -> str:
+    """The ballot's tracker: SHA-256 of its ciphertexts, in hex."""
+    return hashlib.sha256(b"assembly/e2e/v1/tracker\x00" + ballot.canonical()).hexdigest()
+
+
+def _signed(poll: str, ballot: EncryptedBallot) -> str:
+    return f"{poll}/cast/{tracker(ballot)}"
+
+
+def sign(credential_secret: int, poll: str, ballot: EncryptedBallot) -> Schnorr:
+    """The voter's signature on the ballot with their credential: a Schnorr proof of the
+    credential's secret whose context is the poll and the ballot's tracker."""
+    return Schnorr.prove(credential_secret, _signed(poll, ballot))
+
+
+def signature_is_valid(
+    credential: Point, poll: str, ballot: EncryptedBallot, signature: Schnorr
+) -> bool:
+    return signature.verify(credential, _signed(poll, ballot))
+
+
+def row_of(layout: Layout, ballot: EncryptedBallot) -> list[Ciphertext]:
+    """The ballot's row: its bits combined into preferences, packed ``per`` to a ciphertext
+    (homomorphically; anyone can recompute it from the published ballot)."""
+    preferences = []
+    for row in ballot.bits:
+        total = row[0]
+        for j, c in enumerate(row[1:], start=1):
+            total = total + c.times(1 << j)
+        preferences.append(total)
+    packed = []
+    for start in range(0, layout.candidates, layout.per):
+        group = preferences[start : start + layout.per]
+        total = group[0]
+        for q, c in enumerate(group[1:], start=1):
+            total = total + c.times(1 << (layout.bits * q))
+        packed.append(total)
+    return packed
+
+
+def read_row(layout: Layout, numbers: Sequence[int]) -> tuple[int, ...]:
+    """The ranking (0-based candidate indexes) from a row's opened numbers."""
+    mask = (1 << layout.bits) - 1
+    values = []
+    for number in numbers:
+        for q in range(layout.per):
+            values.append((number >> (layout.bits * q)) & mask)
+    ranking: list[int] = []
+    for value in values[: layout.candidates]:
+        if value == 0 or value > layout.candidates or value - 1 in ranking:
+            break
+        ranking.append(value - 1)
+    return tuple(ranking)
