@@ -37,10 +37,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-assembly/static/app.css: node_modules/.installed assets/scss/app.scss
+assembly/static/app.css assembly/static/e2e.js &: node_modules/.installed assets/scss/app.scss assets/js/e2e.js
 	npm run --silent build
 
-assets: assembly/static/app.css
+assets: assembly/static/app.css assembly/static/e2e.js
 
 migrate: $(VENV)/.installed-dev
 	$(DEV) $(BIN)/assembly db upgrade

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assembly.crypto.elgamal import Ciphertext, encrypt
-from assembly.crypto.group import Point
+from assembly.crypto.group import GroupError, Point
 from assembly.crypto.proofs import OneOf, Schnorr
 
 __all__ = [
@@ -87,6 +87,24 @@ class EncryptedBallot:
             "bits": [[c.to_json() for c in row] for row in self.bits],
             "proofs": [[p.to_json() for p in row] for row in self.proofs],
         }
+
+    @classmethod
+    def from_json(cls, value: object) -> EncryptedBallot:
+        """Read a ballot as published (and as the browser sends it).
+
+        :raises GroupError: anything that is not a ballot of canonical points and scalars.
+        """
+        if not isinstance(value, dict) or set(value) != {"bits", "proofs"}:
+            raise GroupError("a ballot is an object of 'bits' and 'proofs'")
+        bits, proofs = value["bits"], value["proofs"]
+        if not isinstance(bits, list) or not isinstance(proofs, list):
+            raise GroupError("a ballot's bits and proofs are lists")
+        if not all(isinstance(row, list) for row in [*bits, *proofs]):
+            raise GroupError("a ballot's bits and proofs are lists of lists")
+        return cls(
+            tuple(tuple(Ciphertext.from_json(c) for c in row) for row in bits),
+            tuple(tuple(OneOf.from_json(p) for p in row) for row in proofs),
+        )
 
     def canonical(self) -> bytes:
         """The bytes a tracker hashes: every ciphertext's two points, in order."""

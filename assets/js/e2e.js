@@ -1,0 +1,222 @@
+// End-to-end verifiable ballots in the browser: the same group, encodings, challenges and
+// proofs as assembly/crypto (Python), written against @noble/curves' ristretto255 and
+// @noble/hashes. docs/e2e.md specifies every byte; tests/crypto/test_browser.py checks that
+// what this file makes, Python verifies, and the other way round.
+//
+// Bundled by esbuild into assembly/static/e2e.js (npm run build); the page loads it as a
+// module and finds the functions on globalThis.assemblyE2E.
+
+import { ristretto255, ristretto255_hasher } from "@noble/curves/ed25519.js";
+import { sha256, sha512 } from "@noble/hashes/sha2.js";
+
+const Point = ristretto255.Point;
+const L = Point.Fn.ORDER;
+const G = Point.BASE;
+const ZERO = Point.ZERO;
+const DOMAIN = "assembly/e2e/v1/";
+const utf8 = new TextEncoder();
+const BITS = [0n, 1n];
+
+const mod = (k) => {
+  const r = k % L;
+  return r < 0n ? r + L : r;
+};
+
+const mul = (point, k) => {
+  const s = mod(k);
+  return s === 0n || point.is0() ? ZERO : point.multiply(s);
+};
+
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+const fromHex = (text) => {
+  if (typeof text !== "string" || text.length % 2 || /[^0-9a-f]/i.test(text)) {
+    throw new Error("expected hex");
+  }
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i += 1) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
+};
+
+const scalarBytes = (k) => {
+  let v = mod(k);
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i += 1) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+};
+
+const littleEndian = (bytes) => {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i -= 1) v = (v << 8n) | BigInt(bytes[i]);
+  return v;
+};
+
+const scalarHex = (k) => hex(scalarBytes(k));
+
+const scalarFromHex = (text) => {
+  const bytes = fromHex(text);
+  const k = littleEndian(bytes);
+  if (bytes.length !== 32 || k >= L) throw new Error("not a canonical scalar");
+  return k;
+};
+
+/** A uniformly random non-zero scalar (64 random bytes reduced: bias below 2^-250). */
+const randomScalar = () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(64));
+  return 1n + (littleEndian(bytes) % (L - 1n));
+};
+
+const concat = (chunks) => {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+};
+
+const encodePart = (part) => {
+  let data;
+  if (part instanceof Point) data = part.toBytes();
+  else if (typeof part === "bigint") data = scalarBytes(part);
+  else if (typeof part === "string") data = utf8.encode(part);
+  else if (part instanceof Uint8Array) data = part;
+  else throw new Error("a challenge hashes points, scalars (BigInt), bytes and text");
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, data.length);
+  return [length, data];
+};
+
+/** The Fiat–Shamir challenge, as assembly.crypto.group.challenge. */
+const challenge = (label, ...parts) => {
+  const chunks = [...encodePart(DOMAIN + label)];
+  const add = (part) => {
+    if (Array.isArray(part)) part.forEach(add);
+    else chunks.push(...encodePart(part));
+  };
+  parts.forEach(add);
+  return littleEndian(sha512(concat(chunks))) % L;
+};
+
+const generator = (label) =>
+  ristretto255_hasher.deriveToCurve(sha512(utf8.encode(`${DOMAIN}generator/${label}`)));
+
+const pointFromHex = (text) => Point.fromBytes(fromHex(text));
+
+const encrypt = (key, m) => {
+  const r = randomScalar();
+  return { a: mul(G, r), b: mul(G, m).add(mul(key, r)), r };
+};
+
+const oneOf = (key, c, value, r, values, context) => {
+  const real = values.indexOf(value);
+  const cs = values.map(() => 0n);
+  const ss = values.map(() => 0n);
+  const commitments = [];
+  const k = randomScalar();
+  values.forEach((v, index) => {
+    if (index === real) {
+      commitments.push(mul(G, k), mul(key, k));
+      return;
+    }
+    cs[index] = randomScalar();
+    ss[index] = randomScalar();
+    commitments.push(
+      mul(G, ss[index]).subtract(mul(c.a, cs[index])),
+      mul(key, ss[index]).subtract(mul(c.b.subtract(mul(G, v)), cs[index])),
+    );
+  });
+  const total = challenge("one-of", context, key, c.a, c.b, values, commitments);
+  cs[real] = mod(total - cs.reduce((sum, x) => sum + x, 0n));
+  ss[real] = mod(k + cs[real] * r);
+  return { c: cs.map(scalarHex), s: ss.map(scalarHex) };
+};
+
+const schnorr = (x, context) => {
+  const k = randomScalar();
+  const c = challenge("schnorr", context, mul(G, x), mul(G, k));
+  return { c: scalarHex(c), s: scalarHex(mod(k + c * x)) };
+};
+
+const bitsFor = (candidates) => candidates.toString(2).length;
+
+/** Encrypt a ranking (0-based candidate indexes) as assembly.crypto.ballot.encrypt_ranking.
+ * Returns the ballot as published, its tracker, and the randomness (for a Benaloh audit). */
+const encryptRanking = (keyHex, candidates, ranking, poll, credentialHex) => {
+  if (new Set(ranking).size !== ranking.length || ranking.some((c) => c < 0 || c >= candidates)) {
+    throw new Error("a ranking names each of the poll's candidates at most once");
+  }
+  const key = pointFromHex(keyHex).precompute(8, false);
+  const bits = bitsFor(candidates);
+  const values = [];
+  for (let p = 0; p < candidates; p += 1) values.push(p < ranking.length ? ranking[p] + 1 : 0);
+  const rows = [];
+  const proofs = [];
+  const randomness = [];
+  values.forEach((value, index) => {
+    const row = [];
+    const rowProofs = [];
+    const rowRandomness = [];
+    for (let j = 0; j < bits; j += 1) {
+      const bit = BigInt((value >> j) & 1);
+      const c = encrypt(key, bit);
+      const context = `${poll}/ballot/${credentialHex}/${index + 1}/${j}`;
+      row.push([hex(c.a.toBytes()), hex(c.b.toBytes())]);
+      rowProofs.push(oneOf(key, c, bit, c.r, BITS, context));
+      rowRandomness.push(scalarHex(c.r));
+    }
+    rows.push(row);
+    proofs.push(rowProofs);
+    randomness.push(rowRandomness);
+  });
+  const ballot = { bits: rows, proofs };
+  return { ballot, tracker: tracker(ballot), randomness };
+};
+
+const tracker = (ballot) => {
+  const chunks = [utf8.encode("assembly/e2e/v1/tracker\0")];
+  for (const row of ballot.bits) for (const [a, b] of row) chunks.push(fromHex(a), fromHex(b));
+  return hex(sha256(concat(chunks)));
+};
+
+/** A credential: its secret scalar and public point, in hex. */
+const newCredential = () => {
+  const x = randomScalar();
+  return { secret: scalarHex(x), public: hex(mul(G, x).toBytes()) };
+};
+
+/** The voter's signature on a ballot: a Schnorr proof of the credential's secret whose
+ * context is the poll and the ballot's tracker. */
+const signBallot = (secretHex, poll, ballot) =>
+  schnorr(scalarFromHex(secretHex), `${poll}/cast/${tracker(ballot)}`);
+
+/** challenge() over typed parts given as text: ["point", hex], ["scalar", hex of 32 bytes
+ * little-endian or shorter], ["text", s], ["bytes", hex], ["list", [parts…]] (for tests and
+ * for other verifiers' cross-checks); the challenge as a decimal string. */
+const challengeHex = (label, parts) => {
+  const read = ([kind, value]) => {
+    if (kind === "point") return pointFromHex(value);
+    if (kind === "scalar") return littleEndian(fromHex(value));
+    if (kind === "text") return value;
+    if (kind === "bytes") return fromHex(value);
+    if (kind === "list") return value.map(read);
+    throw new Error(`unknown part ${kind}`);
+  };
+  return challenge(label, ...parts.map(read)).toString();
+};
+
+globalThis.assemblyE2E = Object.freeze({
+  challengeHex,
+  encryptRanking,
+  generator: (label) => hex(generator(label).toBytes()),
+  newCredential,
+  signBallot,
+  tracker,
+  // For tests and the audit page: the group in hex.
+  base: () => hex(G.toBytes()),
+  times: (pointHex, scalarHexText) => hex(mul(pointFromHex(pointHex), scalarFromHex(scalarHexText)).toBytes()),
+});

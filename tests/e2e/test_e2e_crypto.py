@@ -1,0 +1,94 @@
+"""The browser's ballot encryption (assets/js/e2e.js, @noble/curves) against the Python core
+(assembly/crypto, libsodium): the same challenges and generators byte for byte, and a ranking
+encrypted in Chromium proves, signs and opens in Python."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assembly.crypto import ballot as ballots
+from assembly.crypto.elgamal import SmallLog, decrypt_point
+from assembly.crypto.group import G, Point, challenge, generator, random_scalar
+from assembly.crypto.proofs import Schnorr
+
+BUNDLE = Path(__file__).resolve().parents[2] / "assembly" / "static" / "e2e.js"
+
+
+@pytest.fixture(scope="module")
+def js(browser: Any) -> Iterator[Any]:
+    """A blank page with the bundle loaded: ``js(expression, arg)`` evaluates in it."""
+    assert BUNDLE.exists(), "make assets builds assembly/static/e2e.js"
+    page = browser.new_page()
+    page.goto("about:blank")
+    page.add_script_tag(content=BUNDLE.read_text(encoding="utf-8"), type="module")
+    page.wait_for_function("() => globalThis.assemblyE2E !== undefined")
+    yield page.evaluate
+    page.close()
+
+
+def test_challenges_and_generators_agree(js: Any) -> None:
+    """Points, scalars, text, bytes and nested lists hash alike in both implementations."""
+    point = G * 12345
+    expected = challenge("t", point, 7, "text", b"\x00\x01", [point, 0])
+    got = js(
+        "([label, parts]) => globalThis.assemblyE2E.challengeHex(label, parts)",
+        [
+            "t",
+            [
+                ["point", point.hex()],
+                ["scalar", "07"],
+                ["text", "text"],
+                ["bytes", "0001"],
+                ["list", [["point", point.hex()], ["scalar", "00"]]],
+            ],
+        ],
+    )
+    assert int(got) == expected
+    assert (
+        js("(l) => globalThis.assemblyE2E.generator(l)", "poll-1/h/3")
+        == generator("poll-1/h/3").hex()
+    )
+    assert js("() => globalThis.assemblyE2E.base()") == G.hex()
+    k = random_scalar()
+    assert (
+        js(
+            "([p, k]) => globalThis.assemblyE2E.times(p, k)",
+            [point.hex(), k.to_bytes(32, "little").hex()],
+        )
+        == (point * k).hex()
+    )
+
+
+@pytest.mark.parametrize(
+    ("candidates", "ranking"), [(3, [2, 0]), (15, list(range(14, -1, -1))), (15, [])]
+)
+def test_a_ranking_encrypted_in_the_browser_verifies_and_opens_in_python(
+    js: Any, candidates: int, ranking: list[int]
+) -> None:
+    x = random_scalar()
+    key = G * x
+    credential = js("() => globalThis.assemblyE2E.newCredential()")
+    made = js(
+        """([key, n, ranking, poll, credential]) => {
+             const e = globalThis.assemblyE2E;
+             const made = e.encryptRanking(key, n, ranking, poll, credential.public);
+             return { ...made, signature: e.signBallot(credential.secret, poll, made.ballot) };
+           }""",
+        [key.hex(), candidates, ranking, "poll-7", credential],
+    )
+    layout = ballots.Layout(candidates)
+    ballot = ballots.EncryptedBallot.from_json(json.loads(json.dumps(made["ballot"])))
+    assert ballots.ballot_is_valid(key, layout, ballot, "poll-7", credential["public"])
+    assert ballots.tracker(ballot) == made["tracker"]
+    public = Point.from_hex(credential["public"])
+    signature = Schnorr.from_json(made["signature"])
+    assert ballots.signature_is_valid(public, "poll-7", ballot, signature)
+    assert not ballots.signature_is_valid(public, "poll-8", ballot, signature)
+    log = SmallLog(layout.largest)
+    numbers = [log(decrypt_point(x, c)) for c in ballots.row_of(layout, ballot)]
+    assert ballots.read_row(layout, numbers) == tuple(ranking)
