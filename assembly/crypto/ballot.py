@@ -31,11 +31,15 @@ __all__ = [
     "Layout",
     "ballot_is_valid",
     "encrypt_ranking",
+    "encrypt_ranking_opened",
+    "opens_to",
     "read_row",
     "row_of",
+    "row_tracker",
     "sign",
     "signature_is_valid",
     "tracker",
+    "tracker_of",
 ]
 
 _BITS = (0, 1)
@@ -119,20 +123,53 @@ def encrypt_ranking(
     key: Point, layout: Layout, ranking: Sequence[int], poll: str, credential: str
 ) -> EncryptedBallot:
     """Encrypt ``ranking`` (0-based candidate indexes, first preference first) for ``poll``."""
+    return encrypt_ranking_opened(key, layout, ranking, poll, credential)[0]
+
+
+def encrypt_ranking_opened(
+    key: Point, layout: Layout, ranking: Sequence[int], poll: str, credential: str
+) -> tuple[EncryptedBallot, tuple[tuple[int, ...], ...]]:
+    """``encrypt_ranking`` and the randomness of every bit: what a Benaloh audit reveals."""
     bits: list[tuple[Ciphertext, ...]] = []
     proofs: list[tuple[OneOf, ...]] = []
+    randomness: list[tuple[int, ...]] = []
     for position, value in enumerate(layout.preferences(ranking), start=1):
-        row, row_proofs = [], []
+        row, row_proofs, row_randomness = [], [], []
         for j in range(layout.bits):
             bit = (value >> j) & 1
             c, r = encrypt(key, bit)
             row.append(c)
-            row_proofs.append(
-                OneOf.prove(key, c, bit, r, _BITS, _context(poll, credential, position, j))
-            )
+            row_randomness.append(r)
+            context = _context(poll, credential, position, j)
+            row_proofs.append(OneOf.prove(key, c, bit, r, _BITS, context))
         bits.append(tuple(row))
         proofs.append(tuple(row_proofs))
-    return EncryptedBallot(tuple(bits), tuple(proofs))
+        randomness.append(tuple(row_randomness))
+    return EncryptedBallot(tuple(bits), tuple(proofs)), tuple(randomness)
+
+
+def opens_to(
+    key: Point,
+    layout: Layout,
+    ballot: EncryptedBallot,
+    randomness: Sequence[Sequence[int]],
+    ranking: Sequence[int],
+) -> bool:
+    """A Benaloh audit: with the randomness revealed, the ballot's ciphertexts are exactly
+    the encryptions of ``ranking`` (so the browser encrypted what the voter chose)."""
+    try:
+        values = layout.preferences(ranking)
+    except ValueError:
+        return False
+    if len(randomness) != len(ballot.bits) or len(ballot.bits) != layout.candidates:
+        return False
+    for value, row, rs in zip(values, ballot.bits, randomness, strict=True):
+        if len(row) != layout.bits or len(rs) != layout.bits:
+            return False
+        for j, (c, r) in enumerate(zip(row, rs, strict=True)):
+            if encrypt(key, (value >> j) & 1, r)[0] != c:
+                return False
+    return True
 
 
 def ballot_is_valid(
@@ -152,9 +189,26 @@ def ballot_is_valid(
     return True
 
 
+#: The tracker alphabet of every ballot (assembly.polls.casting): no 0/O or 1/I.
+TRACKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def tracker_of(data: bytes) -> str:
+    """A tracker for ``data``: the first 80 bits of SHA-256 of it, five bits to a character of
+    the tracker alphabet, most significant first, in four groups of four."""
+    number = int.from_bytes(hashlib.sha256(data).digest()[:10], "big")
+    characters = "".join(TRACKER_ALPHABET[(number >> (75 - 5 * i)) & 31] for i in range(16))
+    return "-".join(characters[i : i + 4] for i in range(0, 16, 4))
+
+
 def tracker(ballot: EncryptedBallot) -> str:
-    """The ballot's tracker: SHA-256 of its ciphertexts, in hex."""
-    return hashlib.sha256(b"assembly/e2e/v1/tracker\x00" + ballot.canonical()).hexdigest()
+    """The ballot's tracker: the hash of its ciphertexts, so anyone can recompute it."""
+    return tracker_of(b"assembly/e2e/v1/tracker\x00" + ballot.canonical())
+
+
+def row_tracker(row: Sequence[Ciphertext]) -> str:
+    """The tracker of a row opened after the shuffles: the hash of its ciphertexts."""
+    return tracker_of(b"assembly/e2e/v1/row\x00" + b"".join(c.a.data + c.b.data for c in row))
 
 
 def _signed(poll: str, ballot: EncryptedBallot) -> str:

@@ -27,6 +27,8 @@ __all__ = [
     "generators",
     "random_scalar",
     "scalar_from_bytes",
+    "scalar_from_hex",
+    "scalar_hex",
     "scalar_to_bytes",
 ]
 
@@ -114,6 +116,22 @@ def scalar_from_bytes(data: bytes) -> int:
     if k >= L:
         raise GroupError("a scalar must be below the group order")
     return k
+
+
+def scalar_hex(k: int) -> str:
+    """A scalar as published: 64 hex digits of its 32 bytes little-endian."""
+    return scalar_to_bytes(k).hex()
+
+
+def scalar_from_hex(value: object) -> int:
+    """Read a published scalar, refusing anything but 64 hex digits of a canonical one."""
+    if not isinstance(value, str) or len(value) != 64:
+        raise GroupError("a scalar is 64 hex digits")
+    try:
+        data = bytes.fromhex(value)
+    except ValueError as error:
+        raise GroupError("a scalar is 64 hex digits") from error
+    return scalar_from_bytes(data)
 
 
 def random_scalar() -> int:

@@ -18,25 +18,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assembly.crypto.elgamal import Ciphertext
-from assembly.crypto.group import G, GroupError, L, Point, challenge, random_scalar
+from assembly.crypto.group import (
+    G,
+    GroupError,
+    L,
+    Point,
+    challenge,
+    random_scalar,
+    scalar_from_hex,
+    scalar_hex,
+)
 
 __all__ = ["Dleq", "OneOf", "Schnorr"]
-
-
-def _scalar_json(k: int) -> str:
-    return k.to_bytes(32, "little").hex()
-
-
-def _scalar(value: object) -> int:
-    if not isinstance(value, str) or len(value) != 64:
-        raise GroupError("a scalar is 64 hex digits")
-    try:
-        k = int.from_bytes(bytes.fromhex(value), "little")
-    except ValueError as error:
-        raise GroupError("a scalar is 64 hex digits") from error
-    if k >= L:
-        raise GroupError("a scalar must be below the group order")
-    return k
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +51,13 @@ class Schnorr:
         return challenge("schnorr", context, public, commitment) == self.c
 
     def to_json(self) -> dict[str, str]:
-        return {"c": _scalar_json(self.c), "s": _scalar_json(self.s)}
+        return {"c": scalar_hex(self.c), "s": scalar_hex(self.s)}
 
     @classmethod
     def from_json(cls, value: object) -> Schnorr:
         if not isinstance(value, dict):
             raise GroupError("a proof is an object")
-        return cls(_scalar(value.get("c")), _scalar(value.get("s")))
+        return cls(scalar_from_hex(value.get("c")), scalar_from_hex(value.get("s")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +80,13 @@ class Dleq:
         return challenge("dleq", context, public, base, shared, first, second) == self.c
 
     def to_json(self) -> dict[str, str]:
-        return {"c": _scalar_json(self.c), "s": _scalar_json(self.s)}
+        return {"c": scalar_hex(self.c), "s": scalar_hex(self.s)}
 
     @classmethod
     def from_json(cls, value: object) -> Dleq:
         if not isinstance(value, dict):
             raise GroupError("a proof is an object")
-        return cls(_scalar(value.get("c")), _scalar(value.get("s")))
+        return cls(scalar_from_hex(value.get("c")), scalar_from_hex(value.get("s")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +134,8 @@ class OneOf:
 
     def to_json(self) -> dict[str, list[str]]:
         return {
-            "c": [_scalar_json(c) for c in self.challenges],
-            "s": [_scalar_json(s) for s in self.responses],
+            "c": [scalar_hex(c) for c in self.challenges],
+            "s": [scalar_hex(s) for s in self.responses],
         }
 
     @classmethod
@@ -152,4 +145,4 @@ class OneOf:
         cs, ss = value.get("c"), value.get("s")
         if not isinstance(cs, list) or not isinstance(ss, list):
             raise GroupError("a disjunctive proof has lists of challenges and responses")
-        return cls(tuple(_scalar(c) for c in cs), tuple(_scalar(s) for s in ss))
+        return cls(tuple(scalar_from_hex(c) for c in cs), tuple(scalar_from_hex(s) for s in ss))

@@ -177,10 +177,25 @@ const encryptRanking = (keyHex, candidates, ranking, poll, credentialHex) => {
   return { ballot, tracker: tracker(ballot), randomness };
 };
 
+const TRACKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/** The first 80 bits of SHA-256, five to a character, in four groups of four. */
+const trackerOf = (data) => {
+  const digest = sha256(data);
+  let number = 0n;
+  for (let i = 0; i < 10; i += 1) number = (number << 8n) | BigInt(digest[i]);
+  let text = "";
+  for (let i = 0; i < 16; i += 1) {
+    text += TRACKER_ALPHABET[Number((number >> BigInt(75 - 5 * i)) & 31n)];
+    if (i % 4 === 3 && i < 15) text += "-";
+  }
+  return text;
+};
+
 const tracker = (ballot) => {
   const chunks = [utf8.encode("assembly/e2e/v1/tracker\0")];
   for (const row of ballot.bits) for (const [a, b] of row) chunks.push(fromHex(a), fromHex(b));
-  return hex(sha256(concat(chunks)));
+  return trackerOf(concat(chunks));
 };
 
 /** A credential: its secret scalar and public point, in hex. */

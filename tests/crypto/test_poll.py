@@ -1,0 +1,202 @@
+"""A whole end-to-end poll (trustees, credentials, encrypted and audited ballots, shuffles,
+threshold decryption) checked part by part; each tampering caught by the part it breaks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from assembly.crypto import ballot as ballots
+from assembly.crypto import poll
+from assembly.crypto.elgamal import Ciphertext
+from assembly.crypto.group import G, GroupError, L, random_scalar
+
+IDS = ["c1", "c2", "c3", "c4"]
+RANKINGS = [(0, 1), (2,), (1, 0, 3), (3, 2, 1, 0), (0,), (2, 3)]
+
+
+@pytest.fixture(scope="module")
+def made() -> tuple[poll.Section, dict[str, Any]]:
+    section, _ = poll.simulate(
+        "inst/e/1/contest/1", 4, RANKINGS, trustees=3, threshold=2, roll=8, openers=(2, 3)
+    )
+    return section, section.to_json(IDS)
+
+
+def _check(
+    document: dict[str, Any], stated: list[tuple[str, tuple[int, ...]]] | None = None
+) -> list[tuple[str, tuple[bool, str]]]:
+    section = poll.Section.from_json(json.loads(json.dumps(document)), IDS)
+    return poll.check_section(
+        section, roll=8, stated=poll.counted(section) if stated is None else stated
+    )
+
+
+def test_a_whole_poll_checks_and_opens_to_its_rankings(made) -> None:
+    section, document = made
+    findings = _check(document)
+    assert [name for name, _ in findings] == [
+        "key ceremony",
+        "credentials",
+        "ballots",
+        "audited ballots",
+        "shuffles",
+        "decryption",
+        "opened rows",
+    ]
+    assert all(ok for _, (ok, _) in findings), findings
+    assert sorted(r for _, r in poll.counted(section)) == sorted(RANKINGS)
+    assert len(section.shuffles) == 3 and len(section.openings) == 2
+    # Nothing links an opened row to a cast ballot: their trackers are not the same.
+    assert not {t for t, _ in poll.counted(section)} & {c.tracker for c in section.cast}
+
+
+def _tampered(document: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    copied = copy.deepcopy(document)
+    change(copied)
+    return copied
+
+
+def _other_point() -> str:
+    return (G * random_scalar()).hex()
+
+
+def _ciphertext_plus_one(value: list[str]) -> list[str]:
+    c = Ciphertext.from_json(value)
+    return Ciphertext(c.a, c.b + G).to_json()
+
+
+def _flip_scalar(text: str) -> str:
+    k = int.from_bytes(bytes.fromhex(text), "little")
+    return ((k + 1) % L).to_bytes(32, "little").hex()
+
+
+TAMPERINGS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
+    "a trustee's commitment replaced": (
+        "key ceremony",
+        lambda d: d["trustees"][1]["commitments"].__setitem__(0, _other_point()),
+    ),
+    "the election key replaced": (
+        "key ceremony",
+        lambda d: d.__setitem__("election_key", _other_point()),
+    ),
+    "a credential listed twice": (
+        "credentials",
+        lambda d: d["credentials"].__setitem__(1, d["credentials"][0]),
+    ),
+    "a ballot stuffed with an unlisted credential": (
+        "ballots",
+        lambda d: d["credentials"].__setitem__(
+            d["credentials"].index(d["cast"][0]["credential"]), _other_point()
+        ),
+    ),
+    "a ballot's ciphertext changed": (
+        "ballots",
+        lambda d: d["cast"][2]["ballot"]["bits"][0].__setitem__(
+            0, _ciphertext_plus_one(d["cast"][2]["ballot"]["bits"][0][0])
+        ),
+    ),
+    "a ballot's signature changed": (
+        "ballots",
+        lambda d: d["cast"][1]["signature"].__setitem__(
+            "s", _flip_scalar(d["cast"][1]["signature"]["s"])
+        ),
+    ),
+    "an audited ballot's stated ranking changed": (
+        "audited ballots",
+        lambda d: d["audited"][0].__setitem__("ranking", ["c4", "c3"]),
+    ),
+    "a shuffled ciphertext changed": (
+        "shuffles",
+        lambda d: d["shuffles"][1]["rows"][0].__setitem__(
+            0, _ciphertext_plus_one(d["shuffles"][1]["rows"][0][0])
+        ),
+    ),
+    "a shuffle's response changed": (
+        "shuffles",
+        lambda d: d["shuffles"][0]["proof"].__setitem__(
+            "s2", _flip_scalar(d["shuffles"][0]["proof"]["s2"])
+        ),
+    ),
+    "a shuffle left out": ("shuffles", lambda d: d["shuffles"].pop(1)),
+    "a decryption share changed": (
+        "decryption",
+        lambda d: d["decryption"][0]["shares"][3].__setitem__(0, _other_point()),
+    ),
+    "too few trustees' shares": ("decryption", lambda d: d["decryption"].pop()),
+    "an opened number changed": (
+        "decryption",
+        lambda d: d["opened"][0].__setitem__(0, d["opened"][0][0] ^ 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERINGS))
+def test_tampering_is_caught_by_the_part_it_breaks(made, name: str) -> None:
+    _, document = made
+    part, change = TAMPERINGS[name]
+    findings = _check(_tampered(document, change))
+    assert findings[-1][0] == part, findings
+    assert not findings[-1][1][0]
+    assert all(ok for _, (ok, _) in findings[:-1])
+
+
+def test_a_counted_ranking_not_opened_is_caught(made) -> None:
+    section, document = made
+    stated = poll.counted(section)
+    stated[0] = (stated[0][0], (3,))
+    findings = _check(document, stated)
+    assert findings[-1][0] == "opened rows" and not findings[-1][1][0]
+
+
+def test_a_ballot_cast_again_under_another_credential_is_refused(made) -> None:
+    """Proofs bind the credential: a copy of someone's ciphertexts re-signed with a second
+    listed credential fails its proofs (no replaying another voter's ballot)."""
+    section, document = made
+    secret = random_scalar()
+    copied = _tampered(document, lambda d: None)
+    copied["credentials"].append((G * secret).hex())
+    copied["credentials"].sort()
+    theirs = poll.Section.from_json(document, IDS).cast[0]
+    replay = poll.Cast(
+        G * secret, theirs.ballot, ballots.sign(secret, section.label, theirs.ballot)
+    )
+    copied["cast"].append(replay.to_json())
+    copied["cast"].sort(key=lambda c: c["tracker"])  # the same tracker twice
+    findings = poll.check_section(
+        poll.Section.from_json(copied, IDS), roll=9, stated=poll.counted(section)
+    )
+    assert findings[2][0] == "ballots" and not findings[2][1][0]
+
+
+def test_a_poll_with_no_ballots_checks() -> None:
+    section, _ = poll.simulate("p", 3, [], trustees=2, threshold=1, roll=3, audits=0)
+    findings = poll.check_section(section, roll=3, stated=[])
+    assert all(ok for _, (ok, _) in findings), findings
+
+
+def test_missing_trustees_beyond_the_threshold_do_not_stop_the_count() -> None:
+    """3 of 5: trustees 2, 4 and 5 open the rows; 1 and 3 never appear after the ceremony."""
+    section, _ = poll.simulate(
+        "p", 3, [(0, 1), (2,)], trustees=5, threshold=3, shufflers=(2, 4, 5), openers=(2, 4, 5)
+    )
+    findings = poll.check_section(section, roll=2, stated=poll.counted(section))
+    assert all(ok for _, (ok, _) in findings), findings
+    assert sorted(r for _, r in poll.counted(section)) == [(0, 1), (2,)]
+
+
+def test_malformed_sections_are_refused_with_a_reason(made) -> None:
+    _, document = made
+    for change in (
+        lambda d: d.__setitem__("group", "p256"),
+        lambda d: d.pop("shuffles"),
+        lambda d: d["cast"][0].__setitem__("credential", "00" * 31),
+        lambda d: d["trustees"][0].__setitem__("number", 0),
+        lambda d: d["cast"][0]["ballot"].__setitem__("extra", []),
+    ):
+        with pytest.raises(GroupError):
+            poll.Section.from_json(_tampered(document, change), IDS)
