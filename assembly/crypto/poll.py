@@ -55,6 +55,7 @@ __all__ = [
     "Shuffled",
     "Trustee",
     "audit",
+    "ballot_holds",
     "cast",
     "check_section",
     "counted",
@@ -537,8 +538,8 @@ def _credentials(section: Section, roll: int) -> Finding:
     return True, f"{len(credentials)} distinct public credentials for a roll of {roll}"
 
 
-def _ballot_holds(section: Section) -> Callable[[Cast], bool]:
-    key, layout, label = section.key, section.layout, section.label
+def ballot_holds(key: Point, layout: ballots.Layout, label: str) -> Callable[[Cast], bool]:
+    """The check of one cast ballot: its credential's signature and every bit's proof."""
 
     def holds(c: Cast) -> bool:
         return ballots.signature_is_valid(c.credential, label, c.ballot, c.signature) and (
@@ -562,7 +563,11 @@ def _ballots(
         if c.credential in used:
             return False, f"ballot {c.tracker} uses a credential another ballot used"
         used.add(c.credential)
-    for c, holds in zip(section.cast, map_(_ballot_holds(section), section.cast), strict=True):
+    for c, holds in zip(
+        section.cast,
+        map_(ballot_holds(section.key, section.layout, section.label), section.cast),
+        strict=True,
+    ):
         if not holds:
             return (
                 False,

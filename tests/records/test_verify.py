@@ -593,7 +593,8 @@ def test_schema_problems_stop_after_ten() -> None:
     assert len(report_problems) == 11
     assert problems[-1] == "… checking stopped after 10 problems"
     assert problems[0] == (
-        'body.contests[0].ballots.items[0].channel: must be one of "online", "paper", not "post"'
+        'body.contests[0].ballots.items[0].channel: must be one of "online", "paper", "encrypted", '
+        'not "post"'
     )
 
 

@@ -45,6 +45,7 @@ STEPS = {
     7: "Recount",
     8: "Receipt",
     9: "Roll proof",
+    10: "End-to-end proofs",
 }
 #: How many problems one contest reports in a step before it only counts the rest.
 PROBLEMS_PER_CONTEST = 5

@@ -29,6 +29,7 @@ from assembly.records.verify.step6_roll import check_roll
 from assembly.records.verify.step7_recount import check_recount
 from assembly.records.verify.step8_receipt import check_receipt
 from assembly.records.verify.step9_roll_proof import check_roll_proof
+from assembly.records.verify.step10_e2e import check_e2e, has_e2e
 
 __all__ = ["verify_record"]
 
@@ -78,6 +79,8 @@ def verify_record(
         runs.append((8, check_receipt))
     if roll_proof is not None:
         runs.append((9, check_roll_proof))
+    if _body_has_e2e(record):
+        runs.append((10, check_e2e))
     steps: list[Step] = []
     for number, run in runs:
         name = _name(number, receipt, tracker)
@@ -91,6 +94,11 @@ def verify_record(
         if on_step is not None:
             on_step(step)
     return Report(steps)
+
+
+def _body_has_e2e(record: Any) -> bool:
+    """Step 10 is run for a record with an end-to-end contest (or one that claims to be)."""
+    return isinstance(record, dict) and has_e2e(record.get("body"))
 
 
 def _name(number: int, receipt: Any, tracker: str | None) -> str:

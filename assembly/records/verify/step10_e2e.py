@@ -1,0 +1,116 @@
+"""Step 10, End-to-end proofs: every contest polled end-to-end verifiably (its ``e2e``
+object) checked part by part: the trustees' key ceremony, the public credentials, every cast
+ballot's proofs and credential signature, the audited ballots, the shuffles, the threshold
+decryption, and that the encrypted ballots the record counts (channel ``encrypted``) are
+exactly the rankings the opened rows read. The first part that fails is named.
+
+Large polls check their ballots in a process pool of one worker per core.
+
+Pure: standard library and the pure modules (``assembly.crypto``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from assembly.crypto import poll
+from assembly.crypto.ballot import Layout
+from assembly.crypto.group import GroupError, Point
+from assembly.records.verify.report import Outcome, Verification, contest_label
+
+__all__ = ["check_e2e", "has_e2e"]
+
+#: Below this many ballots a pool costs more than it saves.
+POOL_FROM = 400
+
+
+def has_e2e(body: Any) -> bool:
+    """Whether any contest of a body was polled end-to-end verifiably, or counts ballots it
+    says were encrypted (which then need the proofs)."""
+    try:
+        return any(
+            contest.get("e2e") is not None
+            or any(item.get("channel") == "encrypted" for item in contest["ballots"]["items"])
+            for contest in body["contests"]
+        )
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def _stated(contest: dict[str, Any], ids: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
+    index = {candidate: i for i, candidate in enumerate(ids)}
+    return sorted(
+        (item["tracker"], tuple(index.get(c, -1) for c in item["ranking"]))
+        for item in contest["ballots"]["items"]
+        if item.get("channel") == "encrypted"
+    )
+
+
+#: The check a pool's worker runs, set once per worker (the ballots alone are sent).
+_WORKER_CHECK: Callable[[poll.Cast], bool] | None = None
+
+
+def _start_worker(key: Point, candidates: int, label: str) -> None:
+    global _WORKER_CHECK
+    _WORKER_CHECK = poll.ballot_holds(key, Layout(candidates), label)
+
+
+def _check_in_worker(cast: poll.Cast) -> bool:
+    assert _WORKER_CHECK is not None
+    return _WORKER_CHECK(cast)
+
+
+Mapper = Callable[[Callable[[poll.Cast], bool], Sequence[poll.Cast]], Iterator[bool]]
+
+
+def _mapper(section: poll.Section) -> Mapper:
+    """``map``, or for a large poll on more than one core a process pool's."""
+    workers = os.cpu_count() or 1
+    if len(section.cast) < POOL_FROM or workers < 2:
+        return map
+
+    def pooled(holds: Callable[[poll.Cast], bool], casts: Sequence[poll.Cast]) -> Iterator[bool]:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            initializer=_start_worker,
+            initargs=(section.key, section.candidates, section.label),
+        ) as pool:
+            yield from pool.map(
+                _check_in_worker, casts, chunksize=max(1, len(casts) // (workers * 8))
+            )
+
+    return pooled
+
+
+def check_e2e(state: Verification) -> Outcome:
+    """Step 10: each end-to-end contest, part by part."""
+    passed = True
+    details: list[str] = []
+    for contest in state.body["contests"]:
+        document = contest.get("e2e")
+        if document is None:
+            if any(i.get("channel") == "encrypted" for i in contest["ballots"]["items"]):
+                passed = False
+                details.append(f"{contest_label(contest)}: encrypted ballots but no e2e proofs")
+            continue
+        label = contest_label(contest)
+        ids = [c["id"] for c in contest["candidates"]]
+        try:
+            section = poll.Section.from_json(document, ids)
+        except GroupError as error:
+            passed = False
+            details.append(f"{label}: the e2e proofs cannot be read: {error}")
+            continue
+        findings = poll.check_section(
+            section,
+            roll=contest["roll"]["voters"],
+            stated=_stated(contest, ids),
+            map_=_mapper(section),
+        )
+        for part, (ok, text) in findings:
+            details.append(f"{label}: {part}: {text}")
+            passed = passed and ok
+    return passed, details

@@ -1,0 +1,172 @@
+"""Make the end-to-end example record and its tampered copies (docs/e2e.md).
+
+Run ``.venv/bin/python docs/examples/e2e/make_e2e_examples.py``: it writes the files beside
+itself. Unlike the other examples these are not deterministic (the proofs' randomness comes
+from the operating system, as it must), so they are made once and kept; the tests check that
+the record passes every step and that each tampered copy fails step 10 alone, in the part it
+names, even though every copy is signed again with the example keys: what a dishonest server,
+which holds the election key, could sign.
+
+The record is the 2027 board election of ``make_examples.py`` (its ``committed-record.json``)
+with the public members' contest polled end-to-end verifiably: twelve of its online ballots
+were cast encrypted (three trustees, any two of whom decrypt; a credential per roll entry),
+shuffled by each trustee and opened by trustees 2 and 3; the other online ballots (voters
+without JavaScript) and the paper ballots are as before, each item saying its channel. One
+voter audited a ballot before casting.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent.parent))
+sys.path.insert(0, str(HERE.parent))
+
+import make_examples as base  # noqa: E402
+
+from assembly.crypto import poll  # noqa: E402
+from assembly.crypto.elgamal import Ciphertext  # noqa: E402
+from assembly.crypto.group import G, random_scalar  # noqa: E402
+from assembly.records.record import sign_record  # noqa: E402
+
+LABEL = "riverside-hospital/election/2027/contest/31"
+#: How many of the online ballots were cast encrypted (the rest by voters without
+#: JavaScript, in today's mode, and on paper): enough to show every part, small enough to read.
+ENCRYPTED = 12
+
+
+def build_record() -> dict[str, Any]:
+    body = base.make_body(base.COMMITTED_SEED)
+    contest = body["contests"][0]
+    ids = [c["id"] for c in contest["candidates"]]
+    position = {candidate: i for i, candidate in enumerate(ids)}
+    items = contest["ballots"]["items"]
+    online = [i for i in items if i["channel"] == "online"][:ENCRYPTED]
+    plain = [i for i in items if i not in online]
+    rankings = [tuple(position[c] for c in i["ranking"]) for i in online]
+    section, _ = poll.simulate(
+        LABEL,
+        len(ids),
+        rankings,
+        trustees=3,
+        threshold=2,
+        audits=1,
+        roll=contest["roll"]["voters"],
+        openers=(2, 3),
+    )
+    encrypted = [
+        {"tracker": tracker, "ranking": [ids[i] for i in ranking], "channel": "encrypted"}
+        for tracker, ranking in poll.counted(section)
+    ]
+    contest["ballots"] = base._with_root(
+        contest["id"], sorted(plain + encrypted, key=lambda i: i["tracker"])
+    )
+    contest["count"] = base._count(contest)
+    contest["elected"] = [int(c[1:]) for c in contest["count"]["elected_ids"]]
+    contest["e2e"] = section.to_json(ids)
+    return _signed(body)
+
+
+def _signed(body: dict[str, Any]) -> dict[str, Any]:
+    record = sign_record(body, base._key(base.EXAMPLE_ELECTION_KEY_SEED))
+    return base._countersigned(record, base._key(base.EXAMPLE_OFFICER_KEY_SEED))
+
+
+def _plus_one(value: list[str]) -> list[str]:
+    c = Ciphertext.from_json(value)
+    return Ciphertext(c.a, c.b + G).to_json()
+
+
+def _recounted(contest: dict[str, Any]) -> None:
+    """What a forger does after changing the ballots counted: a new root, count and result."""
+    contest["ballots"] = base._with_root(contest["id"], contest["ballots"]["items"])
+    contest["count"] = base._count(contest)
+    contest["elected"] = [int(c[1:]) for c in contest["count"]["elected_ids"]]
+
+
+def _counted_changed(contest: dict[str, Any]) -> None:
+    """An encrypted ballot counted for someone else than its opened row says."""
+    item = next(i for i in contest["ballots"]["items"] if i["channel"] == "encrypted")
+    first = contest["candidates"][0]["id"]
+    item["ranking"] = [first, *(c for c in item["ranking"] if c != first)]
+    if item["ranking"] == [first]:
+        item["ranking"] = [contest["candidates"][1]["id"]]
+    _recounted(contest)
+
+
+def _e2e(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    return lambda contest: change(contest["e2e"])
+
+
+#: Each tampered copy: what was changed in contest 31, and how.
+TAMPERINGS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
+    "tampered-key.json": (
+        "a trustee's commitment replaced (a key the server could decrypt with)",
+        _e2e(lambda e: e["trustees"][0]["commitments"].__setitem__(0, (G * random_scalar()).hex())),
+    ),
+    "tampered-ballot.json": (
+        "a ciphertext of a cast ballot changed (a vote altered after casting)",
+        _e2e(
+            lambda e: e["cast"][0]["ballot"]["bits"][0].__setitem__(
+                0, _plus_one(e["cast"][0]["ballot"]["bits"][0][0])
+            )
+        ),
+    ),
+    "tampered-credential.json": (
+        "a listed credential replaced by one whose ballot was never cast by a voter",
+        _e2e(
+            lambda e: e["credentials"].__setitem__(
+                e["credentials"].index(e["cast"][0]["credential"]), (G * random_scalar()).hex()
+            )
+        ),
+    ),
+    "tampered-shuffle.json": (
+        "a row of the second shuffle changed (a vote swapped during mixing)",
+        _e2e(
+            lambda e: e["shuffles"][1]["rows"][0].__setitem__(
+                0, _plus_one(e["shuffles"][1]["rows"][0][0])
+            )
+        ),
+    ),
+    "tampered-share.json": (
+        "a trustee's decryption share changed",
+        _e2e(lambda e: e["decryption"][0]["shares"][0].__setitem__(0, (G * random_scalar()).hex())),
+    ),
+    "tampered-opened.json": (
+        "an opened row's number changed (a ranking read differently)",
+        _e2e(lambda e: e["opened"][0].__setitem__(0, e["opened"][0][0] ^ 1)),
+    ),
+    "tampered-counted.json": (
+        "an encrypted ballot counted with another ranking than its opened row's, and the "
+        "contest recounted so that the count agrees with the changed ballots",
+        _counted_changed,
+    ),
+}
+
+
+def build() -> dict[str, dict[str, Any]]:
+    record = build_record()
+    files = {"e2e-record.json": record}
+    for name, (_, change) in TAMPERINGS.items():
+        body = copy.deepcopy(record["body"])
+        change(body["contests"][0])
+        files[name] = _signed(body)
+    return files
+
+
+def main() -> None:
+    for name, document in build().items():
+        (HERE / name).write_text(
+            json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8"
+        )
+        print(f"wrote docs/examples/e2e/{name}")
+
+
+if __name__ == "__main__":
+    main()
