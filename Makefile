@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= auto
 # Local runs are development; production settings come from the environment (deploy/).
 DEV := ASSEMBLY_ENV=development
 
-.PHONY: run test smoke audit test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol bench-cast bench-assembly bench-verify bench-pages clean help
+.PHONY: run test smoke audit test-fast lint typecheck assets links migrate demo bench bench-count bench-enrol bench-cast bench-assembly bench-verify bench-pages bench-e2e clean help
 
 help:
 	@echo "make run        set up, migrate, seed the demo, serve http://127.0.0.1:5000"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench-assembly  a 2,000-member assembly through gunicorn: check-ins, phone votes, result"
 	@echo "make bench-verify verify a 1,000,000-ballot election record end to end (budget 30 s)"
 	@echo "make bench-pages  ballot, results and record pages under 50 concurrent clients (p95 budget 100 ms)"
+	@echo "make bench-e2e    encrypt a ranking in Chromium; shuffle, decrypt and verify 10,000 encrypted ballots"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,7 +80,7 @@ smoke: $(VENV)/.installed-dev assets
 audit: $(VENV)/.installed-dev
 	$(BIN)/python .ci/audit.py
 
-bench: $(VENV)/.installed-dev bench-count bench-enrol bench-cast bench-assembly bench-verify bench-pages
+bench: $(VENV)/.installed-dev bench-count bench-enrol bench-cast bench-assembly bench-verify bench-pages bench-e2e
 	$(BIN)/python benchmarks/run.py
 
 # ASSEMBLY_BENCH_DATABASE_URL=postgresql://…/postgres measures on PostgreSQL as well.
@@ -104,6 +105,9 @@ bench-assembly: $(VENV)/.installed-dev
 # A record of a million ballots (3 STV contests) built in one process, verified in another.
 bench-verify: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_verify.py
+
+bench-e2e: $(VENV)/.installed-dev assets
+	$(BIN)/python benchmarks/bench_e2e.py
 
 # The ballot and results pages (and the record page and an assembly's live screen) through
 # gunicorn (2 sync workers) under 50 concurrent clients: SQLite, then PostgreSQL if given.

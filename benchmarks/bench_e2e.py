@@ -1,0 +1,169 @@
+"""End-to-end verifiable polls: encrypting a ranking in Chromium, and shuffling, decrypting
+and verifying 10,000 ballots, against the budgets of issue 17 (0.5 s; 5 minutes each on 2
+cores).
+
+``make bench-e2e`` runs it. A 15-candidate contest, three trustees (any two decrypt), 10,000
+voters with credentials. Casting (each ballot encrypted with its 60 bit proofs and signed,
+as the voters' browsers would) is set-up, done on every core and not part of the budgets;
+then, timed: each trustee's shuffle of the 10,000 rows (4 ciphertexts each) with its proof,
+two trustees' decryption shares with their proofs and the opening of every row, and
+``check_section`` (what step 10 of ``assembly verify`` runs) with a process pool on every
+core. The browser row is ``encryptRanking`` of a full 15-candidate ranking in Debian's
+Chromium, best and median of 12 after two warm-ups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from run import machine  # noqa: E402
+
+from assembly.crypto import ballot as ballots  # noqa: E402
+from assembly.crypto import poll  # noqa: E402
+from assembly.crypto.group import G, random_scalar  # noqa: E402
+from assembly.crypto.trustees import deal, election_key, trustee_secret  # noqa: E402
+from assembly.records.verify.step10_e2e import _mapper  # noqa: E402
+
+CANDIDATES = 15
+LABEL = "bench/e2e/contest/1"
+
+
+def _cast(args: tuple[str, int, list[int], int]) -> poll.Cast:
+    key_hex, candidates, ranking, secret = args
+    from assembly.crypto.group import Point
+
+    return poll.cast(Point.from_hex(key_hex), ballots.Layout(candidates), ranking, LABEL, secret)
+
+
+def browser_row() -> str:
+    try:
+        from playwright.sync_api import sync_playwright
+
+        sys.path.insert(0, str(ROOT / "tests"))
+        from e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    except ImportError as error:
+        return f"browser: not measured ({error})"
+    bundle = ROOT / "assembly" / "static" / "e2e.js"
+    if not bundle.exists():
+        return "browser: not measured (make assets builds assembly/static/e2e.js)"
+    key = (G * random_scalar()).hex()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto("about:blank")
+        page.add_script_tag(content=bundle.read_text(encoding="utf-8"), type="module")
+        page.wait_for_function("() => globalThis.assemblyE2E !== undefined")
+        times = page.evaluate(
+            """(key) => { const e = globalThis.assemblyE2E; const out = [];
+                 const ranking = [...Array(15).keys()];
+                 for (let i = 0; i < 14; i++) {
+                   const t = performance.now();
+                   e.encryptRanking(key, 15, ranking, 'bench', 'credential');
+                   out.push(performance.now() - t);
+                 }
+                 return out.slice(2); }""",
+            key,
+        )
+        version = browser.version
+        browser.close()
+    return (
+        f"browser: a 15-candidate ranking encrypted with its 60 proofs in Chromium {version}: "
+        f"best {min(times) / 1000:.3f} s, median {statistics.median(times) / 1000:.3f} s "
+        "(budget 0.5 s)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ballots", type=int, default=10_000)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    if not args.no_browser:
+        print(browser_row())
+    n = args.ballots
+    rng = random.Random(2027)
+    dealings = [deal(LABEL, i, 2, 3) for i in range(1, 4)]
+    secrets_ = [trustee_secret([d.shares[j - 1] for d in dealings]) for j in range(1, 4)]
+    key = election_key([d.commitments for d in dealings])
+    layout = ballots.Layout(CANDIDATES)
+    voters = [random_scalar() for _ in range(n)]
+    rankings = []
+    for _ in range(n):
+        order = list(range(CANDIDATES))
+        rng.shuffle(order)
+        rankings.append(order[: rng.randint(1, CANDIDATES)])
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        casts = list(
+            pool.map(
+                _cast,
+                [(key.hex(), CANDIDATES, r, x) for r, x in zip(rankings, voters, strict=True)],
+                chunksize=200,
+            )
+        )
+    casts.sort(key=lambda c: c.tracker)
+    print(
+        f"set-up: {n:,} ballots cast (encrypted, proved, signed) in "
+        f"{time.perf_counter() - start:.1f} s on {os.cpu_count()} cores"
+    )
+
+    rows = poll.first_rows(layout, casts)
+    shuffles = []
+    for trustee in (1, 2, 3):
+        start = time.perf_counter()
+        shuffled = poll.mix(key, rows, LABEL, trustee)
+        print(
+            f"shuffle by trustee {trustee}: {n:,} rows of {layout.width} in "
+            f"{time.perf_counter() - start:.1f} s (one core)"
+        )
+        shuffles.append(shuffled)
+        rows = shuffled.rows
+    openings = []
+    for trustee in (2, 3):
+        start = time.perf_counter()
+        openings.append(poll.open_rows(secrets_[trustee - 1], trustee, rows, LABEL))
+        print(
+            f"decryption shares of trustee {trustee}: {n * layout.width:,} with proofs in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+    start = time.perf_counter()
+    numbers = poll.opened_numbers(layout, rows, openings)
+    print(f"opening {n:,} rows from two trustees' shares: {time.perf_counter() - start:.1f} s")
+    section = poll.Section(
+        label=LABEL,
+        candidates=CANDIDATES,
+        threshold=2,
+        trustees=tuple(poll.Trustee.of(d) for d in dealings),
+        key=key,
+        credentials=tuple(sorted((G * x for x in voters), key=lambda p: p.data)),
+        cast=tuple(casts),
+        audited=(),
+        shuffles=tuple(shuffles),
+        openings=tuple(openings),
+        opened=tuple(tuple(v if v is not None else -1 for v in row) for row in numbers),
+    )
+    assert sorted(r for _, r in poll.counted(section)) == sorted(tuple(r) for r in rankings)
+    start = time.perf_counter()
+    findings = poll.check_section(
+        section, roll=n, stated=poll.counted(section), map_=_mapper(section)
+    )
+    total = time.perf_counter() - start
+    assert all(ok for _, (ok, _) in findings), findings
+    print(
+        f"verifying every proof (step 10): {total:.1f} s on {os.cpu_count()} cores (budget 300 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
