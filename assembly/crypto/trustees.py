@@ -8,6 +8,9 @@ gives trustee ``j`` the share ``f_i(j)``, which ``j`` checks against the commitm
 is ``x_j = Σ_i f_i(j)`` and everyone can compute its public part ``X_j = Σ_i Σ_t j^t·A_i,t``.
 Nobody ever holds the whole secret ``Σ_i a_i,0``.
 
+The shares travel through the server sealed to each recipient's *transport key* (a key the
+trustee's browser makes first and keeps): ``seal_share`` and ``open_share``.
+
 Decryption: for a ciphertext ``(a, b)`` trustee ``j`` publishes ``D_j = x_j·a`` with a
 Chaum–Pedersen proof that it used ``x_j``; any ``k`` shares give ``x·a = Σ λ_j·D_j`` (Lagrange
 coefficients at 0), so ``m·G = b − x·a``, and trustees missing beyond the threshold do not stop
@@ -16,11 +19,20 @@ the count.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from assembly.crypto.elgamal import Ciphertext
-from assembly.crypto.group import IDENTITY, G, L, Point, random_scalar
+from assembly.crypto.group import (
+    IDENTITY,
+    G,
+    GroupError,
+    L,
+    Point,
+    random_scalar,
+    scalar_to_bytes,
+)
 from assembly.crypto.proofs import Dleq, Schnorr
 
 __all__ = [
@@ -30,6 +42,8 @@ __all__ = [
     "decryption_share",
     "election_key",
     "lagrange_at_zero",
+    "open_share",
+    "seal_share",
     "share_is_valid",
     "trustee_public",
     "trustee_secret",
@@ -65,6 +79,53 @@ def deal(election: str, dealer: int, threshold: int, trustees: int) -> Dealing:
     proof = Schnorr.prove(coefficients[0], _context(election, dealer))
     shares = tuple(_evaluate(coefficients, j) for j in range(1, trustees + 1))
     return Dealing(dealer, commitments, proof, shares)
+
+
+def _pad(label: str, dealer: int, recipient: int, ephemeral: Point, shared: Point) -> bytes:
+    data = b"".join(
+        len(part).to_bytes(4, "big") + part
+        for part in (
+            b"assembly/e2e/v1/share",
+            label.encode(),
+            str(dealer).encode(),
+            str(recipient).encode(),
+            ephemeral.data,
+            shared.data,
+        )
+    )
+    return hashlib.sha512(data).digest()[:32]
+
+
+def seal_share(
+    label: str, dealer: int, recipient: int, transport: Point, share: int
+) -> dict[str, str]:
+    """Encrypt ``share`` for trustee ``recipient``'s transport key ``T``: an ephemeral
+    ``E = e·G``, and the share's 32 bytes XOR the first 32 bytes of
+    ``SHA-512(labelled E and e·T)``. No MAC: the recipient checks the share against the
+    dealer's public commitments, which a changed box fails."""
+    e = random_scalar()
+    ephemeral = G * e
+    pad = _pad(label, dealer, recipient, ephemeral, transport * e)
+    box = bytes(x ^ y for x, y in zip(scalar_to_bytes(share), pad, strict=True))
+    return {"ephemeral": ephemeral.hex(), "box": box.hex()}
+
+
+def open_share(
+    label: str, dealer: int, recipient: int, transport_secret: int, sealed: dict[str, str]
+) -> int:
+    """The share a dealer sealed for this trustee.
+
+    :raises GroupError: the sealed share is not well formed.
+    """
+    ephemeral = Point.from_hex(sealed["ephemeral"])
+    try:
+        box = bytes.fromhex(sealed["box"])
+    except (ValueError, TypeError) as error:
+        raise GroupError("a sealed share's box is 64 hex digits") from error
+    if len(box) != 32:
+        raise GroupError("a sealed share's box is 64 hex digits")
+    pad = _pad(label, dealer, recipient, ephemeral, ephemeral * transport_secret)
+    return int.from_bytes(bytes(x ^ y for x, y in zip(box, pad, strict=True)), "little") % L
 
 
 def _evaluate(coefficients: Sequence[int], x: int) -> int:

@@ -209,6 +209,112 @@ const newCredential = () => {
 const signBallot = (secretHex, poll, ballot) =>
   schnorr(scalarFromHex(secretHex), `${poll}/cast/${tracker(ballot)}`);
 
+// -- the key ceremony ---------------------------------------------------------------------------
+
+const lengthPrefixed = (parts) =>
+  concat(
+    parts.flatMap((part) => {
+      const length = new Uint8Array(4);
+      new DataView(length.buffer).setUint32(0, part.length);
+      return [length, part];
+    }),
+  );
+
+const sharePad = (label, dealer, recipient, ephemeral, shared) =>
+  sha512(
+    lengthPrefixed([
+      utf8.encode("assembly/e2e/v1/share"),
+      utf8.encode(label),
+      utf8.encode(String(dealer)),
+      utf8.encode(String(recipient)),
+      ephemeral.toBytes(),
+      shared.toBytes(),
+    ]),
+  ).subarray(0, 32);
+
+const sealShare = (label, dealer, recipient, transport, share) => {
+  const e = randomScalar();
+  const ephemeral = mul(G, e);
+  const pad = sharePad(label, dealer, recipient, ephemeral, mul(transport, e));
+  const box = scalarBytes(share).map((byte, i) => byte ^ pad[i]);
+  return { ephemeral: hex(ephemeral.toBytes()), box: hex(box) };
+};
+
+const openShare = (label, dealer, recipient, transportSecret, sealed) => {
+  const ephemeral = pointFromHex(sealed.ephemeral);
+  const box = fromHex(sealed.box);
+  if (box.length !== 32) throw new Error("a sealed share's box is 32 bytes");
+  const pad = sharePad(label, dealer, recipient, ephemeral, mul(ephemeral, transportSecret));
+  return mod(littleEndian(box.map((byte, i) => byte ^ pad[i])));
+};
+
+const committed = (commitments, j) => {
+  let total = ZERO;
+  let power = 1n;
+  for (const commitment of commitments) {
+    total = total.add(mul(commitment, power));
+    power = mod(power * BigInt(j));
+  }
+  return total;
+};
+
+/** A trustee's transport key: its browser keeps the secret; the public part is registered. */
+const transportKey = newCredential;
+
+/** Trustee `number` deals: a random polynomial of degree threshold − 1, its commitments, the
+ * proof of its constant term, and a share sealed to each trustee's transport key. */
+const deal = (label, number, threshold, recipients) => {
+  const coefficients = Array.from({ length: threshold }, randomScalar);
+  const evaluate = (x) => coefficients.reduceRight((value, a) => mod(value * BigInt(x) + a), 0n);
+  return {
+    number,
+    commitments: coefficients.map((a) => hex(mul(G, a).toBytes())),
+    proof: schnorr(coefficients[0], `${label}/trustee/${number}`),
+    shares: recipients.map(({ number: to, transport }) => ({
+      to,
+      ...sealShare(label, number, to, pointFromHex(transport), evaluate(to)),
+    })),
+  };
+};
+
+const schnorrHolds = (proof, publicPoint, context) => {
+  const c = scalarFromHex(proof.c);
+  const s = scalarFromHex(proof.s);
+  return challenge("schnorr", context, publicPoint, mul(G, s).subtract(mul(publicPoint, c))) === c;
+};
+
+/** Trustee `number` checks every dealing (each proof, and its own share against the
+ * dealer's commitments) and, if all hold, derives its decryption key. Returns the key's
+ * secret (to keep) and public part, the election key and the dealers whose dealing failed. */
+const receive = (label, number, threshold, transportSecretHex, dealings) => {
+  const transportSecret = scalarFromHex(transportSecretHex);
+  const failed = [];
+  let secret = 0n;
+  let key = ZERO;
+  let publicKey = ZERO;
+  for (const dealing of dealings) {
+    const commitments = dealing.commitments.map(pointFromHex);
+    const mine = dealing.shares.find((s) => s.to === number);
+    const proofHolds =
+      commitments.length === threshold &&
+      schnorrHolds(dealing.proof, commitments[0], `${label}/trustee/${dealing.number}`);
+    const share = mine ? openShare(label, dealing.number, number, transportSecret, mine) : null;
+    if (!proofHolds || share === null || !mul(G, share).equals(committed(commitments, number))) {
+      failed.push(dealing.number);
+      continue;
+    }
+    secret = mod(secret + share);
+    key = key.add(commitments[0]);
+    publicKey = publicKey.add(committed(commitments, number));
+  }
+  return {
+    failed,
+    secret: failed.length ? null : scalarHex(secret),
+    public: hex(publicKey.toBytes()),
+    electionKey: hex(key.toBytes()),
+  };
+};
+
 /** challenge() over typed parts given as text: ["point", hex], ["scalar", hex of 32 bytes
  * little-endian or shorter], ["text", s], ["bytes", hex], ["list", [parts…]] (for tests and
  * for other verifiers' cross-checks); the challenge as a decimal string. */
@@ -226,6 +332,9 @@ const challengeHex = (label, parts) => {
 
 globalThis.assemblyE2E = Object.freeze({
   challengeHex,
+  deal,
+  receive,
+  transportKey,
   encryptRanking,
   generator: (label) => hex(generator(label).toBytes()),
   newCredential,

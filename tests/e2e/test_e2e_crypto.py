@@ -12,9 +12,17 @@ from typing import Any
 import pytest
 
 from assembly.crypto import ballot as ballots
-from assembly.crypto.elgamal import SmallLog, decrypt_point
+from assembly.crypto.elgamal import SmallLog, decrypt_point, encrypt
 from assembly.crypto.group import G, Point, challenge, generator, random_scalar
 from assembly.crypto.proofs import Schnorr
+from assembly.crypto.trustees import (
+    combine,
+    decryption_share,
+    election_key,
+    open_share,
+    share_is_valid,
+    trustee_public,
+)
 
 BUNDLE = Path(__file__).resolve().parents[2] / "assembly" / "static" / "e2e.js"
 
@@ -92,3 +100,61 @@ def test_a_ranking_encrypted_in_the_browser_verifies_and_opens_in_python(
     log = SmallLog(layout.largest)
     numbers = [log(decrypt_point(x, c)) for c in ballots.row_of(layout, ballot)]
     assert ballots.read_row(layout, numbers) == tuple(ranking)
+
+
+def test_a_key_ceremony_in_the_browser_gives_a_key_python_decrypts_with(js: Any) -> None:
+    """Three trustees, any two of whom decrypt, deal and receive in Chromium: Python finds
+    every proof and share good, the same election key and trustee keys, and two trustees'
+    secrets from the browser open what Python encrypted."""
+    label = "inst/election/3/contest/9"
+    made = js(
+        """(label) => {
+             const e = globalThis.assemblyE2E;
+             const keys = [1, 2, 3].map(() => e.transportKey());
+             const recipients = keys.map((k, i) => ({ number: i + 1, transport: k.public }));
+             const dealings = [1, 2, 3].map((n) => e.deal(label, n, 2, recipients));
+             const received = [1, 2, 3].map(
+               (n) => e.receive(label, n, 2, keys[n - 1].secret, dealings));
+             return { keys, dealings, received };
+           }""",
+        label,
+    )
+    dealings = made["dealings"]
+    commitments = [[Point.from_hex(c) for c in d["commitments"]] for d in dealings]
+    for d, cs in zip(dealings, commitments, strict=True):
+        assert Schnorr.from_json(d["proof"]).verify(cs[0], f"{label}/trustee/{d['number']}")
+        for sealed in d["shares"]:
+            j = sealed["to"]
+            secret = int.from_bytes(bytes.fromhex(made["keys"][j - 1]["secret"]), "little")
+            share = open_share(label, d["number"], j, secret, sealed)
+            assert share_is_valid(cs, j, share)
+    key = election_key(commitments)
+    for j, received in enumerate(made["received"], start=1):
+        assert received["failed"] == []
+        assert received["electionKey"] == key.hex()
+        assert received["public"] == trustee_public(commitments, j).hex()
+    c, _ = encrypt(key, 12)
+    secrets_ = {
+        j: int.from_bytes(bytes.fromhex(made["received"][j - 1]["secret"]), "little")
+        for j in (1, 3)
+    }
+    shares = {j: decryption_share(x, c, "d")[0] for j, x in secrets_.items()}
+    assert combine(c, shares) == G * 12
+
+
+def test_a_tampered_dealing_is_refused_by_the_receiving_browser(js: Any) -> None:
+    """A share's box changed in transit, or a commitment replaced, names the dealer."""
+    failed = js(
+        """(label) => {
+             const e = globalThis.assemblyE2E;
+             const keys = [1, 2].map(() => e.transportKey());
+             const recipients = keys.map((k, i) => ({ number: i + 1, transport: k.public }));
+             const dealings = [1, 2].map((n) => e.deal(label, n, 2, recipients));
+             const box = dealings[0].shares[1].box;
+             dealings[0].shares[1].box = (box[0] === '0' ? '1' : '0') + box.slice(1);
+             dealings[1].commitments[1] = dealings[0].commitments[1];
+             return e.receive(label, 2, 2, keys[1].secret, dealings);
+           }""",
+        "p",
+    )
+    assert failed["failed"] == [1, 2] and failed["secret"] is None
