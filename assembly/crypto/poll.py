@@ -48,6 +48,7 @@ from assembly.crypto.trustees import (
 )
 
 __all__ = [
+    "PARTS",
     "Audited",
     "Cast",
     "Opening",
@@ -468,6 +469,17 @@ def _log(limit: int) -> SmallLog:
 
 # -- checking one ---------------------------------------------------------------------------------
 
+#: The parts of a poll the verifier checks, in order (docs/e2e.md).
+PARTS = (
+    "key ceremony",
+    "credentials",
+    "ballots",
+    "audited ballots",
+    "shuffles",
+    "decryption",
+    "opened rows",
+)
+
 #: A check's outcome: passed, and what it says.
 Finding = tuple[bool, str]
 
@@ -485,16 +497,16 @@ def check_section(
     counts as encrypted ones (their trackers and rankings); ``map_`` checks the ballots
     (a process pool's ``map`` on a large poll)."""
     findings: list[tuple[str, Finding]] = []
-    checks: list[tuple[str, Callable[[], Finding]]] = [
-        ("key ceremony", lambda: _ceremony(section)),
-        ("credentials", lambda: _credentials(section, roll)),
-        ("ballots", lambda: _ballots(section, map_)),
-        ("audited ballots", lambda: _audited(section)),
-        ("shuffles", lambda: _shuffles(section)),
-        ("decryption", lambda: _decryption(section)),
-        ("opened rows", lambda: _opened(section, stated)),
+    checks: list[Callable[[], Finding]] = [
+        lambda: _ceremony(section),
+        lambda: _credentials(section, roll),
+        lambda: _ballots(section, map_),
+        lambda: _audited(section),
+        lambda: _shuffles(section),
+        lambda: _decryption(section),
+        lambda: _opened(section, stated),
     ]
-    for name, check in checks:
+    for name, check in zip(PARTS, checks, strict=True):
         finding = check()
         findings.append((name, finding))
         if not finding[0]:

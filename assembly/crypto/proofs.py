@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Self
 
 from assembly.crypto.elgamal import Ciphertext
 from assembly.crypto.group import (
@@ -33,11 +34,26 @@ __all__ = ["Dleq", "OneOf", "Schnorr"]
 
 
 @dataclass(frozen=True, slots=True)
-class Schnorr:
-    """``c = H(context, X, s·G − c·X)``."""
+class _Answer:
+    """A proof kept as one challenge ``c`` and one response ``s``, published as
+    ``{"c", "s"}`` in hex."""
 
     c: int
     s: int
+
+    def to_json(self) -> dict[str, str]:
+        return {"c": scalar_hex(self.c), "s": scalar_hex(self.s)}
+
+    @classmethod
+    def from_json(cls, value: object) -> Self:
+        if not isinstance(value, dict):
+            raise GroupError("a proof is an object")
+        return cls(scalar_from_hex(value.get("c")), scalar_from_hex(value.get("s")))
+
+
+@dataclass(frozen=True, slots=True)
+class Schnorr(_Answer):
+    """``c = H(context, X, s·G − c·X)``."""
 
     @classmethod
     def prove(cls, x: int, context: str) -> Schnorr:
@@ -50,22 +66,10 @@ class Schnorr:
         commitment = G * self.s - public * self.c
         return challenge("schnorr", context, public, commitment) == self.c
 
-    def to_json(self) -> dict[str, str]:
-        return {"c": scalar_hex(self.c), "s": scalar_hex(self.s)}
-
-    @classmethod
-    def from_json(cls, value: object) -> Schnorr:
-        if not isinstance(value, dict):
-            raise GroupError("a proof is an object")
-        return cls(scalar_from_hex(value.get("c")), scalar_from_hex(value.get("s")))
-
 
 @dataclass(frozen=True, slots=True)
-class Dleq:
+class Dleq(_Answer):
     """``log_G X = log_A D``: ``c = H(context, X, A, D, s·G − c·X, s·A − c·D)``."""
-
-    c: int
-    s: int
 
     @classmethod
     def prove(cls, x: int, base: Point, context: str) -> Dleq:
@@ -78,15 +82,6 @@ class Dleq:
         first = G * self.s - public * self.c
         second = base * self.s - shared * self.c
         return challenge("dleq", context, public, base, shared, first, second) == self.c
-
-    def to_json(self) -> dict[str, str]:
-        return {"c": scalar_hex(self.c), "s": scalar_hex(self.s)}
-
-    @classmethod
-    def from_json(cls, value: object) -> Dleq:
-        if not isinstance(value, dict):
-            raise GroupError("a proof is an object")
-        return cls(scalar_from_hex(value.get("c")), scalar_from_hex(value.get("s")))
 
 
 @dataclass(frozen=True, slots=True)
