@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from assembly.crypto import ballot as ballots
@@ -480,6 +481,10 @@ PARTS = (
     "opened rows",
 )
 
+#: Applies a check to each item (``map``, or a process pool's ``map``): the checks it is
+#: given are picklable ``partial``s of module functions.
+Mapper = Callable[[Callable[[Any], bool], Sequence[Any]], Iterator[bool]]
+
 #: A check's outcome: passed, and what it says.
 Finding = tuple[bool, str]
 
@@ -489,20 +494,20 @@ def check_section(
     *,
     roll: int,
     stated: Sequence[tuple[str, tuple[int, ...]]],
-    map_: Callable[[Callable[[Cast], bool], Sequence[Cast]], Iterator[bool]] = map,
+    map_: Mapper = map,
 ) -> list[tuple[str, Finding]]:
     """Every check of the section, in order, each named by its part: ``key ceremony``,
     ``credentials``, ``ballots``, ``audited ballots``, ``shuffles``, ``decryption``,
     ``opened rows``. ``roll`` is the contest's roll size; ``stated`` the ballots the record
-    counts as encrypted ones (their trackers and rankings); ``map_`` checks the ballots
-    (a process pool's ``map`` on a large poll)."""
+    counts as encrypted ones (their trackers and rankings); ``map_`` checks the ballots and
+    the shuffles (a process pool's ``map`` on a large poll)."""
     findings: list[tuple[str, Finding]] = []
     checks: list[Callable[[], Finding]] = [
         lambda: _ceremony(section),
         lambda: _credentials(section, roll),
         lambda: _ballots(section, map_),
         lambda: _audited(section),
-        lambda: _shuffles(section),
+        lambda: _shuffles(section, map_),
         lambda: _decryption(section),
         lambda: _opened(section, stated),
     ]
@@ -550,20 +555,29 @@ def _credentials(section: Section, roll: int) -> Finding:
     return True, f"{len(credentials)} distinct public credentials for a roll of {roll}"
 
 
+def _cast_holds(key: Point, candidates: int, label: str, c: Cast) -> bool:
+    layout = ballots.Layout(candidates)
+    return ballots.signature_is_valid(c.credential, label, c.ballot, c.signature) and (
+        ballots.ballot_is_valid(key, layout, c.ballot, label, c.credential.hex())
+    )
+
+
 def ballot_holds(key: Point, layout: ballots.Layout, label: str) -> Callable[[Cast], bool]:
-    """The check of one cast ballot: its credential's signature and every bit's proof."""
-
-    def holds(c: Cast) -> bool:
-        return ballots.signature_is_valid(c.credential, label, c.ballot, c.signature) and (
-            ballots.ballot_is_valid(key, layout, c.ballot, label, c.credential.hex())
-        )
-
-    return holds
+    """The check of one cast ballot: its credential's signature and every bit's proof (a
+    ``partial``, so that a process pool can send it to its workers)."""
+    return partial(_cast_holds, key, layout.candidates, label)
 
 
-def _ballots(
-    section: Section, map_: Callable[[Callable[[Cast], bool], Sequence[Cast]], Iterator[bool]]
-) -> Finding:
+#: One shuffle to check: the rows it took, and what it gave with its proof.
+ShuffleJob = tuple[Sequence[Sequence[Ciphertext]], "Shuffled"]
+
+
+def _shuffle_holds(key: Point, label: str, job: ShuffleJob) -> bool:
+    rows, s = job
+    return verify_shuffle(key, rows, s.rows, s.proof, _shuffle_label(label, s.trustee))
+
+
+def _ballots(section: Section, map_: Mapper) -> Finding:
     listed = set(section.credentials)
     used: set[Point] = set()
     trackers = [c.tracker for c in section.cast]
@@ -606,23 +620,26 @@ def _audited(section: Section) -> Finding:
     )
 
 
-def _shuffles(section: Section) -> Finding:
+def _shuffles(section: Section, map_: Mapper) -> Finding:
     if not section.cast:
         return (
             not section.shuffles
         ), "no ballots, so no shuffle" if not section.shuffles else "a shuffle of no ballots"
     if not section.shuffles:
         return False, "the ballots were not shuffled before they were opened"
-    rows: Sequence[Sequence[Ciphertext]] = first_rows(section.layout, section.cast)
     numbers = {t.number for t in section.trustees}
     for s in section.shuffles:
         if s.trustee not in numbers:
             return False, f"a shuffle by {s.trustee}, who is not a trustee"
-        if not verify_shuffle(
-            section.key, rows, s.rows, s.proof, _shuffle_label(section.label, s.trustee)
-        ):
+    # Each shuffle takes the rows the one before it gave: the proofs are checked independently
+    # (on every core, for a large poll).
+    inputs: list[Sequence[Sequence[Ciphertext]]] = [first_rows(section.layout, section.cast)]
+    inputs += [s.rows for s in section.shuffles[:-1]]
+    jobs: list[ShuffleJob] = list(zip(inputs, section.shuffles, strict=True))
+    holds = partial(_shuffle_holds, section.key, section.label)
+    for s, ok in zip(section.shuffles, map_(holds, jobs), strict=True):
+        if not ok:
             return False, f"trustee {s.trustee}'s shuffle: its proof does not hold"
-        rows = s.rows
     by = ", ".join(str(s.trustee) for s in section.shuffles)
     return True, f"{len(section.shuffles)} shuffles (by trustees {by}), each proved"
 

@@ -85,10 +85,12 @@ def test_a_record_without_e2e_has_no_step_ten() -> None:
 
 
 def test_a_large_poll_checks_its_ballots_in_a_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Above POOL_FROM ballots the checks run in worker processes, with the same outcome,
-    good and bad."""
+    """Above POOL_FROM ballots the ballots' and shuffles' checks run in worker processes,
+    with the same outcome, good and bad."""
     monkeypatch.setattr(step10_e2e, "POOL_FROM", 2)
     monkeypatch.setattr(step10_e2e.os, "cpu_count", lambda: 2)
     assert verify_record(RECORD).ok
-    report = verify_record(load("tampered-ballot.json"))
-    assert [s.number for s in report.steps if not s.passed] == [10]
+    for name in ("tampered-ballot.json", "tampered-shuffle.json"):
+        report = verify_record(load(name))
+        assert [s.number for s in report.steps if not s.passed] == [10]
+        assert f": {CAUGHT_BY[name]}: " in report.step(10).details[-1]

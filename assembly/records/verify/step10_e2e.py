@@ -4,7 +4,7 @@ ballot's proofs and credential signature, the audited ballots, the shuffles, the
 decryption, and that the encrypted ballots the record counts (channel ``encrypted``) are
 exactly the rankings the opened rows read. The first part that fails is named.
 
-Large polls check their ballots in a process pool of one worker per core.
+Large polls check their ballots and shuffles in a process pool of one worker per core.
 
 Pure: standard library and the pure modules (``assembly.crypto``).
 """
@@ -17,8 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from assembly.crypto import poll
-from assembly.crypto.ballot import Layout
-from assembly.crypto.group import GroupError, Point
+from assembly.crypto.group import GroupError
 from assembly.records.verify.report import Outcome, Verification, contest_label
 
 __all__ = ["check_e2e", "has_e2e"]
@@ -49,38 +48,17 @@ def _stated(contest: dict[str, Any], ids: Sequence[str]) -> list[tuple[str, tupl
     )
 
 
-#: The check a pool's worker runs, set once per worker (the ballots alone are sent).
-_WORKER_CHECK: Callable[[poll.Cast], bool] | None = None
-
-
-def _start_worker(key: Point, candidates: int, label: str) -> None:
-    global _WORKER_CHECK
-    _WORKER_CHECK = poll.ballot_holds(key, Layout(candidates), label)
-
-
-def _check_in_worker(cast: poll.Cast) -> bool:
-    assert _WORKER_CHECK is not None
-    return _WORKER_CHECK(cast)
-
-
-Mapper = Callable[[Callable[[poll.Cast], bool], Sequence[poll.Cast]], Iterator[bool]]
-
-
-def _mapper(section: poll.Section) -> Mapper:
-    """``map``, or for a large poll on more than one core a process pool's."""
+def _mapper(section: poll.Section) -> poll.Mapper:
+    """``map``, or for a large poll on more than one core a process pool's ``map`` (the
+    ballots in chunks, the shuffles one to a worker)."""
     workers = os.cpu_count() or 1
     if len(section.cast) < POOL_FROM or workers < 2:
         return map
 
-    def pooled(holds: Callable[[poll.Cast], bool], casts: Sequence[poll.Cast]) -> Iterator[bool]:
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            initializer=_start_worker,
-            initargs=(section.key, section.candidates, section.label),
-        ) as pool:
-            yield from pool.map(
-                _check_in_worker, casts, chunksize=max(1, len(casts) // (workers * 8))
-            )
+    def pooled(check: Callable[[Any], bool], items: Sequence[Any]) -> Iterator[bool]:
+        chunk = max(1, len(items) // (workers * 8))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(check, items, chunksize=chunk)
 
     return pooled
 
