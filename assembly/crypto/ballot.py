@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from assembly.crypto.elgamal import Ciphertext, encrypt
 from assembly.crypto.group import GroupError, Point
 from assembly.crypto.proofs import OneOf, Schnorr
+from assembly.records.record import TRACKER_ALPHABET
 
 __all__ = [
     "EncryptedBallot",
@@ -187,10 +188,6 @@ def ballot_is_valid(
             if not proof.verify(key, c, _BITS, _context(poll, credential, position, j)):
                 return False
     return True
-
-
-#: The tracker alphabet of every ballot (assembly.polls.casting): no 0/O or 1/I.
-TRACKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def tracker_of(data: bytes) -> str:

@@ -23,6 +23,7 @@ __all__ = [
     "L",
     "Point",
     "challenge",
+    "encode_parts",
     "generator",
     "generators",
     "random_scalar",
@@ -166,6 +167,11 @@ def _encode(part: Part) -> bytes:
     else:
         data = bytes(part)
     return len(data).to_bytes(4, "big") + data
+
+
+def encode_parts(*parts: Part) -> bytes:
+    """The parts as a challenge hashes them: each length-prefixed, in order."""
+    return b"".join(_encode(part) for part in parts)
 
 
 def challenge(label: str, *parts: Part | Sequence[Part] | Iterable[Part]) -> int:

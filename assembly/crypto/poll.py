@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from assembly.crypto import ballot as ballots
@@ -459,13 +459,10 @@ def counted(section: Section) -> list[tuple[str, tuple[int, ...]]]:
     return sorted((t, r) for t, r in found if r)
 
 
-_LOGS: dict[int, SmallLog] = {}
-
-
+@cache
 def _log(limit: int) -> SmallLog:
-    if limit not in _LOGS:
-        _LOGS[limit] = SmallLog(limit)
-    return _LOGS[limit]
+    """The table of small logarithms up to ``limit``, built once per process."""
+    return SmallLog(limit)
 
 
 # -- checking one ---------------------------------------------------------------------------------

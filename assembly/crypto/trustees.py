@@ -30,6 +30,7 @@ from assembly.crypto.group import (
     GroupError,
     L,
     Point,
+    encode_parts,
     random_scalar,
     scalar_to_bytes,
 )
@@ -82,16 +83,8 @@ def deal(election: str, dealer: int, threshold: int, trustees: int) -> Dealing:
 
 
 def _pad(label: str, dealer: int, recipient: int, ephemeral: Point, shared: Point) -> bytes:
-    data = b"".join(
-        len(part).to_bytes(4, "big") + part
-        for part in (
-            b"assembly/e2e/v1/share",
-            label.encode(),
-            str(dealer).encode(),
-            str(recipient).encode(),
-            ephemeral.data,
-            shared.data,
-        )
+    data = encode_parts(
+        "assembly/e2e/v1/share", label, str(dealer), str(recipient), ephemeral, shared
     )
     return hashlib.sha512(data).digest()[:32]
 

@@ -16,6 +16,7 @@ from assembly.auth.actors import SystemActor
 from assembly.errors import Conflict
 from assembly.extensions import db, insert_or_ignore
 from assembly.polls.models import Ballot, Channel, RollMark
+from assembly.records.record import TRACKER_ALPHABET
 
 __all__ = [
     "ANONYMOUS_VOTER",
@@ -26,8 +27,6 @@ __all__ = [
     "store_ballot",
 ]
 
-#: Tracker characters: upper-case letters and digits without 0/O and 1/I, which people confuse.
-TRACKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #: Four groups of four: 80 random bits, short enough to copy down ("K7QM-2XHD-…").
 TRACKER_GROUPS = 4
 TRACKER_GROUP_SIZE = 4

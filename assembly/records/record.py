@@ -52,6 +52,7 @@ __all__ = [
     "RECEIPT_FORMAT",
     "ROLL_PROOF_FORMAT",
     "SIGNATURE_FORMAT",
+    "TRACKER_ALPHABET",
     "assembly_seed_sha256",
     "ballot_hash",
     "ballot_leaf",
@@ -75,6 +76,9 @@ SIGNATURE_FORMAT = "assembly-signature/1"
 RECEIPT_FORMAT = "assembly-receipt/1"
 #: A member's proof that they were on a contest's roll (``roll_proof``).
 ROLL_PROOF_FORMAT = "assembly-roll-proof/1"
+#: Tracker characters: upper-case letters and digits without 0/O and 1/I, which people
+#: confuse; a tracker is four groups of four of them (record-v1.schema.json's ``tracker``).
+TRACKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #: Who signs a record.
 ROLES = ("election", "returning_officer")
 #: How an assembly's votes are counted (a contest's ``method`` in a record of kind assembly).

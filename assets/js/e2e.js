@@ -211,25 +211,14 @@ const signBallot = (secretHex, poll, ballot) =>
 
 // -- the key ceremony ---------------------------------------------------------------------------
 
-const lengthPrefixed = (parts) =>
-  concat(
-    parts.flatMap((part) => {
-      const length = new Uint8Array(4);
-      new DataView(length.buffer).setUint32(0, part.length);
-      return [length, part];
-    }),
-  );
-
+// As assembly.crypto.trustees._pad: the parts length-prefixed as a challenge hashes them.
 const sharePad = (label, dealer, recipient, ephemeral, shared) =>
   sha512(
-    lengthPrefixed([
-      utf8.encode("assembly/e2e/v1/share"),
-      utf8.encode(label),
-      utf8.encode(String(dealer)),
-      utf8.encode(String(recipient)),
-      ephemeral.toBytes(),
-      shared.toBytes(),
-    ]),
+    concat(
+      ["assembly/e2e/v1/share", label, String(dealer), String(recipient), ephemeral, shared].flatMap(
+        encodePart,
+      ),
+    ),
   ).subarray(0, 32);
 
 const sealShare = (label, dealer, recipient, transport, share) => {
