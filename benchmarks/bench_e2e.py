@@ -32,7 +32,7 @@ from assembly.crypto import ballot as ballots  # noqa: E402
 from assembly.crypto import poll  # noqa: E402
 from assembly.crypto.group import G, random_scalar  # noqa: E402
 from assembly.crypto.trustees import deal, election_key, trustee_secret  # noqa: E402
-from assembly.records.verify.step10_e2e import _mapper  # noqa: E402
+from assembly.records.verify.step10_e2e import mapper_for  # noqa: E402
 
 CANDIDATES = 15
 LABEL = "bench/e2e/contest/1"
@@ -156,7 +156,7 @@ def main() -> None:
     assert sorted(r for _, r in poll.counted(section)) == sorted(tuple(r) for r in rankings)
     start = time.perf_counter()
     findings = poll.check_section(
-        section, roll=n, stated=poll.counted(section), map_=_mapper(section)
+        section, roll=n, stated=poll.counted(section), map_=mapper_for(section)
     )
     total = time.perf_counter() - start
     assert all(ok for _, (ok, _) in findings), findings

@@ -20,7 +20,7 @@ from assembly.crypto import poll
 from assembly.crypto.group import GroupError
 from assembly.records.verify.report import Outcome, Verification, contest_label
 
-__all__ = ["check_e2e", "has_e2e"]
+__all__ = ["check_e2e", "has_e2e", "mapper_for"]
 
 #: Below this many ballots a pool costs more than it saves.
 POOL_FROM = 400
@@ -48,7 +48,7 @@ def _stated(contest: dict[str, Any], ids: Sequence[str]) -> list[tuple[str, tupl
     )
 
 
-def _mapper(section: poll.Section) -> poll.Mapper:
+def mapper_for(section: poll.Section) -> poll.Mapper:
     """``map``, or for a large poll on more than one core a process pool's ``map`` (the
     ballots in chunks, the shuffles one to a worker)."""
     workers = os.cpu_count() or 1
@@ -86,7 +86,7 @@ def check_e2e(state: Verification) -> Outcome:
             section,
             roll=contest["roll"]["voters"],
             stated=_stated(contest, ids),
-            map_=_mapper(section),
+            map_=mapper_for(section),
         )
         for part, (ok, text) in findings:
             details.append(f"{label}: {part}: {text}")
