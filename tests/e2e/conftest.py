@@ -83,7 +83,17 @@ def assert_accessible(page: Any) -> None:
     """Run axe-core on the page: no serious or critical violations."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
+    from playwright.sync_api import Error as PlaywrightError
+
+    # A click that follows a link returns before the next document has loaded; axe run
+    # during that change finds no document. Wait for the page, and if the change was
+    # still under way, run it once more on the document that arrived.
+    page.wait_for_load_state("load")
+    try:
+        results = Axe().run(page)
+    except PlaywrightError:
+        page.wait_for_load_state("load")
+        results = Axe().run(page)
     bad = [
         f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
         for v in results.response["violations"]

@@ -66,6 +66,7 @@ def test_admin_creates_an_institution_and_appoints_a_secretary(app: Flask, page:
     page.get_by_role("button", name="Give role").click()
     expect(page.get_by_role("cell", name="head.secretary@example.org", exact=True)).to_be_visible()
     page.get_by_role("link", name=re.compile("Remove.*head.secretary")).click()
+    page.wait_for_url("**/roles/*/revoke")
     assert_accessible(page)
     page.get_by_role("link", name="Cancel").click()
 
