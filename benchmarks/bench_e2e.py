@@ -142,6 +142,7 @@ def main() -> None:
     print(f"opening {n:,} rows from two trustees' shares: {time.perf_counter() - start:.1f} s")
     section = poll.Section(
         label=LABEL,
+        ceremony=LABEL,
         candidates=CANDIDATES,
         threshold=2,
         trustees=tuple(poll.Trustee.of(d) for d in dealings),

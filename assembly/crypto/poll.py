@@ -255,7 +255,11 @@ def _integer(value: Any) -> int:
 class Section:
     """A contest's ``e2e`` object in the record."""
 
+    #: What every context of this poll starts with.
     label: str
+    #: The key ceremony's label (its trustees' proofs and sealed shares): the poll's own,
+    #: or one ceremony's for every poll of an election, which then share its key.
+    ceremony: str
     candidates: int
     threshold: int
     trustees: tuple[Trustee, ...]
@@ -276,6 +280,7 @@ class Section:
             "group": GROUP,
             "version": VERSION,
             "label": self.label,
+            "ceremony": self.ceremony,
             "threshold": self.threshold,
             "trustees": [t.to_json() for t in self.trustees],
             "election_key": self.key.hex(),
@@ -299,6 +304,7 @@ class Section:
             opened = tuple(tuple(int(n) for n in _list(row)) for row in _list(value["opened"]))
             return cls(
                 label=str(value["label"]),
+                ceremony=str(value["ceremony"]),
                 candidates=len(ids),
                 threshold=_integer(value["threshold"]),
                 trustees=tuple(Trustee.from_json(t) for t in _list(value["trustees"])),
@@ -399,10 +405,13 @@ def simulate(
     roll: int | None = None,
     shufflers: Sequence[int] | None = None,
     openers: Sequence[int] | None = None,
+    ceremony: str | None = None,
 ) -> tuple[Section, list[int]]:
     """A whole poll played by one process, as the trustees and voters would each play their
-    part: for tests, benchmarks and the demo. Returns the section and the trustees' secrets."""
-    dealings = [deal(label, i, threshold, trustees) for i in range(1, trustees + 1)]
+    part: for tests, benchmarks and the demo. Returns the section and the trustees' secrets.
+    The key ceremony is the poll's own unless ``ceremony`` names another."""
+    ceremony = label if ceremony is None else ceremony
+    dealings = [deal(ceremony, i, threshold, trustees) for i in range(1, trustees + 1)]
     secrets_ = [trustee_secret([d.shares[j - 1] for d in dealings]) for j in range(1, trustees + 1)]
     key = election_key([d.commitments for d in dealings])
     layout = ballots.Layout(candidates)
@@ -434,6 +443,7 @@ def simulate(
     numbers = opened_numbers(layout, rows, openings)
     section = Section(
         label=label,
+        ceremony=ceremony,
         candidates=candidates,
         threshold=threshold,
         trustees=tuple(Trustee.of(d) for d in dealings),
@@ -529,7 +539,7 @@ def _ceremony(section: Section) -> Finding:
                 f"trustee {t.number} committed to {len(t.commitments)} coefficients, "
                 f"not {section.threshold}",
             )
-        if not t.proof.verify(t.commitments[0], f"{section.label}/trustee/{t.number}"):
+        if not t.proof.verify(t.commitments[0], f"{section.ceremony}/trustee/{t.number}"):
             return False, f"trustee {t.number}'s proof of knowledge of its secret does not hold"
     key = election_key([t.commitments for t in section.trustees])
     if key != section.key:

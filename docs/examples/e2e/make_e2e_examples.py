@@ -36,6 +36,8 @@ from assembly.crypto.group import G, random_scalar  # noqa: E402
 from assembly.records.record import sign_record  # noqa: E402
 
 LABEL = "riverside-hospital/election/2027/contest/31"
+#: The election's one key ceremony, whose key every contest's ballots are encrypted under.
+CEREMONY = "riverside-hospital/election/2027"
 #: How many of the online ballots were cast encrypted (the rest by voters without
 #: JavaScript, in today's mode, and on paper): enough to show every part, small enough to read.
 ENCRYPTED = 12
@@ -59,6 +61,7 @@ def build_record() -> dict[str, Any]:
         audits=1,
         roll=contest["roll"]["voters"],
         openers=(2, 3),
+        ceremony=CEREMONY,
     )
     encrypted = [
         {"tracker": tracker, "ranking": [ids[i] for i in ranking], "channel": "encrypted"}
