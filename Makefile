@@ -38,7 +38,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-assembly/static/app.css assembly/static/e2e.js &: node_modules/.installed assets/scss/app.scss assets/js/e2e.js
+assembly/static/app.css assembly/static/e2e.js &: node_modules/.installed assets/scss/app.scss assets/js/e2e.js assets/js/pages.js
 	npm run --silent build
 
 assets: assembly/static/app.css assembly/static/e2e.js

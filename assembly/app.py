@@ -139,6 +139,7 @@ def _init_extensions(app: Flask) -> None:
     import assembly.assemblies.models
     import assembly.assemblies.notices
     import assembly.audit.models
+    import assembly.e2e.models
     import assembly.elections.models
     import assembly.elections.notices
     import assembly.membership.models

@@ -19,20 +19,24 @@ ballot could, and it spoils nothing but itself).
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assembly.crypto.elgamal import Ciphertext, encrypt
-from assembly.crypto.group import GroupError, Point
+from assembly.crypto.group import GroupError, L, Point
 from assembly.crypto.proofs import OneOf, Schnorr
 from assembly.records.record import TRACKER_ALPHABET
 
 __all__ = [
+    "CREDENTIAL_LENGTH",
     "EncryptedBallot",
     "Layout",
     "ballot_is_valid",
+    "credential_secret",
     "encrypt_ranking",
     "encrypt_ranking_opened",
+    "new_credential_code",
     "opens_to",
     "read_row",
     "row_of",
@@ -206,6 +210,32 @@ def tracker(ballot: EncryptedBallot) -> str:
 def row_tracker(row: Sequence[Ciphertext]) -> str:
     """The tracker of a row opened after the shuffles: the hash of its ciphertexts."""
     return tracker_of(b"assembly/e2e/v1/row\x00" + b"".join(c.a.data + c.b.data for c in row))
+
+
+#: A credential code's characters (the tracker alphabet), 5 bits each: 100 bits in all.
+CREDENTIAL_LENGTH = 20
+
+
+def new_credential_code() -> str:
+    """A fresh credential code: 20 characters of the tracker alphabet in groups of five."""
+    characters = "".join(secrets.choice(TRACKER_ALPHABET) for _ in range(CREDENTIAL_LENGTH))
+    return "-".join(characters[i : i + 5] for i in range(0, CREDENTIAL_LENGTH, 5))
+
+
+def credential_secret(code: str) -> int:
+    """The credential secret a code stands for: SHA-512 of ``"assembly/e2e/v1/credential\\0"``
+    and the code's 20 characters (upper case, without the dashes), as a little-endian integer
+    modulo L.
+
+    :raises GroupError: not 20 characters of the tracker alphabet.
+    """
+    characters = code.replace("-", "").replace(" ", "").upper()
+    if len(characters) != CREDENTIAL_LENGTH or any(c not in TRACKER_ALPHABET for c in characters):
+        raise GroupError(
+            f"a credential is {CREDENTIAL_LENGTH} letters and digits (no 0, 1, I or O)"
+        )
+    digest = hashlib.sha512(b"assembly/e2e/v1/credential\x00" + characters.encode()).digest()
+    return int.from_bytes(digest, "little") % L
 
 
 def _signed(poll: str, ballot: EncryptedBallot) -> str:

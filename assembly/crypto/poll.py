@@ -140,7 +140,7 @@ class Audited:
     ranking: tuple[int, ...]
     randomness: tuple[tuple[int, ...], ...]
 
-    def to_json(self, ids: Sequence[str]) -> dict[str, Any]:
+    def to_json(self, ids: Sequence[int | str]) -> dict[str, Any]:
         return {
             "tracker": ballots.tracker(self.ballot),
             "credential": self.credential.hex(),
@@ -150,7 +150,7 @@ class Audited:
         }
 
     @classmethod
-    def from_json(cls, value: Any, ids: Sequence[str]) -> Audited:
+    def from_json(cls, value: Any, ids: Sequence[int | str]) -> Audited:
         index = {candidate: i for i, candidate in enumerate(ids)}
         try:
             ranking = tuple(index[c] for c in _list(value["ranking"]))
@@ -275,7 +275,7 @@ class Section:
     def layout(self) -> ballots.Layout:
         return ballots.Layout(self.candidates)
 
-    def to_json(self, ids: Sequence[str]) -> dict[str, Any]:
+    def to_json(self, ids: Sequence[int | str]) -> dict[str, Any]:
         return {
             "group": GROUP,
             "version": VERSION,
@@ -293,7 +293,7 @@ class Section:
         }
 
     @classmethod
-    def from_json(cls, value: Any, ids: Sequence[str]) -> Section:
+    def from_json(cls, value: Any, ids: Sequence[int | str]) -> Section:
         """Read a contest's ``e2e`` object.
 
         :raises GroupError: a part that is missing, of the wrong shape, or not canonical.

@@ -26,6 +26,7 @@ from assembly.clock import utcnow
 from assembly.counting import Candidate as CountCandidate
 from assembly.counting import Profile, build_profile, count_by_rules, count_plurality
 from assembly.counting.canonical import canonical_bytes
+from assembly.elections.e2e import open_contests
 from assembly.elections.models import (
     Candidate,
     Contest,
@@ -115,6 +116,8 @@ def count_election(actor: Actor, election: Election) -> dict[str, list[str]]:
         raise InvalidTransition(
             f"{waiting} paper batch(es) wait for their second entry: finish or reject them first."
         )
+    # An end-to-end poll's opened rankings become ballots, counted with the others.
+    opened = open_contests(election)
     elected: dict[str, list[str]] = {}
     summary: dict[str, dict[str, Any]] = {}
     for contest in election.contests:
@@ -141,6 +144,7 @@ def count_election(actor: Actor, election: Election) -> dict[str, list[str]]:
             "ballots": ballots,
             "elected": list(result.elected),
             "result_sha256": hashlib.sha256(result.to_json()).hexdigest(),
+            **({"opened": opened[contest.id]} if contest.id in opened else {}),
         }
     election.state = ElectionState.counted
     db.session.flush()

@@ -123,6 +123,12 @@ class ElectionForm(FlaskForm):
             NumberRange(0, 20, "Enter a number from 0 to 20"),
         ],
     )
+    e2e = BooleanField(
+        "End-to-end verifiable: online ballots are encrypted in the voter's browser and "
+        "opened only by trustees after a shuffle",
+        description="The returning officer names the trustees (scrutineers chosen by the "
+        "members) after approval, and sends each voter a credential before the poll opens.",
+    )
     returning_officer = SelectField(
         "Returning officer",
         description="Approves the set-up, checks nominations and declares the result",

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from assembly.auth.models import User
 from assembly.clock import utcnow
 from assembly.counting.rulesets import DEFAULT_RULES
+from assembly.e2e.models import Ceremony
 from assembly.elections.states import ElectionState
 from assembly.extensions import db
 from assembly.membership.models import Constituency, Institution, Person
@@ -108,6 +109,11 @@ class Election(db.Model):  # type: ignore[name-defined]
     officer_public_key: Mapped[str] = mapped_column(String(64), default="")
     officer_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     roll_frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Online ballots are encrypted in the voter's browser and opened by the trustees after
+    #: a shuffle (``assembly.e2e``): a setting, approved with the others.
+    e2e: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The trustees' key ceremony, once the returning officer has named them.
+    ceremony_id: Mapped[int | None] = mapped_column(ForeignKey("e2e_ceremonies.id"))
     #: When the reminders to voters who had not voted were queued (they go once).
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -119,6 +125,7 @@ class Election(db.Model):  # type: ignore[name-defined]
 
     institution: Mapped[Institution] = relationship()
     returning_officer: Mapped[User | None] = relationship()
+    ceremony: Mapped[Ceremony | None] = relationship()
     contests: Mapped[list[Contest]] = relationship(
         back_populates="election", order_by="Contest.id", cascade="all, delete-orphan"
     )

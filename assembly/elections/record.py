@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from assembly.auth.actors import Actor
+from assembly.elections.e2e import section as e2e_section
 from assembly.elections.models import (
     Contest,
     ContestResult,
@@ -138,6 +139,8 @@ def _contest(election: Election, contest: Contest) -> dict[str, Any]:
         "ballots": _ballots(contest),
         "count": count,
         "elected": elected,
+        # The proofs of a contest polled end-to-end verifiably (docs/e2e.md).
+        **({"e2e": e2e} if (e2e := e2e_section(election, contest)) is not None else {}),
     }
 
 

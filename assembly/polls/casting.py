@@ -76,9 +76,11 @@ def store_ballot(
     channel: Channel,
     day: date,
     batch_id: int | None = None,
+    tracker: str | None = None,
 ) -> str:
-    """Store one ballot with a fresh random id and tracker, and return the tracker. The
-    voter's roll mark is the caller's, in the same transaction (``mark_voted``)."""
+    """Store one ballot with a fresh random id and tracker (or the ``tracker`` given: an
+    opened row's), and return the tracker. The voter's roll mark is the caller's, in the same
+    transaction (``mark_voted``)."""
     connection = db.session.connection()
     store = insert_or_ignore(Ballot.__table__, connection.dialect.name)
     ballot = {
@@ -90,11 +92,18 @@ def store_ballot(
         "cast_on": day,
         "batch_id": batch_id,
     }
-    while True:
-        # 80 random bits: a tracker already taken is all but impossible, and then skipped.
-        tracker = new_tracker()
+    if tracker is not None:
         stored = connection.execute(
             store, {**ballot, "id": secrets.token_hex(16), "tracker": tracker}
         )
+        if stored.rowcount != 1:
+            raise Conflict(f"A ballot with the tracker {tracker} is stored already.")
+        return tracker
+    while True:
+        # 80 random bits: a tracker already taken is all but impossible, and then skipped.
+        fresh = new_tracker()
+        stored = connection.execute(
+            store, {**ballot, "id": secrets.token_hex(16), "tracker": fresh}
+        )
         if stored.rowcount == 1:
-            return tracker
+            return fresh

@@ -30,6 +30,9 @@ class Channel(enum.StrEnum):
     online = "online"
     #: A paper or postal ballot, entered in a batch.
     paper = "paper"
+    #: A ranking opened after an end-to-end verifiable poll's shuffles (its tracker is the
+    #: opened row's): cast encrypted online, and linked to no cast ballot. Never a roll mark's.
+    encrypted = "encrypted"
 
 
 class BatchStatus(enum.StrEnum):

@@ -9,6 +9,8 @@
 import { ristretto255, ristretto255_hasher } from "@noble/curves/ed25519.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 
+import { wire } from "./pages.js";
+
 const Point = ristretto255.Point;
 const L = Point.Fn.ORDER;
 const G = Point.BASE;
@@ -204,6 +206,26 @@ const newCredential = () => {
   return { secret: scalarHex(x), public: hex(mul(G, x).toBytes()) };
 };
 
+/** A credential code: 20 characters of the tracker alphabet (100 bits), in groups of five. */
+const newCredentialCode = () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  const characters = Array.from(bytes, (b) => TRACKER_ALPHABET[b & 31]).join("");
+  return characters.match(/.{5}/g).join("-");
+};
+
+/** The secret a credential code stands for (as assembly.crypto.ballot.credential_secret). */
+const credentialSecret = (code) => {
+  const characters = code.replace(/[-\s]/g, "").toUpperCase();
+  if (characters.length !== 20 || [...characters].some((c) => !TRACKER_ALPHABET.includes(c))) {
+    throw new Error("A credential is 20 letters and digits (no 0, 1, I or O).");
+  }
+  const digest = sha512(concat([utf8.encode("assembly/e2e/v1/credential\0"), utf8.encode(characters)]));
+  return scalarHex(mod(littleEndian(digest)));
+};
+
+/** The public credential of a code. */
+const publicCredential = (code) => hex(mul(G, scalarFromHex(credentialSecret(code))).toBytes());
+
 /** The voter's signature on a ballot: a Schnorr proof of the credential's secret whose
  * context is the poll and the ballot's tracker. */
 const signBallot = (secretHex, poll, ballot) =>
@@ -321,6 +343,9 @@ const challengeHex = (label, parts) => {
 
 globalThis.assemblyE2E = Object.freeze({
   challengeHex,
+  credentialSecret,
+  newCredentialCode,
+  publicCredential,
   deal,
   receive,
   transportKey,
@@ -333,3 +358,5 @@ globalThis.assemblyE2E = Object.freeze({
   base: () => hex(G.toBytes()),
   times: (pointHex, scalarHexText) => hex(mul(pointFromHex(pointHex), scalarFromHex(scalarHexText)).toBytes()),
 });
+
+wire(globalThis.assemblyE2E);

@@ -60,6 +60,9 @@ class ElectionSettings:
     candidate_order: CandidateOrder = CandidateOrder.alphabetical
     reminder_days_before_close: int = 3
     returning_officer_id: int | None = None
+    #: Online ballots encrypted in the voter's browser and opened by trustees
+    #: (``elections.e2e``).
+    e2e: bool = False
 
 
 def timetable_rules(institution: Institution) -> TimetableRules:
@@ -126,6 +129,7 @@ def _apply(election: Election, settings: ElectionSettings) -> None:
     election.candidate_order = settings.candidate_order
     election.reminder_days_before_close = settings.reminder_days_before_close
     election.returning_officer_id = settings.returning_officer_id
+    election.e2e = settings.e2e
     timetable = settings.timetable
     election.notice_of_election_on = timetable.notice_of_election_on
     election.nominations_close_on = timetable.nominations_close_on
@@ -167,6 +171,7 @@ def settings_of(election: Election) -> ElectionSettings:
         candidate_order=election.candidate_order,
         reminder_days_before_close=election.reminder_days_before_close,
         returning_officer_id=election.returning_officer_id,
+        e2e=election.e2e,
     )
 
 
@@ -204,6 +209,9 @@ def settings_fingerprint(election: Election) -> str:
         "reminder_days_before_close": settings.reminder_days_before_close,
         "returning_officer_id": settings.returning_officer_id or 0,
         "seed": election.seed,
+        # Named only when set, so that the fingerprints of elections approved before the
+        # setting existed are unchanged.
+        **({"e2e": True} if settings.e2e else {}),
     }
     return hashlib.sha256(canonical_bytes(document)).hexdigest()
 

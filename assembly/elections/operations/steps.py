@@ -25,6 +25,7 @@ from assembly.elections.models import (
 )
 from assembly.elections.operations.setup import settings_of
 from assembly.elections.operations.transitions import lock_election, transition
+from assembly.elections.queries import e2e_problems
 from assembly.elections.states import (
     DATED_STEPS,
     ElectionState,
@@ -222,6 +223,11 @@ def open_poll(actor: Actor, election: Election) -> int:
     :raises InvalidTransition: nominations have not closed.
     """
     election = lock_election(election)
+    problems = e2e_problems(election)
+    if problems:
+        raise InvalidTransition(
+            "The poll cannot open until its end-to-end set-up is done: " + " ".join(problems)
+        )
     transition(election, ElectionState.poll_open)
     return _notify(
         actor,

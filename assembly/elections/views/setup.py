@@ -112,6 +112,7 @@ def _values_of(election: Election) -> dict[str, object]:
         "candidate_order": settings.candidate_order.value,
         "reminder_days_before_close": settings.reminder_days_before_close,
         "returning_officer": settings.returning_officer_id or 0,
+        "e2e": settings.e2e,
         **{name: getattr(settings.timetable, name) for name, _ in DATE_FIELDS},
     }
     for key, weight in settings.weights.items():
@@ -156,6 +157,7 @@ def _settings(
         candidate_order=CandidateOrder(form.candidate_order.data),
         reminder_days_before_close=form.reminder_days_before_close.data or 0,
         returning_officer_id=form.returning_officer.data or None,
+        e2e=bool(form.e2e.data),
     )
 
 

@@ -1,0 +1,188 @@
+// The pages' halves of the end-to-end verifiable steps: a trustee's key ceremony, the
+// returning officer's credentials, and a voter's encrypted ballot. Each page marks its part
+// with a data-e2e attribute and gives what it needs in a JSON block (<script
+// type="application/json" id="e2e-data">); what is secret (a trustee's keys, the voters'
+// credential codes, a ballot's randomness) stays in this browser, in files it saves, and is
+// never sent.
+
+const data = () => JSON.parse(document.getElementById("e2e-data").textContent);
+
+const csrf = () => document.querySelector('input[name="csrf_token"]').value;
+
+const say = (element, text, problem = false) => {
+  element.textContent = text;
+  element.hidden = false;
+  element.classList.toggle("app-e2e-problem", problem);
+};
+
+const post = async (url, body) => {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const answer = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
+  if (!response.ok) throw new Error(answer.error || `The server answered ${response.status}.`);
+  return answer;
+};
+
+const save = (name, text, type = "application/json") => {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type }));
+  link.download = name;
+  link.textContent = `Save ${name} again`;
+  link.className = "govuk-link app-e2e-saved";
+  document.body.append(link);
+  link.click();
+  return link;
+};
+
+// -- a trustee's key ceremony -------------------------------------------------------------------
+
+const KEYS = "assembly-e2e-trustee:";
+
+const keyFile = (d) => JSON.parse(localStorage.getItem(KEYS + d.label + ":" + d.number) || "{}");
+
+const keepKeyFile = (d, file) => {
+  localStorage.setItem(KEYS + d.label + ":" + d.number, JSON.stringify(file));
+  return save(`trustee-${d.number}-${d.label.replaceAll("/", "-")}.json`, JSON.stringify(file, null, 1));
+};
+
+const readUploadedKeyFile = async (input) => {
+  const file = input && input.files && input.files[0];
+  return file ? JSON.parse(await file.text()) : null;
+};
+
+const ceremony = (api, root) => {
+  const d = data();
+  const status = root.querySelector("[data-e2e-status]");
+  const button = root.querySelector("[data-e2e-action]");
+  if (!button) return;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      if (d.step === "registering") {
+        const transport = api.transportKey();
+        keepKeyFile(d, { ceremony: d.label, number: d.number, transport_secret: transport.secret });
+        await post(d.url, { transport_key: transport.public });
+      } else if (d.step === "dealing") {
+        await post(d.url, { dealing: api.deal(d.label, d.number, d.threshold, d.recipients) });
+      } else if (d.step === "confirming") {
+        const file = (await readUploadedKeyFile(root.querySelector("[data-e2e-key-file]"))) || keyFile(d);
+        if (!file.transport_secret) throw new Error("Choose the trustee key file this browser saved when you registered.");
+        const got = api.receive(d.label, d.number, d.threshold, file.transport_secret, d.dealings);
+        if (got.failed.length) {
+          throw new Error(`The dealing of trustee ${got.failed.join(", ")} failed your browser's check. Tell the returning officer, who starts the dealing again.`);
+        }
+        keepKeyFile(d, { ...file, secret: got.secret, public: got.public, election_key: got.electionKey });
+        await post(d.url, { public_key: got.public });
+      }
+      window.location.reload();
+    } catch (error) {
+      say(status, error.message, true);
+      button.disabled = false;
+    }
+  });
+};
+
+// -- the returning officer's credentials --------------------------------------------------------
+
+const credentials = (api, root) => {
+  const d = data();
+  const status = root.querySelector("[data-e2e-status]");
+  for (const button of root.querySelectorAll("[data-e2e-contest]")) {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const contest = d.contests.find((c) => String(c.id) === button.dataset.e2eContest);
+      button.disabled = true;
+      try {
+        const lines = ["elector_number,email,credential"];
+        const publics = [];
+        for (const voter of contest.roll) {
+          const code = api.newCredentialCode();
+          publics.push(api.publicCredential(code));
+          lines.push(`${voter.number},${voter.email},${code}`);
+        }
+        publics.sort();
+        // Saved before it is sent: the codes exist nowhere else.
+        save(`credentials-${contest.slug}.csv`, lines.join("\n") + "\n", "text/csv");
+        await post(contest.url, { credentials: publics });
+        window.location.reload();
+      } catch (error) {
+        say(status, error.message, true);
+        button.disabled = false;
+      }
+    });
+  }
+};
+
+// -- a voter's encrypted ballot -----------------------------------------------------------------
+
+const ballot = (api, root) => {
+  const d = data();
+  const status = root.querySelector("[data-e2e-status]");
+  const code = root.querySelector("[data-e2e-credential]");
+  const encryptButton = root.querySelector("[data-e2e-encrypt]");
+  const made = root.querySelector("[data-e2e-made]");
+  const trackerText = root.querySelector("[data-e2e-tracker]");
+  const castButton = root.querySelector("[data-e2e-cast]");
+  const auditButton = root.querySelector("[data-e2e-audit]");
+  // With this script running, the ballot is cast encrypted: today's form is put away.
+  for (const plain of document.querySelectorAll("[data-e2e-plain]")) plain.hidden = true;
+  root.hidden = false;
+  let current = null;
+  encryptButton.addEventListener("click", () => {
+    try {
+      const secret = api.credentialSecret(code.value);
+      const credential = api.publicCredential(code.value);
+      const encrypted = api.encryptRanking(d.key, d.candidates, d.ranking, d.label, credential);
+      current = { secret, credential, ...encrypted };
+      trackerText.textContent = encrypted.tracker;
+      made.hidden = false;
+      status.hidden = true;
+      castButton.focus();
+    } catch (error) {
+      say(status, error.message, true);
+    }
+  });
+  castButton.addEventListener("click", async () => {
+    if (!current) return;
+    castButton.disabled = true;
+    try {
+      const signature = api.signBallot(current.secret, d.label, current.ballot);
+      const answer = await post(d.cast_url, {
+        cast: { credential: current.credential, ballot: current.ballot, signature },
+      });
+      window.location.assign(answer.receipt);
+    } catch (error) {
+      say(status, error.message, true);
+      castButton.disabled = false;
+    }
+  });
+  auditButton.addEventListener("click", async () => {
+    if (!current) return;
+    const audited = {
+      credential: current.credential,
+      ballot: current.ballot,
+      ranking: d.ranking.map((i) => d.candidate_ids[i]),
+      randomness: current.randomness,
+    };
+    current = null;
+    made.hidden = true;
+    try {
+      const answer = await post(d.audit_url, { audited });
+      say(status, answer.message);
+    } catch (error) {
+      say(status, error.message, true);
+    }
+  });
+};
+
+export const wire = (api) => {
+  const root = document.querySelector("[data-e2e]");
+  if (!root) return;
+  const part = { ceremony, credentials, ballot }[root.dataset.e2e];
+  if (part) part(api, root);
+};
