@@ -20,7 +20,7 @@ from assembly.config import ConfigError
 
 #: The group's own commands that need no settings. ``keys`` and ``record`` also hold app
 #: subcommands (``keys list``, ``keys rotate``), which load the app themselves.
-OFFLINE_COMMANDS = ("count", "keys", "record", "verify")
+OFFLINE_COMMANDS = ("count", "keys", "record", "trustee", "verify")
 
 EPILOG = (
     "count, verify, keys generate and record sign need no settings and no database. Every "
@@ -122,6 +122,7 @@ def _add_standalone_commands() -> None:
     # loads the app to find them. `timers run` and the `keys` subcommands added here load it
     # when they run.
     from assembly.offline.count import count_command
+    from assembly.offline.trustee import trustee_group
     from assembly.offline.verify import keys_group, record_group, verify_command
     from assembly.ops.timers import timers_group
     from assembly.records.cli import add_key_commands
@@ -132,6 +133,7 @@ def _add_standalone_commands() -> None:
     cli.add_command(verify_command)
     cli.add_command(keys_group)
     cli.add_command(record_group)
+    cli.add_command(trustee_group)
     cli.add_command(timers_group)
 
 

@@ -82,7 +82,6 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
 def assert_accessible(page: Any) -> None:
     """Run axe-core on the page: no serious or critical violations."""
     from axe_playwright_python.sync_playwright import Axe
-
     from playwright.sync_api import Error as PlaywrightError
 
     # A click that follows a link returns before the next document has loaded; axe run

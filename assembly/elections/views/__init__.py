@@ -21,6 +21,7 @@ from __future__ import annotations
 
 # Importing the page modules registers their routes on ``bp``.
 from assembly.elections.views import (  # noqa: F401
+    e2e,
     nominations,
     paper,
     records,

@@ -24,9 +24,11 @@ from assembly.auth.actors import current_actor
 from assembly.auth.permissions import SIGNED_IN, account_checked_by_view
 from assembly.auth.queries import get_user
 from assembly.clock import long_date, today
+from assembly.e2e.operations import poll_label
 from assembly.elections.access import election_view, get_election_by_slug
 from assembly.elections.forms import BallotForm, ballot_marks
 from assembly.elections.models import Candidate, Contest, CountMethod, Election, RollEntry
+from assembly.elections.nominations import valid_candidates
 from assembly.elections.views.blueprint import bp
 from assembly.elections.voting import (
     POLL_STARTED,
@@ -152,8 +154,35 @@ def vote(institution: Institution, election: Election) -> ResponseReturnValue:
             chosen=[by_id[i] for i in ranking],
             is_ranked=contest.method == CountMethod.stv,
             form=BallotForm(),
+            e2e_data=_e2e_data(institution, election, contest, ranking),
         )
     )
+
+
+def _e2e_data(
+    institution: Institution, election: Election, contest: Contest, ranking: list[int]
+) -> dict[str, Any] | None:
+    """What the review page's script encrypts: the key, the contest's candidates in the
+    record's order, the ranking as their positions (first past the post: in id order, as
+    today's ballots store it)."""
+    ceremony = election.ceremony
+    if not election.e2e or ceremony is None or not ceremony.election_key:
+        return None
+    ids = [c.id for c in valid_candidates(contest)]
+    chosen = sorted(ranking) if contest.method != CountMethod.stv else ranking
+    return {
+        "key": ceremony.election_key,
+        "label": poll_label(ceremony, contest.poll_id),
+        "candidates": len(ids),
+        "candidate_ids": ids,
+        "ranking": [ids.index(i) for i in chosen],
+        "cast_url": url_for(
+            "elections.vote_encrypted", slug=institution.slug, election_id=election.id
+        ),
+        "audit_url": url_for(
+            "elections.vote_audit", slug=institution.slug, election_id=election.id
+        ),
+    }
 
 
 def _refused_cast(

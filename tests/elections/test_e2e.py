@@ -1,0 +1,323 @@
+"""A board election polled end-to-end verifiably, through its pages and its operations, with
+the pure core playing each browser (tests/e2e/test_e2e_crypto.py shows the browser's bytes
+are the same): the officer names the trustees, they run the ceremony, the officer publishes
+credentials, voters cast and audit encrypted ballots, each trustee shuffles and opens with
+``assembly trustee``, the count takes the opened rankings and the record verifies, step 10
+included. Every refusal leaves the database as it was."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from assembly.auth.actors import SystemActor
+from assembly.auth.models import Role, User
+from assembly.cli_group import cli
+from assembly.crypto import ballot as ballots
+from assembly.crypto import poll
+from assembly.crypto.group import G, L, Point, random_scalar, scalar_hex
+from assembly.crypto.trustees import deal, open_share, seal_share
+from assembly.e2e.models import EncryptedBallot, Shuffle
+from assembly.e2e.operations import poll_label
+from assembly.elections import e2e
+from assembly.elections.count import count_election
+from assembly.elections.models import Contest, CountMethod, Election, RollEntry
+from assembly.elections.nominations import valid_candidates
+from assembly.elections.operations import (
+    ElectionSettings,
+    approve_election,
+    create_election,
+    register_officer_key,
+    tick,
+)
+from assembly.elections.record import get_record
+from assembly.elections.states import ElectionState
+from assembly.errors import Conflict, InvalidTransition, RuleViolation
+from assembly.extensions import db
+from assembly.polls.models import Ballot, Channel
+from assembly.records.operations import published
+from assembly.records.verify import verify_record
+from tests.conftest import grant, make_institution, make_member, make_user
+from tests.elections.polls import OFFICER_PUBLIC_KEY, countersign
+from tests.elections.test_setup import GOOD
+from tests.elections.test_tick import _stand
+
+TIMER = SystemActor("timer")
+#: Preferences of the voters who vote encrypted (indexes into the contest's candidates).
+RANKINGS = [(0, 2), (1,), (2, 0, 1), (0,), (1, 2)]
+
+
+def _election(slug: str) -> Election:
+    school = make_institution(slug=slug)
+    secretary, officer = make_user(f"sec@{slug}.org"), make_user(f"ro@{slug}.org")
+    grant(secretary, school, Role.secretary)
+    grant(officer, school, Role.returning_officer)
+    third = Fraction(1, 3)
+    election = create_election(
+        secretary,
+        school,
+        ElectionSettings(
+            title="Governors 2027",
+            seats=6,
+            apportionment="largest-remainder",
+            weights={"workers": third, "users": third, "community": third},
+            methods=dict.fromkeys(("workers", "users", "community"), CountMethod.stv),
+            timetable=GOOD,
+            returning_officer_id=officer.id,
+            e2e=True,
+        ),
+    )
+    register_officer_key(officer, election, OFFICER_PUBLIC_KEY)
+    approve_election(officer, election, today=date(2027, 4, 1))
+    db.session.commit()
+    return election
+
+
+def _post(client: FlaskClient, url: str, body: Any) -> Any:
+    return client.post(url, json=body)
+
+
+class Browser:
+    """A trustee's browser, played by the pure core: its transport key and, once the
+    ceremony is done, its decryption key file."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.transport = random_scalar()
+        self.key_file: dict[str, Any] = {}
+
+
+def _ceremony(
+    client: FlaskClient, login_as: Any, election: Election, emails: list[str]
+) -> list[Browser]:
+    url = f"/institutions/{election.institution.slug}/elections/{election.id}/trustees"
+    browsers = [Browser(i) for i in range(1, len(emails) + 1)]
+    for email, browser in zip(emails, browsers, strict=True):
+        login_as(email)
+        answer = _post(client, url + "/step", {"transport_key": (G * browser.transport).hex()})
+        assert answer.status_code == 200, answer.get_json()
+    db.session.expire_all()
+    ceremony = election.ceremony
+    assert ceremony is not None
+    label = ceremony.label
+    transports = {t.number: Point.from_hex(t.transport_key) for t in ceremony.trustees}
+    for email, browser in zip(emails, browsers, strict=True):
+        dealing = deal(label, browser.number, ceremony.threshold, len(emails))
+        body = {
+            "number": browser.number,
+            "commitments": [c.hex() for c in dealing.commitments],
+            "proof": dealing.proof.to_json(),
+            "shares": [
+                {"to": to, **seal_share(label, browser.number, to, transports[to], share)}
+                for to, share in enumerate(dealing.shares, start=1)
+            ],
+        }
+        login_as(email)
+        assert _post(client, url + "/step", {"dealing": body}).status_code == 200
+    db.session.expire_all()
+    dealings = e2e.e2e.dealings_of(ceremony)
+    for email, browser in zip(emails, browsers, strict=True):
+        secret = (
+            sum(
+                open_share(
+                    label,
+                    d["number"],
+                    browser.number,
+                    browser.transport,
+                    d["shares"][browser.number - 1],
+                )
+                for d in dealings
+            )
+            % L
+        )
+        browser.key_file = {
+            "ceremony": label,
+            "number": browser.number,
+            "secret": scalar_hex(secret),
+            "public": (G * secret).hex(),
+        }
+        login_as(email)
+        answer = _post(client, url + "/step", {"public_key": (G * secret).hex()})
+        assert answer.status_code == 200, answer.get_json()
+    db.session.expire_all()
+    return browsers
+
+
+def _contest(election: Election, key: str) -> Contest:
+    return next(c for c in election.contests if c.constituency.key == key)
+
+
+def test_an_end_to_end_election_from_trustees_to_a_verified_record(
+    app: Flask, client: FlaskClient, login_as: Any, tmp_path: Path
+) -> None:
+    election = _election("e2e-school")
+    slug = election.institution.slug
+    officer = election.returning_officer
+    assert officer is not None
+    # The officer names two scrutineers; any two of the three open the ballots.
+    login_as(officer.email)
+    page = client.post(
+        f"/institutions/{slug}/elections/{election.id}/trustees",
+        data={"scrutineers": "s1@example.org\ns2@example.org", "threshold": "2"},
+    )
+    assert page.status_code == 302, page.get_data(as_text=True)
+    db.session.expire_all()
+    browsers = _ceremony(
+        client, login_as, election, [officer.email, "s1@example.org", "s2@example.org"]
+    )
+    ceremony = election.ceremony
+    assert ceremony is not None and ceremony.election_key
+    # The roll: five voters for the users' contest (three candidates), one for workers.
+    [
+        make_member(election.institution, "users", email=f"v{i}@example.org")
+        for i in range(len(RANKINGS) + 1)
+    ]
+    _stand(election, "users", 3)
+    _stand(election, "workers", 1)
+    tick(TIMER, GOOD.nominations_close_on + timedelta(days=1))
+    db.session.commit()
+    assert election.state == ElectionState.nominations_closed
+    contest = _contest(election, "users")
+    # Until the credentials are published, the poll does not open.
+    with pytest.raises(InvalidTransition, match="credentials are not published"):
+        from assembly.elections.operations import open_poll
+
+        open_poll(TIMER, election)
+    db.session.rollback()
+    # The officer's browser makes a code per voter and publishes the public halves.
+    codes = [ballots.new_credential_code() for _ in range(contest.roll_size)]
+    publics = sorted((G * ballots.credential_secret(c)).hex() for c in codes)
+    login_as(officer.email)
+    url = f"/institutions/{slug}/elections/{election.id}/credentials/{contest.id}"
+    assert _post(client, url, {"credentials": publics[:-1]}).status_code == 400
+    assert _post(client, url, {"credentials": publics}).status_code == 200
+    tick(TIMER, GOOD.poll_opens_on)
+    db.session.commit()
+    assert election.state == ElectionState.poll_open
+
+    key = Point.from_hex(ceremony.election_key)
+    label = poll_label(ceremony, contest.poll_id)
+    layout = ballots.Layout(len(valid_candidates(contest)))
+    entries = db.session.scalars(
+        select(RollEntry).where(RollEntry.contest_id == contest.id).order_by(RollEntry.number)
+    ).all()
+    day = GOOD.poll_opens_on
+    # A voter audits an encryption first: it opens to their choices and is never counted.
+    audited = poll.audit(key, layout, RANKINGS[0], label, G * ballots.credential_secret(codes[0]))
+    ids = [c.id for c in valid_candidates(contest)]
+    found = e2e.audit_ballot(TIMER, election, contest, audited.to_json(ids), today=day)
+    assert found.ranking == RANKINGS[0]
+    db.session.commit()
+    # A lie about what an encryption holds is caught.
+    lie = poll.Audited(audited.credential, audited.ballot, (1,), audited.randomness)
+    with pytest.raises(RuleViolation, match="does NOT open"):
+        e2e.audit_ballot(TIMER, election, contest, lie.to_json(ids), today=day)
+    db.session.rollback()
+    for entry, ranking, code in zip(entries, RANKINGS, codes, strict=False):
+        cast = poll.cast(key, layout, ranking, label, ballots.credential_secret(code))
+        e2e.cast_ballot(TIMER, election, contest, entry.person_id, cast.to_json(), today=day)
+        db.session.commit()
+    # A second ballot with a used credential, and one with a credential not on the list.
+    again = poll.cast(key, layout, (1,), label, ballots.credential_secret(codes[0]))
+    with pytest.raises(Conflict):
+        e2e.cast_ballot(TIMER, election, contest, entries[-1].person_id, again.to_json(), today=day)
+    db.session.rollback()
+    stranger = poll.cast(key, layout, (1,), label, random_scalar())
+    with pytest.raises(RuleViolation, match="not one of this poll's"):
+        e2e.cast_ballot(
+            TIMER, election, contest, entries[-1].person_id, stranger.to_json(), today=day
+        )
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(EncryptedBallot)) == len(RANKINGS)
+    tick(TIMER, GOOD.poll_closes_on + timedelta(days=1))
+    db.session.commit()
+    assert election.state == ElectionState.poll_closed
+
+    # Each trustee shuffles with the offline command; then two open.
+    runner = CliRunner()
+    task_url = f"/institutions/{slug}/elections/{election.id}/trustees/task.json"
+    emails = [officer.email, "s1@example.org", "s2@example.org"]
+
+    def step(email: str, part: str, browser: Browser) -> None:
+        login_as(email)
+        task = tmp_path / "task.json"
+        task.write_bytes(client.get(task_url).data)
+        out = tmp_path / f"{part}-{browser.number}.json"
+        if part == "shuffle":
+            args = [
+                "trustee",
+                "shuffle",
+                str(task),
+                "--trustee",
+                str(browser.number),
+                "-o",
+                str(out),
+            ]
+        else:
+            keyfile = tmp_path / f"key-{browser.number}.json"
+            keyfile.write_text(json.dumps(browser.key_file))
+            args = ["trustee", "open", str(task), "--key", str(keyfile), "-o", str(out)]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        with out.open("rb") as file:
+            client.post(
+                f"/institutions/{slug}/elections/{election.id}/trustees/{part}",
+                data={"upload": (file, out.name)},
+                content_type="multipart/form-data",
+            )
+
+    step(emails[0], "shuffle", browsers[0])
+    # Opening before two have shuffled is refused.
+    step(emails[0], "open", browsers[0])
+    db.session.expire_all()
+    assert e2e.e2e.openings_of(contest.poll_id) == []
+    step(emails[1], "shuffle", browsers[1])
+    # A shuffle whose output was changed is refused, and nothing is kept.
+    login_as(emails[2])
+    task = json.loads(client.get(task_url).data)
+    rows = [[poll.Ciphertext.from_json(c) for c in row] for row in task["polls"][0]["rows"]]
+    shuffled = poll.mix(key, rows, task["polls"][0]["label"], 3)
+    tampered = shuffled.to_json()
+    tampered["rows"][0], tampered["rows"][1] = tampered["rows"][1], tampered["rows"][0]
+    with pytest.raises(RuleViolation, match="proof does not hold"):
+        e2e.add_shuffles(
+            db.session.get(User, ceremony.trustees[2].user_id),
+            election,
+            {"polls": [{"poll": contest.poll_id, "shuffle": tampered}]},
+        )
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Shuffle)) == 2
+    step(emails[1], "open", browsers[1])
+    step(emails[2], "open", browsers[2])
+    db.session.expire_all()
+    assert [o.trustee for o in e2e.e2e.openings_of(contest.poll_id)] == [2, 3]
+
+    count_election(officer, election)
+    db.session.commit()
+    opened = db.session.scalars(
+        select(Ballot.ranking).where(
+            Ballot.poll_id == contest.poll_id, Ballot.channel == Channel.encrypted
+        )
+    ).all()
+    assert sorted(json.loads(r) for r in opened) == sorted([ids[i] for i in r] for r in RANKINGS)
+    countersign(election)
+    row = get_record(election)
+    assert row is not None
+    record = published(row)
+    report = verify_record(record)
+    assert report.ok, [s for s in report.steps if not s.passed]
+    step10 = report.step(10)
+    assert step10.name == "End-to-end proofs" and step10.passed
+    body = record.get("body", record)
+    contest_body = next(c for c in body["contests"] if c["id"] == contest.id)
+    assert len(contest_body["e2e"]["cast"]) == len(RANKINGS)
+    assert len(contest_body["e2e"]["audited"]) == 1
