@@ -57,6 +57,8 @@ ON_POLL_ELECTION = {
     "elections.vote_cast",
     "elections.vote_receipt",
     "elections.vote_receipt_file",
+    "elections.vote_encrypted",
+    "elections.vote_audit",
     "elections.trackers",
     "elections.turnout",
 }
@@ -191,8 +193,23 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     # The signed receipt comes from the browser's own session: none here, so 404 for anyone
     # signed in (the server has no receipt to give out).
     "elections.vote_receipt_file": {"GET": {**dict.fromkeys(ROLES, 404), "anonymous": 302}},
+    # An encrypted cast and an audit are the member's; an empty body is refused (400).
+    "elections.vote_encrypted": {"POST": {**MEMBER, "member": 400}},
+    "elections.vote_audit": {"POST": {**MEMBER, "member": 400}},
     "elections.trackers": {"GET": ALL_200},
     "elections.turnout": {"GET": OFFICERS},
+    # End-to-end: the trustees' page is the returning officer's and the trustees' (none are
+    # named on the draft sample election, which is not end-to-end: an empty form is 400, the
+    # ceremony cannot restart, the task waits for the close, an empty upload goes back to the
+    # page); the credentials page is the officer's, and the sample contest is not this
+    # election's (404).
+    "elections.trustees": {"GET": THE_OFFICER, "POST": {**THE_OFFICER, "returning_officer": 400}},
+    "elections.trustee_step": {"POST": {**THE_OFFICER, "returning_officer": 400}},
+    "elections.trustees_restart": {"POST": {**THE_OFFICER, "returning_officer": 409}},
+    "elections.trustee_task": {"GET": {**THE_OFFICER, "returning_officer": 409}},
+    "elections.trustee_upload": {"POST": {**THE_OFFICER, "returning_officer": 302}},
+    "elections.credentials": {"GET": THE_OFFICER},
+    "elections.credentials_publish": {"POST": {**THE_OFFICER, "returning_officer": 404}},
     # Counting and declaring are the returning officer's (a draft cannot be: 409); results
     # and ballots are shown from the count (officers) and the declaration (everyone): 404 here.
     "elections.election_count": {
@@ -606,6 +623,8 @@ def _url(app: Flask, endpoint: str, scenario: dict[str, Any], token_email: str) 
             values["kind"] = "notice_of_election"
         elif argument == "batch_id":
             values["batch_id"] = 1
+        elif argument == "part":
+            values["part"] = "shuffle"
         elif argument == "filename":
             values["filename"] = "app.css"
         else:  # pragma: no cover - a new argument needs a sample value here

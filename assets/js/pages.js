@@ -7,7 +7,7 @@
 
 const data = () => JSON.parse(document.getElementById("e2e-data").textContent);
 
-const csrf = () => document.querySelector('input[name="csrf_token"]').value;
+const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
 const say = (element, text, problem = false) => {
   element.textContent = text;
