@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -85,15 +86,24 @@ AGENT = "Mozilla/5.0 (X11; Linux x86_64) assembly-bench-cast/1"
 class Voter:
     """One voter's browser: its cookies, and the form its "Cast my vote" button sends."""
 
-    __slots__ = ("cookies", "form", "link")
+    __slots__ = ("cookies", "form", "link", "payload")
 
     def __init__(self, link: str) -> None:
         self.link = link
         self.cookies: dict[str, str] = {}
         self.form: dict[str, str] = {}
+        #: In the encrypted mode: the JSON the review page's script posts (its encrypted,
+        #: signed ballot), made before the run as each voter's browser would make it.
+        self.payload = b""
 
     def request(
-        self, port: int, method: str, path: str, form: dict[str, str] | None = None
+        self,
+        port: int,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        *,
+        payload: bytes = b"",
     ) -> tuple[int, str]:
         """Send one request on a new connection; keep the cookies it sets; return the status
         and the body.
@@ -114,7 +124,15 @@ class Voter:
         if self.cookies:
             head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         body = b""
-        if form is not None:
+        if payload:
+            body = payload
+            head += [
+                "Content-Type: application/json",
+                f"X-CSRFToken: {self.form['csrf_token']}",
+                f"Origin: http://127.0.0.1:{port}",
+                f"Content-Length: {len(body)}",
+            ]
+        elif form is not None:
             body = urllib.parse.urlencode(form).encode()
             head += [
                 "Content-Type: application/x-www-form-urlencoded",
@@ -285,7 +303,10 @@ def _cast_all(
                 return
             began = time.perf_counter()
             try:
-                status, _ = voter.request(port, "POST", cast, voter.form)
+                if voter.payload:
+                    status, _ = voter.request(port, "POST", cast, payload=voter.payload)
+                else:
+                    status, _ = voter.request(port, "POST", cast, voter.form)
             except OSError:
                 status = 0
             ended = time.perf_counter()
@@ -299,7 +320,89 @@ def _cast_all(
     return results, start
 
 
-def _open_poll(voters: int) -> Any:
+#: Candidates' names when the contest has more than make_poll's three.
+GIVEN = [
+    "Ann",
+    "Ben",
+    "Cal",
+    "Dee",
+    "Eve",
+    "Fay",
+    "Gus",
+    "Hal",
+    "Ivy",
+    "Jo",
+    "Kit",
+    "Lee",
+    "Max",
+    "Ned",
+    "Oli",
+    "Pam",
+    "Ray",
+    "Sue",
+    "Tom",
+    "Val",
+]
+
+
+def _names(candidates: int) -> tuple[tuple[str, str], ...]:
+    return tuple((GIVEN[i], "Candidate") for i in range(candidates))
+
+
+def _encrypted_setup(poll: Any, voters: int) -> tuple[str, str, list[str]]:
+    """Make the open poll's election end-to-end verifiable as a completed ceremony and
+    published credentials would leave it (a one-trustee key: casting never decrypts), with
+    one credential code per roll entry; return the election key, the poll's label and the
+    codes. The ceremony's own steps are tests/elections/test_e2e.py's; here only casting is
+    timed."""
+    from assembly.auth.models import User
+    from assembly.clock import utcnow
+    from assembly.crypto.ballot import credential_secret, new_credential_code
+    from assembly.crypto.group import G, random_scalar
+    from assembly.e2e.models import Ceremony, Credential, Trustee
+    from assembly.e2e.operations import poll_label
+    from assembly.elections.e2e import ceremony_label
+    from assembly.extensions import db
+
+    election = poll.election
+    contest = poll.contests["workers"]
+    key = G * random_scalar()
+    officer = User(email=f"officer-{secrets.token_hex(3)}@example.org", display_name="Officer")
+    db.session.add(officer)
+    db.session.flush()
+    ceremony = Ceremony(
+        label=ceremony_label(election), threshold=1, election_key=key.hex(), completed_at=utcnow()
+    )
+    ceremony.trustees.append(
+        Trustee(number=1, user_id=officer.id, public_key=key.hex(), confirmed_at=utcnow())
+    )
+    election.e2e = True
+    election.ceremony = ceremony
+    codes = [new_credential_code() for _ in range(voters)]
+    db.session.add_all(
+        Credential(poll_id=contest.poll_id, credential=(G * credential_secret(code)).hex())
+        for code in codes
+    )
+    db.session.flush()
+    label = poll_label(ceremony, contest.poll_id)
+    db.session.commit()
+    return key.hex(), label, codes
+
+
+def _encrypt(job: tuple[str, int, str, str, tuple[int, ...]]) -> bytes:
+    """One voter's browser: encrypt and sign their ranking; the JSON body it posts."""
+    from assembly.crypto import poll
+    from assembly.crypto.ballot import Layout, credential_secret
+    from assembly.crypto.group import Point
+
+    key, candidates, label, code, ranking = job
+    made = poll.cast(
+        Point.from_hex(key), Layout(candidates), ranking, label, credential_secret(code)
+    )
+    return json.dumps({"cast": made.to_json()}, separators=(",", ":")).encode()
+
+
+def _open_poll(voters: int, candidates: int = 3) -> Any:
     """An election with its poll open and ``voters`` members on its one contest's roll."""
     from assembly.auth.actors import SYSTEM
     from assembly.elections.models import RollEntry
@@ -309,7 +412,8 @@ def _open_poll(voters: int) -> Any:
     from assembly.membership.queries import get_constituency
     from tests.elections.polls import make_poll
 
-    poll = make_poll(keys=("workers",), voters=1)
+    names = _names(candidates) if candidates != 3 else None
+    poll = make_poll(keys=("workers",), voters=1, **({"names": names} if names else {}))
     contest = poll.contests["workers"]
     constituency = get_constituency(poll.institution, "workers")
     for number in range(2, voters + 1):
@@ -397,6 +501,7 @@ def child(args: argparse.Namespace) -> None:
     from assembly.audit.operations import verify_chain
     from assembly.auth.actors import CLI
     from assembly.auth.operations import issue_sign_in_link
+    from assembly.e2e.models import EncryptedBallot
     from assembly.elections.models import Contest
     from assembly.extensions import db
     from assembly.polls.models import Ballot, RollMark
@@ -426,8 +531,9 @@ def child(args: argparse.Namespace) -> None:
     began = time.perf_counter()
     with app.app_context():
         upgrade()
-        poll = _open_poll(args.voters)
+        poll = _open_poll(args.voters, args.candidates)
         candidates = [c.id for c in poll.candidates["workers"]]
+        encrypted = _encrypted_setup(poll, args.voters) if args.encrypted else None
         voters = [
             Voter(re.sub(r"^https?://[^/]+", "", issue_sign_in_link(CLI, email)))
             for email in poll.voters["workers"]
@@ -438,9 +544,23 @@ def child(args: argparse.Namespace) -> None:
         database = db.engine.dialect.name
         db.session.remove()
         db.engine.dispose()
-    for voter in voters:
-        chosen = rng.sample(candidates, rng.randint(1, len(candidates)))
-        voter.form.update({f"pref-{c}": str(n) for n, c in enumerate(chosen, start=1)})
+    rankings = [
+        tuple(rng.sample(range(len(candidates)), rng.randint(1, len(candidates)))) for _ in voters
+    ]
+    if encrypted is None:
+        for voter, ranking in zip(voters, rankings, strict=True):
+            voter.form.update(
+                {f"pref-{candidates[i]}": str(n) for n, i in enumerate(ranking, start=1)}
+            )
+    else:
+        key, label, codes = encrypted
+        jobs = [
+            (key, len(candidates), label, code, ranking)
+            for code, ranking in zip(codes, rankings, strict=True)
+        ]
+        with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as encryptors:
+            for voter, payload in zip(voters, encryptors.map(_encrypt, jobs, 32), strict=True):
+                voter.payload = payload
     built = time.perf_counter() - began
 
     vote = f"/institutions/{slug}/elections/{election_id}/vote"
@@ -460,12 +580,13 @@ def child(args: argparse.Namespace) -> None:
         with _profiling(server.pid, args.profile):
             server_cpu, own_cpu = _cpu_seconds(workers), time.process_time()
             busy, spent = _machine_busy()
-            results, start = _cast_all(port, vote + "/cast", voters, args.clients, args.time_limit)
+            cast_path = vote + ("/encrypted" if args.encrypted else "/cast")
+            results, start = _cast_all(port, cast_path, voters, args.clients, args.time_limit)
             busy, spent = (a - b for a, b in zip(_machine_busy(), (busy, spent), strict=True))
             server_cpu = _cpu_seconds(workers) - server_cpu
             own_cpu = time.process_time() - own_cpu
 
-    ok = [r for r in results if r[0] == 302]
+    ok = [r for r in results if r[0] == (200 if args.encrypted else 302)]
     elapsed = max(r[2] for r in results) - start
     per_second = Counter(int(r[2] - start) for r in ok)
     whole_seconds = [per_second[s] for s in range(int(elapsed))]
@@ -478,10 +599,11 @@ def child(args: argparse.Namespace) -> None:
             found = serializer.loads(cookie).get("vote_receipts", {}).get(str(election_id))
             if found:
                 receipts.append(found["tracker"])
+        table = EncryptedBallot if args.encrypted else Ballot
         stored = set(
             db.session.scalars(
-                select(Ballot.tracker)
-                .join(Contest, Contest.poll_id == Ballot.poll_id)
+                select(table.tracker)
+                .join(Contest, Contest.poll_id == table.poll_id)
                 .where(Contest.id == contest_id)
             )
         )
@@ -499,6 +621,8 @@ def child(args: argparse.Namespace) -> None:
     server_log = log.read_text()
     result = {
         "database": database,
+        "mode": "encrypted" if args.encrypted else "today's",
+        "candidates": len(candidates),
         "voters": args.voters,
         "clients": args.clients,
         "prepare_s": round(built, 1),
@@ -540,15 +664,23 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=VOTERS)
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT)
+    parser.add_argument("--candidates", type=int, default=3, help="on the ballot (3 to 20)")
+    parser.add_argument(
+        "--encrypted",
+        action="store_true",
+        help="end-to-end verifiable: each voter posts an encrypted, signed ballot",
+    )
     parser.add_argument("--profile", metavar="FOLDER", help="py-spy the workers into FOLDER")
     args = parser.parse_args()
     if args.child:
         child(args)
         return
     where = "PostgreSQL" if args.database_url else "SQLite (WAL)"
+    endpoint = "…/vote/encrypted (an encrypted, signed ballot)" if args.encrypted else "…/vote/cast"
     print(
         f"casting through gunicorn (2 sync workers) on {where}: {args.voters:,} signed-in "
-        f"voters, {args.clients} client threads, one POST …/vote/cast each"
+        f"voters, {args.candidates} candidates, {args.clients} client threads, one POST "
+        f"{endpoint} each"
     )
     print(f"machine: {machine()}")
     r = child_result(__file__)
@@ -579,9 +711,11 @@ def main() -> None:
             r["cast_events"] == r["stored"] and r["chain_ok"]
         ),
         "no traceback in the server log": r["tracebacks"] == 0,
-        f"≥ {TARGET_RATE} ballots/s": r["rate"] >= TARGET_RATE,
-        f"p99 ≤ {TARGET_P99_MS} ms": r["p99_ms"] <= TARGET_P99_MS,
     }
+    if not args.encrypted:
+        # The casting budget is today's mode's; the encrypted mode's rate is reported beside it.
+        checks[f"≥ {TARGET_RATE} ballots/s"] = r["rate"] >= TARGET_RATE
+        checks[f"p99 ≤ {TARGET_P99_MS} ms"] = r["p99_ms"] <= TARGET_P99_MS
     for label, passed in checks.items():
         print(f"  {'ok ' if passed else 'NOT'} {label}")
     if r["errors"]:

@@ -36,6 +36,7 @@ from assembly.extensions import db
 from assembly.polls.casting import ANONYMOUS_VOTER, AlreadyVoted, mark_voted
 from assembly.polls.models import Channel
 from assembly.records.operations import current_signing_key, sign_receipt
+from assembly.records.record import encrypted_ballot_hash
 
 __all__ = [
     "TRUSTEE_STATES",
@@ -240,7 +241,7 @@ def cast_ballot(
     )
     content = db.session.get(EncryptedBallot, (contest.poll_id, tracker))
     assert content is not None
-    digest = hashlib.sha256(content.content.encode()).hexdigest()
+    digest = encrypted_ballot_hash(contest.id, json.loads(content.content))
     receipt = {
         "institution": election.institution.slug,
         "election": election.id,

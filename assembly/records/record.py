@@ -61,6 +61,7 @@ __all__ = [
     "count_assembly_vote",
     "document_text",
     "election_seed_sha256",
+    "encrypted_ballot_hash",
     "key_entry",
     "make_receipt",
     "receipt_digest",
@@ -127,6 +128,13 @@ def ballot_hash(
 ) -> str:
     """A ballot's hash in hex: what the voter's receipt names."""
     return ballot_leaf(contest_id, tracker, ranking, choice=choice, constituency=constituency).hex()
+
+
+def encrypted_ballot_hash(contest_id: int, cast: Mapping[str, Any]) -> str:
+    """An encrypted ballot's hash in hex, what its voter's receipt names: SHA-256 of the
+    canonical JSON of its contest and the cast ballot as the contest's ``e2e.cast`` lists it
+    (tracker, credential, ciphertexts and proofs, signature)."""
+    return sha256_hex(canonical_bytes({"contest": contest_id, "cast": dict(cast)}))
 
 
 def roll_leaf(contest_id: int, number: int, email: str, salt: str) -> bytes:

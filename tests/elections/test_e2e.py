@@ -7,6 +7,7 @@ included. Every refusal leaves the database as it was."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date, timedelta
 from fractions import Fraction
@@ -222,10 +223,14 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
     with pytest.raises(RuleViolation, match="does NOT open"):
         e2e.audit_ballot(TIMER, election, contest, lie.to_json(ids), today=day)
     db.session.rollback()
+    receipts = []
     for entry, ranking, code in zip(entries, RANKINGS, codes, strict=False):
         cast = poll.cast(key, layout, ranking, label, ballots.credential_secret(code))
-        e2e.cast_ballot(TIMER, election, contest, entry.person_id, cast.to_json(), today=day)
+        receipts.append(
+            e2e.cast_ballot(TIMER, election, contest, entry.person_id, cast.to_json(), today=day)
+        )
         db.session.commit()
+    assert receipts[0].signed["receipt"]["encrypted"] is True
     # A second ballot with a used credential, and one with a credential not on the list.
     again = poll.cast(key, layout, (1,), label, ballots.credential_secret(codes[0]))
     with pytest.raises(Conflict):
@@ -321,3 +326,29 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
     contest_body = next(c for c in body["contests"] if c["id"] == contest.id)
     assert len(contest_body["e2e"]["cast"]) == len(RANKINGS)
     assert len(contest_body["e2e"]["audited"]) == 1
+
+    # Each voter's receipt finds their encrypted ballot in the record (step 8), and a tracker
+    # of one says it is an encrypted ballot of this contest.
+    for receipt in receipts:
+        checked = verify_record(record, receipt=receipt.signed, tracker=receipt.tracker)
+        assert checked.ok and checked.step(8).passed, checked.step(8).details
+        assert any("encrypted ballot" in line for line in checked.step(8).details)
+    # On the public /verify page, the voter's tracker finds their encrypted ballot.
+    page = client.post(
+        "/verify",
+        data={
+            "record": (io.BytesIO(json.dumps(record).encode()), "record.json"),
+            "tracker": receipts[2].tracker.lower(),
+        },
+    ).get_data(as_text=True)
+    found = page.split('id="tracker-result"', 1)[1]
+    assert "encrypted as you cast it" in found and "Check that these are the choices" not in found
+    # A record whose server swapped a cast ballot's signature (re-signed or not) no longer
+    # holds the ballot the receipt names.
+    swapped = json.loads(json.dumps(record))
+    casts = next(c for c in swapped["body"]["contests"] if c["id"] == contest.id)["e2e"]["cast"]
+    victim = next(c for c in casts if c["tracker"] == receipts[1].tracker)
+    victim["signature"] = casts[0]["signature"] if casts[0] is not victim else casts[1]["signature"]
+    failed = verify_record(swapped, receipt=receipts[1].signed)
+    assert not failed.step(8).passed
+    assert "holds a different ballot" in " ".join(failed.step(8).details)

@@ -11,7 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assembly.records.record import RECEIPT_FORMAT, ballot_hash, receipt_signed_by
+from assembly.records.record import (
+    RECEIPT_FORMAT,
+    ballot_hash,
+    encrypted_ballot_hash,
+    receipt_signed_by,
+)
 from assembly.records.verify.report import (
     Outcome,
     Verification,
@@ -101,8 +106,9 @@ def _receipt(body: dict[str, Any], document: Any) -> tuple[list[str], list[str]]
         return problems, []
     return [], [
         f"the receipt is signed by the election key; cast on {inner['cast_on']}",
-        f"its ballot (tracker {inner['tracker']}) is in contest {inner['contest']} with the "
-        f"same hash {short(inner['ballot_hash'])}",
+        f"its {'encrypted ' if inner.get('encrypted') is True else ''}ballot (tracker "
+        f"{inner['tracker']}) is in contest {inner['contest']} with the same hash "
+        f"{short(inner['ballot_hash'])}",
     ]
 
 
@@ -114,6 +120,8 @@ def _receipt_ballot(body: dict[str, Any], inner: dict[str, Any]) -> list[str]:
         return [f"the receipt names contest {inner['contest']}, which is not in the record"]
     contest = contests[0]
     label = contest_label(contest)
+    if inner.get("encrypted") is True:
+        return _receipt_encrypted(contest, inner)
     item = next((i for i in contest["ballots"]["items"] if i["tracker"] == tracker), None)
     if item is None:
         elsewhere = [c["id"] for c, _ in _locate(body, tracker)]
@@ -142,6 +150,33 @@ def _receipt_ballot(body: dict[str, Any], inner: dict[str, Any]) -> list[str]:
     return []
 
 
+def _casts(contest: dict[str, Any]) -> list[Any]:
+    """The contest's cast encrypted ballots (none when it was not polled end-to-end)."""
+    section = contest.get("e2e")
+    cast = section.get("cast") if isinstance(section, dict) else None
+    return [c for c in cast if isinstance(c, dict)] if isinstance(cast, list) else []
+
+
+def _receipt_encrypted(contest: dict[str, Any], inner: dict[str, Any]) -> list[str]:
+    """What is wrong with an encrypted ballot's receipt: its ballot must be among the
+    contest's cast encrypted ballots, exactly (its hash is over the whole cast ballot)."""
+    tracker, label = inner["tracker"], contest_label(contest)
+    cast = next((c for c in _casts(contest) if c.get("tracker") == tracker), None)
+    if cast is None:
+        return [
+            f"the receipt's encrypted ballot (tracker {tracker}) is not among {label}'s cast "
+            "encrypted ballots: the record lacks a ballot the server accepted"
+        ]
+    actual = encrypted_ballot_hash(contest["id"], cast)
+    if actual != inner["ballot_hash"]:
+        return [
+            f"{label}: the encrypted ballot with tracker {tracker} hashes to {actual}, but the "
+            f"receipt says {inner['ballot_hash']}: the record holds a different ballot from "
+            "the one cast"
+        ]
+    return []
+
+
 def _locate(body: dict[str, Any], tracker: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Every contest and ballot with this tracker."""
     return [
@@ -160,9 +195,14 @@ def _find_tracker(body: dict[str, Any], tracker: str) -> tuple[bool, list[str]]:
             "like K7QM-2XHD-9PLA-4RTE"
         ]
     found = _locate(body, tracker)
-    if not found:
+    lines = [
+        f"tracker {tracker} is an encrypted ballot cast in {contest_label(contest)}: its "
+        "ranking stays secret, and is counted among the rankings opened after the shuffles"
+        for contest in body["contests"]
+        if any(c.get("tracker") == tracker for c in _casts(contest))
+    ]
+    if not found and not lines:
         return False, [f"tracker {tracker} is not in the record"]
-    lines = []
     for contest, item in found:
         names = {c["id"]: c["ballot_name"] for c in contest["candidates"]}
         if "choice" in item:

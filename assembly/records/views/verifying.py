@@ -148,6 +148,8 @@ class BallotFound:
     contest: str
     ranked: bool
     names: tuple[str, ...]
+    #: An encrypted ballot as cast: its ranking is secret (counted among the opened rows).
+    encrypted: bool = False
 
 
 def find_ballots(record: dict[str, Any], tracker: str) -> list[BallotFound]:
@@ -161,6 +163,10 @@ def find_ballots(record: dict[str, Any], tracker: str) -> list[BallotFound]:
             names = {c["id"]: c["ballot_name"] for c in contest["candidates"]}
             label = contest["constituency"]["name"]
             ranked = contest["method"] == "stv"
+            section = contest.get("e2e")
+            for cast in section.get("cast", []) if isinstance(section, dict) else []:
+                if isinstance(cast, dict) and cast.get("tracker") == tracker:
+                    found.append(BallotFound(str(label), ranked, (), encrypted=True))
             for item in items:
                 if item["tracker"] == tracker:
                     found.append(
