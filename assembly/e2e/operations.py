@@ -51,6 +51,7 @@ __all__ = [
     "audit_encrypted",
     "cast_encrypted",
     "ceremony_step",
+    "check_cast",
     "confirm_key",
     "credentials_of",
     "dealings_of",
@@ -64,6 +65,7 @@ __all__ = [
     "rows_to_shuffle",
     "section_of",
     "shuffles_of",
+    "store_cast",
 ]
 
 #: The most trustees a ceremony has: each deals a share to every other.
@@ -338,16 +340,12 @@ def publish_credentials(
 # --- casting and auditing ----------------------------------------------------------------------
 
 
-def cast_encrypted(
-    ceremony: Ceremony, poll_id: int, candidates: int, cast: Any, *, day: date
-) -> str:
-    """Check and store one encrypted ballot (``crypto.poll.Cast`` as JSON); return its
-    tracker. The caller holds the poll's lock and writes the voter's roll mark in the same
-    transaction.
+def check_cast(ceremony: Ceremony, poll_id: int, candidates: int, cast: Any) -> poll.Cast:
+    """An encrypted ballot (``crypto.poll.Cast`` as JSON) read and checked: its shape, every
+    proof and its signature. Reads nothing from the database, so it runs before the caller
+    takes any lock (it is most of a cast's work).
 
-    :raises RuleViolation: malformed, a proof or the signature does not hold, or the
-        credential is not on the list.
-    :raises Conflict: the credential has been used.
+    :raises RuleViolation: malformed, or a proof or the signature does not hold.
     """
     label = poll_label(ceremony, poll_id)
     try:
@@ -365,6 +363,16 @@ def cast_encrypted(
             "The encrypted ballot's proofs or its signature do not hold: check the credential "
             "you entered, and vote again."
         )
+    return parsed
+
+
+def store_cast(poll_id: int, parsed: poll.Cast, *, day: date) -> str:
+    """Store a checked encrypted ballot (``check_cast``); return its tracker. The caller
+    holds the poll's lock and writes the voter's roll mark in the same transaction.
+
+    :raises RuleViolation: the credential is not on the poll's list.
+    :raises Conflict: the credential has been used.
+    """
     credential = parsed.credential.hex()
     listed = db.session.get(Credential, (poll_id, credential))
     if listed is None:
@@ -386,6 +394,13 @@ def cast_encrypted(
     if stored.rowcount != 1:
         raise Conflict("A ballot has been cast with that credential already.")
     return parsed.tracker
+
+
+def cast_encrypted(
+    ceremony: Ceremony, poll_id: int, candidates: int, cast: Any, *, day: date
+) -> str:
+    """Check and store one encrypted ballot (``check_cast`` then ``store_cast``)."""
+    return store_cast(poll_id, check_cast(ceremony, poll_id, candidates, cast), day=day)
 
 
 def audit_encrypted(

@@ -24,6 +24,7 @@ from assembly.auth.actors import SYSTEM, Actor
 from assembly.auth.models import User
 from assembly.auth.operations import ensure_user, normalise_email
 from assembly.clock import today as london_today
+from assembly.crypto import poll
 from assembly.e2e import operations as e2e
 from assembly.e2e.models import Ceremony, EncryptedBallot, Trustee
 from assembly.elections.models import Contest, Election
@@ -33,10 +34,12 @@ from assembly.elections.states import ElectionState
 from assembly.elections.voting import Receipt, check_poll_open
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
+from assembly.notices.operations import queue_notice
 from assembly.polls.casting import ANONYMOUS_VOTER, AlreadyVoted, mark_voted
 from assembly.polls.models import Channel
 from assembly.records.operations import current_signing_key, sign_receipt
 from assembly.records.record import encrypted_ballot_hash
+from assembly.urls import external_url
 
 __all__ = [
     "TRUSTEE_STATES",
@@ -45,6 +48,7 @@ __all__ = [
     "cast_ballot",
     "ceremony_fingerprint",
     "ceremony_label",
+    "check_ballot",
     "contest_label",
     "open_contests",
     "publish_contest_credentials",
@@ -124,6 +128,23 @@ def appoint(
     )
     election.ceremony = ceremony
     db.session.flush()
+    for number, user in enumerate(users[1:], start=2):
+        queue_notice(
+            "trustee_named",
+            user.email,
+            f"You are a trustee of {election.title} at {election.institution.name}",
+            "trustee_named",
+            institution=election.institution,
+            election=election,
+            officer=actor.display_name or actor.email,
+            number=number,
+            count=len(users),
+            threshold=threshold,
+            trustees_url=external_url(
+                "elections.trustees", slug=election.institution.slug, election_id=election.id
+            ),
+            sign_in_url=external_url("auth.sign_in"),
+        )
     return ceremony
 
 
@@ -209,6 +230,23 @@ def _open_contest(actor: Actor, election: Election, contest: Contest, day: date)
     return election.ceremony
 
 
+def check_ballot(election: Election, contest: Contest, cast: Any) -> poll.Cast:
+    """An encrypted ballot for ``contest`` read and its proofs and signature checked, before
+    any lock is taken (``cast_ballot`` takes the result): the check is most of a cast's work,
+    and the election key it uses never changes once the ceremony is complete.
+
+    :raises InvalidTransition: the election's ballots are not encrypted.
+    :raises RuleViolation: the ballot is malformed or a proof or the signature does not hold.
+    """
+    ceremony = election.ceremony
+    if not election.e2e or ceremony is None or not ceremony.election_key:
+        raise InvalidTransition("This election's ballots are not encrypted.")
+    if contest.election_id != election.id or contest.is_uncontested:
+        raise RuleViolation("That contest has no poll in this election.")
+    candidates = len(valid_candidates(contest))
+    return e2e.check_cast(ceremony, contest.poll_id, candidates, cast)
+
+
 def cast_ballot(
     actor: Actor,
     election: Election,
@@ -220,6 +258,7 @@ def cast_ballot(
 ) -> Receipt:
     """Cast an encrypted ballot for the voter on ``contest``'s roll (``person_id``): their
     roll mark and the ballot together, in one transaction, with the poll's lock held.
+    ``cast`` is the ballot as JSON, or as ``check_ballot`` returned it (checked already).
 
     :raises AlreadyVoted: they have voted (in any way).
     :raises RuleViolation: the ballot's proofs or signature do not hold, or the credential is
@@ -227,9 +266,11 @@ def cast_ballot(
     :raises Conflict: the credential was used.
     """
     day = today or london_today()
-    ceremony = _open_contest(actor, election, contest, day)
-    candidates = len(valid_candidates(contest))
-    tracker = e2e.cast_encrypted(ceremony, contest.poll_id, candidates, cast, day=day)
+    checked = cast if isinstance(cast, poll.Cast) else None
+    if checked is None:
+        checked = check_ballot(election, contest, cast)
+    _open_contest(actor, election, contest, day)
+    tracker = e2e.store_cast(contest.poll_id, checked, day=day)
     if not mark_voted(contest.poll_id, person_id, Channel.online):
         raise AlreadyVoted("You have already voted in this election.")
     record_event(

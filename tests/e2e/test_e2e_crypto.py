@@ -5,6 +5,7 @@ encrypted in Chromium proves, signs and opens in Python."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from assembly.crypto import ballot as ballots
 from assembly.crypto.elgamal import SmallLog, decrypt_point, encrypt
-from assembly.crypto.group import G, Point, challenge, generator, random_scalar
+from assembly.crypto.group import G, GroupError, Point, challenge, generator, random_scalar
 from assembly.crypto.proofs import Schnorr
 from assembly.crypto.trustees import (
     combine,
@@ -158,3 +159,38 @@ def test_a_tampered_dealing_is_refused_by_the_receiving_browser(js: Any) -> None
         "p",
     )
     assert failed["failed"] == [1, 2] and failed["secret"] is None
+
+
+def test_credential_codes_mean_the_same_secret_in_the_browser_and_in_python(js: Any) -> None:
+    """A code made in Chromium has the form Python reads and stands for the same secret and
+    public credential; a code made in Python, typed in lower case with spaces, does too in the
+    browser; a code with a letter outside the alphabet is refused by both."""
+    made = js(
+        """() => {
+             const e = globalThis.assemblyE2E;
+             return Array.from({ length: 8 }, () => {
+               const code = e.newCredentialCode();
+               return [code, e.credentialSecret(code), e.publicCredential(code)];
+             });
+           }"""
+    )
+    assert len({code for code, _, _ in made}) == 8
+    for code, secret, public in made:
+        assert re.fullmatch(r"[2-9A-HJ-NP-Z]{5}(-[2-9A-HJ-NP-Z]{5}){3}", code), code
+        assert int.from_bytes(bytes.fromhex(secret), "little") == ballots.credential_secret(code)
+        assert (G * ballots.credential_secret(code)).hex() == public
+    code = ballots.new_credential_code()
+    typed = code.lower().replace("-", " ")
+    assert (
+        js("(c) => globalThis.assemblyE2E.publicCredential(c)", typed)
+        == (G * ballots.credential_secret(code)).hex()
+    )
+    bad = "O" + code[1:]
+    with pytest.raises(GroupError):
+        ballots.credential_secret(bad)
+    refused = js(
+        """(c) => { try { globalThis.assemblyE2E.credentialSecret(c); return ""; }
+                    catch (error) { return error.message; } }""",
+        bad,
+    )
+    assert "20 letters and digits" in refused

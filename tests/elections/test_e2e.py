@@ -44,6 +44,7 @@ from assembly.elections.record import get_record
 from assembly.elections.states import ElectionState
 from assembly.errors import Conflict, InvalidTransition, RuleViolation
 from assembly.extensions import db
+from assembly.notices.models import OutboxMessage
 from assembly.polls.models import Ballot, Channel
 from assembly.records.operations import published
 from assembly.records.verify import verify_record
@@ -172,6 +173,13 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
     )
     assert page.status_code == 302, page.get_data(as_text=True)
     db.session.expire_all()
+    # Each scrutineer is told, with the trustees' page to open and what to do there.
+    named = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "trustee_named")
+    ).all()
+    assert sorted(m.to_address for m in named) == ["s1@example.org", "s2@example.org"]
+    assert all(f"/elections/{election.id}/trustees" in m.body_text for m in named)
+    assert "trustee 2 of 3" in next(m for m in named if m.to_address == "s1@example.org").body_text
     browsers = _ceremony(
         client, login_as, election, [officer.email, "s1@example.org", "s2@example.org"]
     )
@@ -194,6 +202,13 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
 
         open_poll(TIMER, election)
     db.session.rollback()
+    # On the poll's day the timer leaves it waiting, and says why on the election's page.
+    assert all(e.id != election.id for e, _ in tick(TIMER, GOOD.poll_opens_on))
+    db.session.commit()
+    assert election.state == ElectionState.nominations_closed
+    login_as(officer.email)
+    page = client.get(f"/institutions/{slug}/elections/{election.id}").get_data(as_text=True)
+    assert 'id="e2e-waiting"' in page and "credentials are not published" in page
     # The officer's browser makes a code per voter and publishes the public halves.
     codes = [ballots.new_credential_code() for _ in range(contest.roll_size)]
     publics = sorted((G * ballots.credential_secret(c)).hex() for c in codes)

@@ -5,6 +5,7 @@ not voted are reminded, and the poll closes."""
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import date
@@ -39,6 +40,8 @@ from assembly.extensions import db
 from assembly.membership.models import Membership, Person
 from assembly.notices.operations import queue_bulk_notices
 from assembly.polls.models import RollMark
+
+log = logging.getLogger(__name__)
 
 
 def members_to_notify(election: Election) -> list[tuple[int, str | None]]:
@@ -311,6 +314,15 @@ def tick(actor: Actor, day: date) -> list[tuple[Election, ElectionState]]:
                 db.session.refresh(election)
             due = due_transitions(election.state, settings_of(election).timetable, day)
             if not due:
+                break
+            if due[0].target == ElectionState.poll_open and e2e_problems(election):
+                # An end-to-end poll waits for its trustees and credentials (the election's
+                # page says what is missing); the next run opens it once they are done.
+                log.warning(
+                    "election %s: the poll is due but waits for its end-to-end set-up: %s",
+                    election.id,
+                    " ".join(e2e_problems(election)),
+                )
                 break
             _STEPS[due[0].target](actor, election)
             db.session.refresh(election)

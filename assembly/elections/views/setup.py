@@ -51,6 +51,7 @@ from assembly.elections.operations import (
     timetable_rules,
     update_election,
 )
+from assembly.elections.queries import e2e_problems
 from assembly.elections.states import ElectionState
 from assembly.elections.timetable import Timetable, suggest_timetable
 from assembly.elections.views.blueprint import STATE_LABELS, bp
@@ -292,7 +293,16 @@ def election(institution: Institution, election: Election) -> str:
         seed_sha256=seed_commitment(election)
         if election.state not in {ElectionState.draft, ElectionState.cancelled}
         else "",
+        # What the timer waits for before it opens an end-to-end verifiable poll.
+        e2e_waiting=e2e_problems(election) if election.state in _BEFORE_POLL else [],
     )
+
+
+_BEFORE_POLL = {
+    ElectionState.approved,
+    ElectionState.nominations_open,
+    ElectionState.nominations_closed,
+}
 
 
 def _is_editable(election: Election) -> bool:
