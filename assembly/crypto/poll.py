@@ -53,18 +53,22 @@ __all__ = [
     "Audited",
     "Cast",
     "Opening",
+    "Reader",
     "Section",
     "Shuffled",
     "Trustee",
+    "as_ranked",
     "audit",
     "ballot_holds",
     "cast",
     "check_section",
+    "choice_reader",
     "counted",
     "first_rows",
     "mix",
     "open_rows",
     "opened_numbers",
+    "opening_problem",
     "simulate",
 ]
 
@@ -378,6 +382,24 @@ def open_rows(
     return Opening(trustee, tuple(shares), tuple(proofs))
 
 
+def opening_problem(
+    opening: Opening, public: Point, rows: Sequence[Sequence[Ciphertext]], label: str
+) -> str | None:
+    """What is wrong with a trustee's shares of ``rows`` (checked against their public key
+    ``public``), as a phrase that follows the trustee's name; None when every share is
+    there and its proof holds."""
+    if len(opening.shares) != len(rows) or len(opening.proofs) != len(rows):
+        return f" gave shares for {len(opening.shares)} rows, not {len(rows)}"
+    for i, row in enumerate(rows):
+        if len(opening.shares[i]) != len(row) or len(opening.proofs[i]) != len(row):
+            return f", row {i + 1}: a share for every ciphertext"
+        for k, c in enumerate(row):
+            context = _share_context(label, opening.trustee, i, k)
+            if not opening.proofs[i][k].verify(public, c.a, opening.shares[i][k], context):
+                return f", row {i + 1}: a decryption share's proof does not hold"
+    return None
+
+
 def opened_numbers(
     layout: ballots.Layout, rows: Sequence[Sequence[Ciphertext]], openings: Sequence[Opening]
 ) -> list[list[int | None]]:
@@ -458,12 +480,33 @@ def simulate(
     return section, secrets_
 
 
-def counted(section: Section) -> list[tuple[str, tuple[int, ...]]]:
-    """The encrypted ballots a record counts: each opened row's tracker and ranking, blank
-    rows left out, in tracker order."""
+#: How a contest reads an opened ranking (candidate indexes) as the ballot it counts.
+Reader = Callable[[tuple[int, ...]], tuple[int, ...]]
+
+
+def as_ranked(ranking: tuple[int, ...]) -> tuple[int, ...]:
+    """A ranked contest's reading of an opened ranking: as it is."""
+    return ranking
+
+
+def choice_reader(seats: int, ids: Sequence[int]) -> Reader:
+    """A first-past-the-post contest's reading of an opened ranking: its first ``seats``
+    candidates (as the count reads a ranking), listed in increasing order of their ids (as
+    the record lists a choice). A browser never encrypts more choices than seats; a
+    hand-made ballot that does is read as the count would read it."""
+
+    def read(ranking: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(sorted(ranking[:seats], key=lambda index: ids[index]))
+
+    return read
+
+
+def counted(section: Section, read: Reader = as_ranked) -> list[tuple[str, tuple[int, ...]]]:
+    """The encrypted ballots a record counts: each opened row's tracker and ranking (read
+    by ``read``), blank rows left out, in tracker order."""
     rows = _last_rows(section)
     found = [
-        (ballots.row_tracker(row), ballots.read_row(section.layout, numbers))
+        (ballots.row_tracker(row), read(ballots.read_row(section.layout, numbers)))
         for row, numbers in zip(rows, section.opened, strict=True)
     ]
     return sorted((t, r) for t, r in found if r)
@@ -502,12 +545,14 @@ def check_section(
     roll: int,
     stated: Sequence[tuple[str, tuple[int, ...]]],
     map_: Mapper = map,
+    read: Reader = as_ranked,
 ) -> list[tuple[str, Finding]]:
     """Every check of the section, in order, each named by its part: ``key ceremony``,
     ``credentials``, ``ballots``, ``audited ballots``, ``shuffles``, ``decryption``,
     ``opened rows``. ``roll`` is the contest's roll size; ``stated`` the ballots the record
     counts as encrypted ones (their trackers and rankings); ``map_`` checks the ballots and
-    the shuffles (a process pool's ``map`` on a large poll)."""
+    the shuffles (a process pool's ``map`` on a large poll); ``read`` how the contest reads
+    an opened ranking (``choice_reader`` for first past the post)."""
     findings: list[tuple[str, Finding]] = []
     checks: list[Callable[[], Finding]] = [
         lambda: _ceremony(section),
@@ -516,7 +561,7 @@ def check_section(
         lambda: _audited(section),
         lambda: _shuffles(section, map_),
         lambda: _decryption(section),
-        lambda: _opened(section, stated),
+        lambda: _opened(section, stated, read),
     ]
     for name, check in zip(PARTS, checks, strict=True):
         finding = check()
@@ -669,22 +714,9 @@ def _decryption(section: Section) -> Finding:
     for o in section.openings:
         if o.trustee not in publics:
             return False, f"shares from {o.trustee}, who is not a trustee"
-        if len(o.shares) != len(rows) or len(o.proofs) != len(rows):
-            return (
-                False,
-                f"trustee {o.trustee} gave shares for {len(o.shares)} rows, not {len(rows)}",
-            )
-        for i, row in enumerate(rows):
-            if len(o.shares[i]) != len(row) or len(o.proofs[i]) != len(row):
-                return False, f"trustee {o.trustee}, row {i + 1}: a share for every ciphertext"
-            for k, c in enumerate(row):
-                context = _share_context(section.label, o.trustee, i, k)
-                if not o.proofs[i][k].verify(publics[o.trustee], c.a, o.shares[i][k], context):
-                    return (
-                        False,
-                        f"trustee {o.trustee}, row {i + 1}: a decryption share's proof "
-                        "does not hold",
-                    )
+        problem = opening_problem(o, publics[o.trustee], rows, section.label)
+        if problem:
+            return False, f"trustee {o.trustee}{problem}"
     if not rows:
         return True, "no rows to open"
     opened = opened_numbers(section.layout, rows, section.openings)
@@ -700,8 +732,10 @@ def _decryption(section: Section) -> Finding:
     )
 
 
-def _opened(section: Section, stated: Sequence[tuple[str, tuple[int, ...]]]) -> Finding:
-    expected = counted(section)  # a row of no preference is a blank paper: not counted
+def _opened(
+    section: Section, stated: Sequence[tuple[str, tuple[int, ...]]], read: Reader
+) -> Finding:
+    expected = counted(section, read)  # a row of no preference is a blank paper: not counted
     if sorted(stated) != expected:
         return False, "the encrypted ballots counted are not the opened rows' rankings"
     return (

@@ -559,18 +559,14 @@ def add_opening(
         raise RuleViolation(f"The decryption shares cannot be read: {error}") from error
     if parsed.trustee != trustee.number:
         raise RuleViolation(f"The shares are trustee {parsed.trustee}'s, not yours.")
-    rows = done[-1].rows
-    public = Point.from_hex(trustee.public_key)
-    label = poll_label(ceremony, poll_id)
-    if len(parsed.shares) != len(rows) or len(parsed.proofs) != len(rows):
-        raise RuleViolation(f"Shares for {len(parsed.shares)} rows, not {len(rows)}.")
-    for i, row in enumerate(rows):
-        if len(parsed.shares[i]) != len(row) or len(parsed.proofs[i]) != len(row):
-            raise RuleViolation(f"Row {i + 1}: a share for every ciphertext.")
-        for k, c in enumerate(row):
-            context = f"{label}/decrypt/{trustee.number}/{i}/{k}"
-            if not parsed.proofs[i][k].verify(public, c.a, parsed.shares[i][k], context):
-                raise RuleViolation(f"Row {i + 1}: a decryption share's proof does not hold.")
+    problem = poll.opening_problem(
+        parsed,
+        Point.from_hex(trustee.public_key),
+        done[-1].rows,
+        poll_label(ceremony, poll_id),
+    )
+    if problem:
+        raise RuleViolation(f"Your shares are refused: trustee {trustee.number}{problem}.")
     db.session.add(
         Opening(poll_id=poll_id, trustee=trustee.number, content=_json(parsed.to_json()))
     )
@@ -580,16 +576,22 @@ def add_opening(
         "e2e.opened",
         institution=institution,
         subject=Ref("poll", poll_id),
-        data={"trustee": trustee.number, "rows": len(rows)},
+        data={"trustee": trustee.number, "rows": len(parsed.shares)},
     )
 
 
 def open_ballots(
-    ceremony: Ceremony, poll_id: int, candidate_ids: Sequence[int], *, day: date
+    ceremony: Ceremony,
+    poll_id: int,
+    candidate_ids: Sequence[int],
+    *,
+    day: date,
+    read: poll.Reader = poll.as_ranked,
 ) -> int:
-    """Once ``threshold`` trustees have opened the poll, store each opened ranking as a
-    ballot of the channel ``encrypted`` (with its row's tracker), to be counted with the
-    poll's other ballots; return how many (blank rows are not ballots). Idempotent.
+    """Once ``threshold`` trustees have opened the poll, store each opened ranking (as
+    ``read`` reads it: ``poll.choice_reader`` for first past the post) as a ballot of the
+    channel ``encrypted`` (with its row's tracker), to be counted with the poll's other
+    ballots; return how many (blank rows are not ballots). Idempotent.
 
     :raises InvalidTransition: too few trustees have opened the poll.
     """
@@ -605,7 +607,7 @@ def open_ballots(
             db.metadata.tables["poll_ballots"].c.channel == Channel.encrypted.value,
         )
     )
-    opened = poll.counted(section)
+    opened = poll.counted(section, read)
     for tracker, ranking in opened:
         store_ballot(
             poll_id,

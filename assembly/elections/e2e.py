@@ -27,7 +27,7 @@ from assembly.clock import today as london_today
 from assembly.crypto import poll
 from assembly.e2e import operations as e2e
 from assembly.e2e.models import Ceremony, EncryptedBallot, Trustee
-from assembly.elections.models import Contest, Election
+from assembly.elections.models import Contest, CountMethod, Election
 from assembly.elections.nominations import valid_candidates
 from assembly.elections.operations import lock_election
 from assembly.elections.states import ElectionState
@@ -403,16 +403,19 @@ def open_contests(election: Election, *, day: date | None = None) -> dict[int, i
     if not election.e2e or election.ceremony is None:
         return {}
     ceremony = election.ceremony
-    return {
-        contest.id: e2e.open_ballots(
+    opened = {}
+    for contest in polled_contests(election) if ceremony.election_key else []:
+        ids = [c.id for c in valid_candidates(contest)]
+        opened[contest.id] = e2e.open_ballots(
             ceremony,
             contest.poll_id,
-            [c.id for c in valid_candidates(contest)],
+            ids,
             day=day or london_today(),
+            read=poll.choice_reader(contest.seats, ids)
+            if contest.method == CountMethod.plurality
+            else poll.as_ranked,
         )
-        for contest in polled_contests(election)
-        if ceremony.election_key
-    }
+    return opened
 
 
 def section(election: Election, contest: Contest) -> dict[str, Any] | None:

@@ -192,3 +192,20 @@ def test_malformed_sections_are_refused_with_a_reason(made) -> None:
     ):
         with pytest.raises(GroupError):
             poll.Section.from_json(_tampered(document, change), IDS)
+
+
+def test_a_first_past_the_post_contest_reads_each_opened_ranking_as_its_choice() -> None:
+    """For two seats, a ranking is read as its first two candidates in increasing order of
+    id (how the count reads it, and how the record lists a choice); the opened rows check
+    against the ballots so read, and not against the rankings as encrypted."""
+    ids = [30, 10, 20]
+    rankings = [(0, 1, 2), (2, 1), (0,), ()]
+    section, _ = poll.simulate("fptp", 3, rankings, trustees=2, threshold=1, audits=0)
+    read = poll.choice_reader(2, ids)
+    assert [read(r) for r in rankings] == [(1, 0), (1, 2), (0,), ()]
+    stated = poll.counted(section, read)
+    assert sorted(r for _, r in stated) == [(0,), (1, 0), (1, 2)]
+    findings = poll.check_section(section, roll=4, stated=stated, read=read)
+    assert findings[-1][0] == "opened rows" and findings[-1][1][0]
+    raw = poll.check_section(section, roll=4, stated=poll.counted(section), read=read)
+    assert raw[-1][0] == "opened rows" and not raw[-1][1][0]

@@ -316,6 +316,19 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
         )
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Shuffle)) == 2
+    # Shares of which one was changed are refused, naming the row, and nothing is kept.
+    rows = e2e.e2e.rows_to_shuffle(contest.poll_id, len(valid_candidates(contest)))
+    secret = int.from_bytes(bytes.fromhex(browsers[1].key_file["secret"]), "little")
+    opening = poll.open_rows(secret, 2, rows, label).to_json()
+    opening["shares"][1][0] = opening["shares"][0][0]
+    with pytest.raises(RuleViolation, match="row 2: a decryption share's proof does not hold"):
+        e2e.add_openings(
+            db.session.get(User, ceremony.trustees[1].user_id),
+            election,
+            {"polls": [{"poll": contest.poll_id, "opening": opening}]},
+        )
+    db.session.rollback()
+    assert e2e.e2e.openings_of(contest.poll_id) == []
     step(emails[1], "open", browsers[1])
     step(emails[2], "open", browsers[2])
     db.session.expire_all()

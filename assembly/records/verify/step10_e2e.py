@@ -87,6 +87,9 @@ def check_e2e(state: Verification) -> Outcome:
             roll=contest["roll"]["voters"],
             stated=_stated(contest, ids),
             map_=mapper_for(section),
+            read=poll.choice_reader(contest["seats"], ids)
+            if contest["method"] == "fptp"
+            else poll.as_ranked,
         )
         for part, (ok, text) in findings:
             details.append(f"{label}: {part}: {text}")
