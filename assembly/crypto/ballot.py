@@ -256,19 +256,18 @@ def signature_is_valid(
 
 def row_of(layout: Layout, ballot: EncryptedBallot) -> list[Ciphertext]:
     """The ballot's row: its bits combined into preferences, packed ``per`` to a ciphertext
-    (homomorphically; anyone can recompute it from the published ballot)."""
-    preferences = []
-    for row in ballot.bits:
-        total = row[0]
-        for j, c in enumerate(row[1:], start=1):
-            total = total + c.times(1 << j)
-        preferences.append(total)
+    (homomorphically; anyone can recompute it from the published ballot).
+
+    A packed ciphertext is ``Σ 2^(bits·q + j)·bit_(q, j)`` over its preferences ``q`` and
+    their bits ``j``: one number whose binary digits are the bits in order, so it is found by
+    Horner's rule, doubling and adding from the most significant bit (additions only: a
+    multiplication by a scalar costs some forty additions)."""
     packed = []
     for start in range(0, layout.candidates, layout.per):
-        group = preferences[start : start + layout.per]
-        total = group[0]
-        for q, c in enumerate(group[1:], start=1):
-            total = total + c.times(1 << (layout.bits * q))
+        digits = [c for row in ballot.bits[start : start + layout.per] for c in row]
+        total = digits[-1]
+        for c in reversed(digits[:-1]):
+            total = total + total + c
         packed.append(total)
     return packed
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -45,6 +46,7 @@ from assembly.polls.models import Channel
 __all__ = [
     "MAX_TRUSTEES",
     "CeremonyStep",
+    "CheckedCast",
     "add_opening",
     "add_shuffle",
     "appoint_trustees",
@@ -340,7 +342,15 @@ def publish_credentials(
 # --- casting and auditing ----------------------------------------------------------------------
 
 
-def check_cast(ceremony: Ceremony, poll_id: int, candidates: int, cast: Any) -> poll.Cast:
+@dataclass(frozen=True)
+class CheckedCast:
+    """An encrypted ballot whose proofs and signature hold (``check_cast``), with its row."""
+
+    cast: poll.Cast
+    row: tuple[Ciphertext, ...]
+
+
+def check_cast(ceremony: Ceremony, poll_id: int, candidates: int, cast: Any) -> CheckedCast:
     """An encrypted ballot (``crypto.poll.Cast`` as JSON) read and checked: its shape, every
     proof and its signature. Reads nothing from the database, so it runs before the caller
     takes any lock (it is most of a cast's work).
@@ -363,16 +373,18 @@ def check_cast(ceremony: Ceremony, poll_id: int, candidates: int, cast: Any) -> 
             "The encrypted ballot's proofs or its signature do not hold: check the credential "
             "you entered, and vote again."
         )
-    return parsed
+    return CheckedCast(parsed, tuple(ballots.row_of(layout, parsed.ballot)))
 
 
-def store_cast(poll_id: int, parsed: poll.Cast, *, day: date) -> str:
-    """Store a checked encrypted ballot (``check_cast``); return its tracker. The caller
-    holds the poll's lock and writes the voter's roll mark in the same transaction.
+def store_cast(poll_id: int, checked: CheckedCast, *, day: date) -> str:
+    """Store a checked encrypted ballot (``check_cast``) with its row; return its tracker.
+    The caller holds the poll's lock and writes the voter's roll mark in the same
+    transaction.
 
     :raises RuleViolation: the credential is not on the poll's list.
     :raises Conflict: the credential has been used.
     """
+    parsed = checked.cast
     credential = parsed.credential.hex()
     listed = db.session.get(Credential, (poll_id, credential))
     if listed is None:
@@ -389,6 +401,7 @@ def store_cast(poll_id: int, parsed: poll.Cast, *, day: date) -> str:
             "credential": credential,
             "content": _json(parsed.to_json()),
             "cast_on": day,
+            "row": _json([c.to_json() for c in checked.row]),
         },
     )
     if stored.rowcount != 1:
@@ -474,7 +487,17 @@ def rows_to_shuffle(poll_id: int, candidates: int) -> list[list[Ciphertext]]:
     done = shuffles_of(poll_id)
     if done:
         return [list(row) for row in done[-1].rows]
-    return poll.first_rows(ballots.Layout(candidates), _casts(poll_id))
+    layout = ballots.Layout(candidates)
+    return [
+        [Ciphertext.from_json(c) for c in json.loads(row)]
+        if row
+        else ballots.row_of(layout, poll.Cast.from_json(json.loads(content)).ballot)
+        for row, content in db.session.execute(
+            select(EncryptedBallot.row, EncryptedBallot.content)
+            .where(EncryptedBallot.poll_id == poll_id)
+            .order_by(EncryptedBallot.tracker)
+        )
+    ]
 
 
 def add_shuffle(

@@ -230,7 +230,7 @@ def _open_contest(actor: Actor, election: Election, contest: Contest, day: date)
     return election.ceremony
 
 
-def check_ballot(election: Election, contest: Contest, cast: Any) -> poll.Cast:
+def check_ballot(election: Election, contest: Contest, cast: Any) -> e2e.CheckedCast:
     """An encrypted ballot for ``contest`` read and its proofs and signature checked, before
     any lock is taken (``cast_ballot`` takes the result): the check is most of a cast's work,
     and the election key it uses never changes once the ceremony is complete.
@@ -266,7 +266,7 @@ def cast_ballot(
     :raises Conflict: the credential was used.
     """
     day = today or london_today()
-    checked = cast if isinstance(cast, poll.Cast) else None
+    checked = cast if isinstance(cast, e2e.CheckedCast) else None
     if checked is None:
         checked = check_ballot(election, contest, cast)
     _open_contest(actor, election, contest, day)

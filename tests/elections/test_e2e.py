@@ -258,6 +258,22 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
         )
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(EncryptedBallot)) == len(RANKINGS)
+    # Each ballot's row was kept when it was cast: the first shuffle's rows are what the pure
+    # core computes from the cast ballots, and a ballot kept without its row (cast before
+    # rows were kept) has it computed when read.
+    stored = db.session.scalars(
+        select(EncryptedBallot)
+        .where(EncryptedBallot.poll_id == contest.poll_id)
+        .order_by(EncryptedBallot.tracker)
+    ).all()
+    computed = poll.first_rows(layout, [poll.Cast.from_json(json.loads(b.content)) for b in stored])
+    assert e2e.e2e.rows_to_shuffle(contest.poll_id, layout.candidates) == computed
+    assert all(b.row for b in stored)
+    kept, stored[0].row = stored[0].row, ""
+    db.session.flush()
+    assert e2e.e2e.rows_to_shuffle(contest.poll_id, layout.candidates) == computed
+    db.session.rollback()
+    assert db.session.get(EncryptedBallot, (contest.poll_id, stored[0].tracker)).row == kept
     tick(TIMER, GOOD.poll_closes_on + timedelta(days=1))
     db.session.commit()
     assert election.state == ElectionState.poll_closed
