@@ -423,7 +423,7 @@ def section(election: Election, contest: Contest) -> dict[str, Any] | None:
     if not election.e2e or election.ceremony is None or contest.is_uncontested:
         return None
     ids = [c.id for c in valid_candidates(contest)]
-    return e2e.section_of(election.ceremony, contest.poll_id, ids).to_json(ids)
+    return e2e.section_document(election.ceremony, contest.poll_id, ids)
 
 
 def progress(election: Election) -> list[dict[str, Any]]:

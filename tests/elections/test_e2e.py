@@ -369,6 +369,8 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
     body = record.get("body", record)
     contest_body = next(c for c in body["contests"] if c["id"] == contest.id)
     assert len(contest_body["e2e"]["cast"]) == len(RANKINGS)
+    # The record's section, built from the ballots as stored, is the pure core's own.
+    assert contest_body["e2e"] == e2e.e2e.section_of(ceremony, contest.poll_id, ids).to_json(ids)
     assert len(contest_body["e2e"]["audited"]) == 1
 
     # Each voter's receipt finds their encrypted ballot in the record (step 8), and a tracker
