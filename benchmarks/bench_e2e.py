@@ -15,6 +15,7 @@ Chromium, best and median of 12 after two warm-ups.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -31,6 +32,7 @@ from run import machine  # noqa: E402
 from assembly.crypto import ballot as ballots  # noqa: E402
 from assembly.crypto import poll  # noqa: E402
 from assembly.crypto.group import G, random_scalar  # noqa: E402
+from assembly.crypto.shuffle import verify_shuffle  # noqa: E402
 from assembly.crypto.trustees import deal, election_key, trustee_secret  # noqa: E402
 from assembly.records.verify.step10_e2e import mapper_for  # noqa: E402
 
@@ -118,7 +120,13 @@ def main() -> None:
         f"{time.perf_counter() - start:.1f} s on {os.cpu_count()} cores"
     )
 
+    start = time.perf_counter()
     rows = poll.first_rows(layout, casts)
+    print(
+        f"rows of the {n:,} cast ballots (each kept when it is cast): "
+        f"{time.perf_counter() - start:.1f} s, {1000 * (time.perf_counter() - start) / n:.1f} ms "
+        "a ballot"
+    )
     shuffles = []
     for trustee in (1, 2, 3):
         start = time.perf_counter()
@@ -127,16 +135,35 @@ def main() -> None:
             f"shuffle by trustee {trustee}: {n:,} rows of {layout.width} in "
             f"{time.perf_counter() - start:.1f} s (one core)"
         )
+        # What the server does in the request that uploads it (one gunicorn worker).
+        start = time.perf_counter()
+        document = json.dumps(shuffled.to_json())
+        kept = poll.Shuffled.from_json(json.loads(document))
+        assert verify_shuffle(key, rows, kept.rows, kept.proof, f"{LABEL}/shuffle/{trustee}")
+        print(
+            f"  the server's check of its upload ({len(document) / 1e6:.1f} MB: read, proof "
+            f"checked): {time.perf_counter() - start:.1f} s (one core; gunicorn's timeout 30 s)"
+        )
         shuffles.append(shuffled)
         rows = shuffled.rows
     openings = []
+    publics = {t: G * secrets_[t - 1] for t in (1, 2, 3)}
     for trustee in (2, 3):
         start = time.perf_counter()
-        openings.append(poll.open_rows(secrets_[trustee - 1], trustee, rows, LABEL))
+        opening = poll.open_rows(secrets_[trustee - 1], trustee, rows, LABEL)
         print(
             f"decryption shares of trustee {trustee}: {n * layout.width:,} with proofs in "
             f"{time.perf_counter() - start:.1f} s"
         )
+        start = time.perf_counter()
+        document = json.dumps(opening.to_json())
+        kept_opening = poll.Opening.from_json(json.loads(document))
+        assert poll.opening_problem(kept_opening, publics[trustee], rows, LABEL) is None
+        print(
+            f"  the server's check of its upload ({len(document) / 1e6:.1f} MB): "
+            f"{time.perf_counter() - start:.1f} s (one core)"
+        )
+        openings.append(opening)
     start = time.perf_counter()
     numbers = poll.opened_numbers(layout, rows, openings)
     print(f"opening {n:,} rows from two trustees' shares: {time.perf_counter() - start:.1f} s")
