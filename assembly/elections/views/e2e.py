@@ -34,8 +34,9 @@ from assembly.extensions import begin_writing, db
 from assembly.membership.models import Institution, Person
 from assembly.records.views.uploads import UploadProblem, read_json_upload
 
-#: The most a trustee's shuffle or opening file may be (a large poll's rows and proofs).
-TRUSTEE_FILE_LIMIT = 256 * 1024 * 1024
+#: The most a trustee's shuffle or opening file may be: about 60,000 ballots of 15 candidates
+#: (under MAX_CONTENT_LENGTH and the 70 MB nginx allows these uploads).
+TRUSTEE_FILE_LIMIT = 64 * 1024 * 1024
 
 
 def _json_body() -> dict[str, Any]:
