@@ -39,6 +39,7 @@ ENV_SETTINGS: dict[str, str] = {
     "COOKIE_SECURE": "bool",
     "RATELIMIT_STORAGE_URI": "str",
     "SIGN_IN_PER_ADDRESS": "int",
+    "VERIFY_PAGE_E2E_BALLOTS": "int",
     "SIGN_IN_PER_CLIENT": "str",
     "CHECK_IN_SEARCH_PER_CLIENT": "str",
     "CAST_PER_VOTER": "str",
@@ -84,6 +85,9 @@ DEFAULTS: dict[str, Any] = {
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     #: Large enough for a 64 MB roster upload or push.
     "MAX_CONTENT_LENGTH": 70 * 1024 * 1024,
+    # The /verify page checks an end-to-end record's proofs (step 10) only up to this many
+    # encrypted ballots (about 20 ms each); above it, the page says to run `assembly verify`.
+    "VERIFY_PAGE_E2E_BALLOTS": 500,
 }
 
 DEVELOPMENT_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret

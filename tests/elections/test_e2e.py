@@ -7,6 +7,7 @@ included. Every refusal leaves the database as it was."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
 from datetime import date, timedelta
@@ -389,6 +390,21 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
     ).get_data(as_text=True)
     found = page.split('id="tracker-result"', 1)[1]
     assert "encrypted as you cast it" in found and "Check that these are the choices" not in found
+    assert "Every check passed" in page and "NOT RUN" not in page
+    # Above the page's limit of encrypted ballots, step 10 is not run there, and the page
+    # says so rather than that every check passed.
+    app.config["VERIFY_PAGE_E2E_BALLOTS"] = len(RANKINGS) - 1
+    page = html.unescape(
+        client.post(
+            "/verify",
+            data={"record": (io.BytesIO(json.dumps(record).encode()), "record.json")},
+        ).get_data(as_text=True)
+    )
+    verdict = page.split('id="verdict"', 1)[1].split("</div>", 1)[0]
+    assert "Every check run here passed" in verdict and "step 10 (End-to-end proofs)" in verdict
+    assert "Every check passed" not in page
+    assert f"the record holds {len(RANKINGS)} encrypted ballots" in page
+    assert "NOT RUN</strong> Step 10" in page
     # A record whose server swapped a cast ballot's signature (re-signed or not) no longer
     # holds the ballot the receipt names.
     swapped = json.loads(json.dumps(record))

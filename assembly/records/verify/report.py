@@ -78,10 +78,18 @@ class Report:
     """Every step run on a record; ``ok`` when all of them passed."""
 
     steps: list[Step]
+    #: Steps left out, each with why (its ``details``): only where the caller asked for a
+    #: step to be left out (the web page leaves out step 10 on a large poll). Not passed.
+    not_run: list[Step] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return bool(self.steps) and all(step.passed for step in self.steps)
+
+    @property
+    def complete(self) -> bool:
+        """Every step run, and every one passed."""
+        return self.ok and not self.not_run
 
     def step(self, number: int) -> Step:
         """The step with this number.
@@ -94,7 +102,13 @@ class Report:
         raise KeyError(number)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "steps": [step.to_dict() for step in self.steps]}
+        document: dict[str, Any] = {
+            "ok": self.ok,
+            "steps": [step.to_dict() for step in self.steps],
+        }
+        if self.not_run:
+            document["not_run"] = [step.to_dict() for step in self.not_run]
+        return document
 
 
 def read_json(file: BinaryIO) -> Any:

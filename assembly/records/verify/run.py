@@ -46,6 +46,7 @@ def verify_record(
     fingerprints: Sequence[str] = (),
     roll_proof: dict[str, Any] | None = None,
     on_step: Callable[[Step], None] | None = None,
+    e2e_ballots_limit: int | None = None,
 ) -> Report:
     """Run every check of the record format on ``record`` (a loaded record file).
 
@@ -57,6 +58,9 @@ def verify_record(
         election key's must be one of them, and the returning officer's too when two or more
         are given.
     :param on_step: called with each step as it finishes (for progress on large records).
+    :param e2e_ballots_limit: leave step 10 out (``Report.not_run``, saying why) when the
+        record's end-to-end contests hold more cast ballots than this (a web page's
+        request cannot wait the minutes they take); None runs it always.
     """
     state = Verification(
         record,
@@ -79,8 +83,24 @@ def verify_record(
         runs.append((8, check_receipt))
     if roll_proof is not None:
         runs.append((9, check_roll_proof))
+    not_run: list[Step] = []
     if _body_has_e2e(record):
-        runs.append((10, check_e2e))
+        cast = _cast_count(record)
+        if e2e_ballots_limit is not None and cast > e2e_ballots_limit:
+            not_run.append(
+                Step(
+                    10,
+                    STEPS[10],
+                    False,
+                    [
+                        f"not run here: the record holds {cast:,} encrypted ballots, whose "
+                        "proofs take minutes to check; run `assembly verify RECORD` on your "
+                        "own computer to check them"
+                    ],
+                )
+            )
+        else:
+            runs.append((10, check_e2e))
     steps: list[Step] = []
     for number, run in runs:
         name = _name(number, receipt, tracker)
@@ -93,7 +113,17 @@ def verify_record(
         steps.append(step)
         if on_step is not None:
             on_step(step)
-    return Report(steps)
+    return Report(steps, not_run)
+
+
+def _cast_count(record: Any) -> int:
+    """How many encrypted ballots the record's contests say were cast (of any shape)."""
+    total = 0
+    for contest in record["body"].get("contests", []) if isinstance(record["body"], dict) else []:
+        section = contest.get("e2e") if isinstance(contest, dict) else None
+        cast = section.get("cast") if isinstance(section, dict) else None
+        total += len(cast) if isinstance(cast, list) else 0
+    return total
 
 
 def _body_has_e2e(record: Any) -> bool:

@@ -222,7 +222,11 @@ def _published_report(subject: Subject, row: Record) -> Report:
     key = (row.kind, row.subject_id, row.body_sha256, row.officer_signature)
     report = _REPORTS.get(key)
     if report is None:
-        report = verify_record(published(row), fingerprints=_subject_keys(subject))
+        report = verify_record(
+            published(row),
+            fingerprints=_subject_keys(subject),
+            e2e_ballots_limit=current_app.config["VERIFY_PAGE_E2E_BALLOTS"],
+        )
         with _REPORTS_LOCK:
             while len(_REPORTS) >= REPORTS_KEPT:
                 _REPORTS.pop(next(iter(_REPORTS)))
@@ -270,6 +274,7 @@ def _check(
         tracker=tracker,
         fingerprints=fingerprints,
         roll_proof=roll_proof,
+        e2e_ballots_limit=current_app.config["VERIFY_PAGE_E2E_BALLOTS"],
     )
     return _verify_page(
         form,
