@@ -694,8 +694,20 @@ def section_of(
     openings = openings_of(poll_id)[: ceremony.threshold]
     opened: tuple[tuple[int, ...], ...] = ()
     if shuffles and len(openings) >= ceremony.threshold:
-        numbers = poll.opened_numbers(layout, shuffles[-1].rows, openings)
-        opened = tuple(tuple(n if n is not None else -1 for n in row) for row in numbers)
+        # Kept for the session (one request): the count opens the rows, then builds the
+        # record from the same shuffles and shares, which never change once kept.
+        kept = db.session.info.setdefault("e2e_opened", {})
+        last = shuffles[-1].rows
+        key = (
+            poll_id,
+            len(shuffles),
+            ballots.row_tracker(last[0]) if last else "",
+            tuple(o.trustee for o in openings),
+        )
+        if key not in kept:
+            numbers = poll.opened_numbers(layout, shuffles[-1].rows, openings)
+            kept[key] = tuple(tuple(n if n is not None else -1 for n in row) for row in numbers)
+        opened = kept[key]
     return poll.Section(
         label=poll_label(ceremony, poll_id),
         ceremony=ceremony.label,
