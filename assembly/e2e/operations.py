@@ -51,7 +51,6 @@ __all__ = [
     "add_shuffle",
     "appoint_trustees",
     "audit_encrypted",
-    "cast_encrypted",
     "ceremony_step",
     "check_cast",
     "confirm_key",
@@ -408,13 +407,6 @@ def store_cast(poll_id: int, checked: CheckedCast, *, day: date) -> str:
     if stored.rowcount != 1:
         raise Conflict("A ballot has been cast with that credential already.")
     return parsed.tracker
-
-
-def cast_encrypted(
-    ceremony: Ceremony, poll_id: int, candidates: int, cast: Any, *, day: date
-) -> str:
-    """Check and store one encrypted ballot (``check_cast`` then ``store_cast``)."""
-    return store_cast(poll_id, check_cast(ceremony, poll_id, candidates, cast), day=day)
 
 
 def audit_encrypted(

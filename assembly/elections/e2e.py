@@ -220,14 +220,23 @@ class Audit:
     ranking: tuple[int, ...]
 
 
-def _open_contest(actor: Actor, election: Election, contest: Contest, day: date) -> Ceremony:
-    election = lock_election(election, shared=True)
-    check_poll_open(election, day)
+def _polled_ceremony(election: Election, contest: Contest) -> Ceremony:
+    """The ceremony whose key ``contest``'s encrypted ballots are under.
+
+    :raises InvalidTransition: the election's ballots are not encrypted.
+    :raises RuleViolation: the contest has no poll in this election.
+    """
     if not election.e2e or election.ceremony is None or not election.ceremony.election_key:
         raise InvalidTransition("This election's ballots are not encrypted.")
     if contest.election_id != election.id or contest.is_uncontested:
         raise RuleViolation("That contest has no poll in this election.")
     return election.ceremony
+
+
+def _open_contest(actor: Actor, election: Election, contest: Contest, day: date) -> Ceremony:
+    election = lock_election(election, shared=True)
+    check_poll_open(election, day)
+    return _polled_ceremony(election, contest)
 
 
 def check_ballot(election: Election, contest: Contest, cast: Any) -> e2e.CheckedCast:
@@ -238,11 +247,7 @@ def check_ballot(election: Election, contest: Contest, cast: Any) -> e2e.Checked
     :raises InvalidTransition: the election's ballots are not encrypted.
     :raises RuleViolation: the ballot is malformed or a proof or the signature does not hold.
     """
-    ceremony = election.ceremony
-    if not election.e2e or ceremony is None or not ceremony.election_key:
-        raise InvalidTransition("This election's ballots are not encrypted.")
-    if contest.election_id != election.id or contest.is_uncontested:
-        raise RuleViolation("That contest has no poll in this election.")
+    ceremony = _polled_ceremony(election, contest)
     candidates = len(valid_candidates(contest))
     return e2e.check_cast(ceremony, contest.poll_id, candidates, cast)
 
@@ -266,9 +271,7 @@ def cast_ballot(
     :raises Conflict: the credential was used.
     """
     day = today or london_today()
-    checked = cast if isinstance(cast, e2e.CheckedCast) else None
-    if checked is None:
-        checked = check_ballot(election, contest, cast)
+    checked = cast if isinstance(cast, e2e.CheckedCast) else check_ballot(election, contest, cast)
     _open_contest(actor, election, contest, day)
     tracker = e2e.store_cast(contest.poll_id, checked, day=day)
     if not mark_voted(contest.poll_id, person_id, Channel.online):
@@ -280,9 +283,8 @@ def cast_ballot(
         subject=Ref("contest", contest.id),
         data={"encrypted": True},
     )
-    content = db.session.get(EncryptedBallot, (contest.poll_id, tracker))
-    assert content is not None
-    digest = encrypted_ballot_hash(contest.id, json.loads(content.content))
+    # The cast as stored and as the record lists it (store_cast keeps its to_json).
+    digest = encrypted_ballot_hash(contest.id, checked.cast.to_json())
     receipt = {
         "institution": election.institution.slug,
         "election": election.id,

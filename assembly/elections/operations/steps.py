@@ -315,13 +315,14 @@ def tick(actor: Actor, day: date) -> list[tuple[Election, ElectionState]]:
             due = due_transitions(election.state, settings_of(election).timetable, day)
             if not due:
                 break
-            if due[0].target == ElectionState.poll_open and e2e_problems(election):
+            waiting = e2e_problems(election) if due[0].target == ElectionState.poll_open else []
+            if waiting:
                 # An end-to-end poll waits for its trustees and credentials (the election's
                 # page says what is missing); the next run opens it once they are done.
                 log.warning(
                     "election %s: the poll is due but waits for its end-to-end set-up: %s",
                     election.id,
-                    " ".join(e2e_problems(election)),
+                    " ".join(waiting),
                 )
                 break
             _STEPS[due[0].target](actor, election)

@@ -20,7 +20,7 @@ Pure: standard library, ``cryptography`` and the pure modules (``assembly.record
 
 from __future__ import annotations
 
-from assembly.records.verify.report import STEPS, Report, Step, read_json
+from assembly.records.verify.report import STEPS, Report, Step, cast_ballots, read_json
 from assembly.records.verify.run import verify_record
 from assembly.records.verify.step5_ballots import ballot_leaf_fast
 from assembly.records.verify.step8_receipt import normalise_tracker
@@ -30,6 +30,7 @@ __all__ = [
     "Report",
     "Step",
     "ballot_leaf_fast",
+    "cast_ballots",
     "normalise_tracker",
     "read_json",
     "verify_record",

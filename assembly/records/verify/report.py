@@ -23,6 +23,7 @@ __all__ = [
     "Step",
     "Verification",
     "as_json",
+    "cast_ballots",
     "contest_label",
     "event_of",
     "is_assembly",
@@ -109,6 +110,14 @@ class Report:
         if self.not_run:
             document["not_run"] = [step.to_dict() for step in self.not_run]
         return document
+
+
+def cast_ballots(contest: Any) -> list[dict[str, Any]]:
+    """A contest's cast encrypted ballots as the record lists them (``e2e.cast``; none when
+    it was not polled end-to-end, or when that part is not a list of objects)."""
+    section = contest.get("e2e") if isinstance(contest, dict) else None
+    cast = section.get("cast") if isinstance(section, dict) else None
+    return [c for c in cast if isinstance(c, dict)] if isinstance(cast, list) else []
 
 
 def read_json(file: BinaryIO) -> Any:

@@ -18,6 +18,7 @@ from assembly.records.verify.report import (
     Report,
     Step,
     Verification,
+    cast_ballots,
     normalise_fingerprint,
 )
 from assembly.records.verify.step1_schema import check_schema
@@ -117,13 +118,10 @@ def verify_record(
 
 
 def _cast_count(record: Any) -> int:
-    """How many encrypted ballots the record's contests say were cast (of any shape)."""
-    total = 0
-    for contest in record["body"].get("contests", []) if isinstance(record["body"], dict) else []:
-        section = contest.get("e2e") if isinstance(contest, dict) else None
-        cast = section.get("cast") if isinstance(section, dict) else None
-        total += len(cast) if isinstance(cast, list) else 0
-    return total
+    """How many encrypted ballots the record's contests say were cast."""
+    body = record.get("body")
+    contests = body.get("contests") if isinstance(body, dict) else None
+    return sum(len(cast_ballots(c)) for c in contests) if isinstance(contests, list) else 0
 
 
 def _body_has_e2e(record: Any) -> bool:

@@ -21,6 +21,7 @@ from assembly.records.verify.report import (
     Outcome,
     Verification,
     as_json,
+    cast_ballots,
     contest_label,
     event_of,
     short,
@@ -150,18 +151,11 @@ def _receipt_ballot(body: dict[str, Any], inner: dict[str, Any]) -> list[str]:
     return []
 
 
-def _casts(contest: dict[str, Any]) -> list[Any]:
-    """The contest's cast encrypted ballots (none when it was not polled end-to-end)."""
-    section = contest.get("e2e")
-    cast = section.get("cast") if isinstance(section, dict) else None
-    return [c for c in cast if isinstance(c, dict)] if isinstance(cast, list) else []
-
-
 def _receipt_encrypted(contest: dict[str, Any], inner: dict[str, Any]) -> list[str]:
     """What is wrong with an encrypted ballot's receipt: its ballot must be among the
     contest's cast encrypted ballots, exactly (its hash is over the whole cast ballot)."""
     tracker, label = inner["tracker"], contest_label(contest)
-    cast = next((c for c in _casts(contest) if c.get("tracker") == tracker), None)
+    cast = next((c for c in cast_ballots(contest) if c.get("tracker") == tracker), None)
     if cast is None:
         return [
             f"the receipt's encrypted ballot (tracker {tracker}) is not among {label}'s cast "
@@ -199,7 +193,7 @@ def _find_tracker(body: dict[str, Any], tracker: str) -> tuple[bool, list[str]]:
         f"tracker {tracker} is an encrypted ballot cast in {contest_label(contest)}: its "
         "ranking stays secret, and is counted among the rankings opened after the shuffles"
         for contest in body["contests"]
-        if any(c.get("tracker") == tracker for c in _casts(contest))
+        if any(c.get("tracker") == tracker for c in cast_ballots(contest))
     ]
     if not found and not lines:
         return False, [f"tracker {tracker} is not in the record"]

@@ -17,7 +17,7 @@ from assembly.records.forms import VerifyForm
 from assembly.records.kinds import RecordKind, Subject, record_kind
 from assembly.records.models import Record, SigningKey
 from assembly.records.operations import get_record, list_records, published
-from assembly.records.verify import Report, normalise_tracker, verify_record
+from assembly.records.verify import Report, cast_ballots, normalise_tracker, verify_record
 from assembly.records.views.blueprint import bp
 from assembly.records.views.uploads import (
     SMALL_FILE_LIMIT,
@@ -163,10 +163,8 @@ def find_ballots(record: dict[str, Any], tracker: str) -> list[BallotFound]:
             names = {c["id"]: c["ballot_name"] for c in contest["candidates"]}
             label = contest["constituency"]["name"]
             ranked = contest["method"] == "stv"
-            section = contest.get("e2e")
-            for cast in section.get("cast", []) if isinstance(section, dict) else []:
-                if isinstance(cast, dict) and cast.get("tracker") == tracker:
-                    found.append(BallotFound(str(label), ranked, (), encrypted=True))
+            if any(c.get("tracker") == tracker for c in cast_ballots(contest)):
+                found.append(BallotFound(str(label), ranked, (), encrypted=True))
             for item in items:
                 if item["tracker"] == tracker:
                     found.append(
