@@ -118,27 +118,144 @@ const credentials = (api, root) => {
   }
 };
 
+// -- a voter's marks, read in the browser ------------------------------------------------------
+
+// As assembly.polls.marks reads them on the server, with the same messages: with this script
+// running, the marks never leave the browser unencrypted.
+class MarksProblem extends Error {
+  constructor(message, field = "") {
+    super(message);
+    this.field = field;
+  }
+}
+
+const NUMBER = /^[0-9]{1,4}$/;
+
+const rankedMarks = (form, d) => {
+  const numbered = new Map();
+  for (const id of d.ballot_order) {
+    const field = `pref-${id}`;
+    const input = form.querySelector(`[name="${field}"]`);
+    const text = input ? input.value.trim() : "";
+    if (!text) continue;
+    const name = d.names[id];
+    if (!NUMBER.test(text)) throw new MarksProblem(`Write a whole number, such as 1, 2 or 3, next to ${name}.`, field);
+    const number = Number(text);
+    if (number === 0) throw new MarksProblem("Number your choices from 1: write 1 next to your first choice.", field);
+    if (numbered.has(number)) {
+      throw new MarksProblem(
+        `You wrote ${number} next to more than one candidate (${d.names[numbered.get(number)]} and ${name}). Give each number to one candidate only.`,
+        field,
+      );
+    }
+    numbered.set(number, id);
+  }
+  if (!numbered.size) {
+    throw new MarksProblem(
+      "Write 1 next to the candidate you like best. You can then number as many others as you like, 2, 3 and so on.",
+      `pref-${d.ballot_order[0]}`,
+    );
+  }
+  for (let expected = 1; expected <= numbered.size; expected += 1) {
+    if (!numbered.has(expected)) {
+      const later = Math.min(...[...numbered.keys()].filter((n) => n > expected));
+      const field = `pref-${numbered.get(later)}`;
+      if (expected === 1) throw new MarksProblem("Start with 1: write 1 next to your first choice.", field);
+      throw new MarksProblem(
+        `Number your choices 1, 2, 3 and so on without a gap: you wrote ${later} but no ${expected}.`,
+        field,
+      );
+    }
+  }
+  return [...numbered.keys()].sort((a, b) => a - b).map((n) => numbered.get(n));
+};
+
+const chosenMarks = (form, d) => {
+  const chosen = [...form.querySelectorAll('input[name="choice"]:checked')].map((i) => Number(i.value));
+  const first = `choice-${d.ballot_order[0]}`;
+  if (chosen.some((id) => !(id in d.names))) throw new MarksProblem("Your ballot named someone who is not a candidate. Mark it again.");
+  if (!chosen.length) {
+    throw new MarksProblem(`Choose ${d.seats === 1 ? "a candidate" : `up to ${d.seats} candidates`} before you continue.`, first);
+  }
+  if (chosen.length > d.seats) {
+    const limit = d.seats === 1 ? "one candidate" : `${d.seats} candidates`;
+    throw new MarksProblem(`You can choose at most ${limit}: you chose ${chosen.length}. Untick ${chosen.length - d.seats}.`, first);
+  }
+  // In id order, as the server stores a ballot that chooses.
+  return chosen.sort((a, b) => a - b);
+};
+
+/** The ballot's candidate ids in order (a yes/no/abstain vote: the choice, as a word). */
+const readMarks = (form, d) => {
+  if (d.kind === "confirm") {
+    const picked = form.querySelector('input[name="choice"]:checked');
+    if (!picked || !d.candidate_ids.includes(picked.value)) throw new MarksProblem("Choose yes, no or abstain.", "choice-yes");
+    return [picked.value];
+  }
+  return d.kind === "ranked" ? rankedMarks(form, d) : chosenMarks(form, d);
+};
+
 // -- a voter's encrypted ballot -----------------------------------------------------------------
 
 const ballot = (api, root) => {
   const d = data();
+  const form = document.querySelector("form[data-e2e-marks]");
+  const problem = document.querySelector("[data-e2e-problem]");
   const status = root.querySelector("[data-e2e-status]");
+  const choices = root.querySelector("[data-e2e-choices]");
   const code = root.querySelector("[data-e2e-credential]");
   const encryptButton = root.querySelector("[data-e2e-encrypt]");
   const made = root.querySelector("[data-e2e-made]");
   const trackerText = root.querySelector("[data-e2e-tracker]");
   const castButton = root.querySelector("[data-e2e-cast]");
   const auditButton = root.querySelector("[data-e2e-audit]");
-  // With this script running, the ballot is cast encrypted: today's form is put away.
-  for (const plain of document.querySelectorAll("[data-e2e-plain]")) plain.hidden = true;
-  root.hidden = false;
+  for (const note of document.querySelectorAll("[data-e2e-note]")) note.hidden = false;
+  let ranking = null;
   let current = null;
+  const showProblem = (error) => {
+    const link = problem.querySelector("[data-e2e-problem-text]");
+    link.textContent = error.message;
+    link.href = `#${error.field || "ballot"}`;
+    problem.hidden = false;
+    problem.focus();
+  };
+  // With this script running, the marks are read here and the ballot is cast encrypted:
+  // the form is never posted.
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    try {
+      const ids = readMarks(form, d);
+      ranking = ids.map((id) => d.candidate_ids.indexOf(id));
+      choices.replaceChildren(
+        ...ids.map((id) => {
+          const item = document.createElement("li");
+          item.textContent = d.names[id];
+          return item;
+        }),
+      );
+      problem.hidden = true;
+      form.hidden = true;
+      root.hidden = false;
+      made.hidden = true;
+      status.hidden = true;
+      current = null;
+      root.querySelector("h2").focus();
+    } catch (error) {
+      if (!(error instanceof MarksProblem)) throw error;
+      showProblem(error);
+    }
+  });
+  root.querySelector("[data-e2e-change]").addEventListener("click", () => {
+    root.hidden = true;
+    form.hidden = false;
+    current = null;
+  });
   encryptButton.addEventListener("click", () => {
     try {
       const secret = api.credentialSecret(code.value);
       const credential = api.publicCredential(code.value);
-      const encrypted = api.encryptRanking(d.key, d.candidates, d.ranking, d.label, credential);
-      current = { secret, credential, ...encrypted };
+      const encrypted = api.encryptRanking(d.key, d.candidates, ranking, d.label, credential);
+      current = { secret, credential, ranking, ...encrypted };
       trackerText.textContent = encrypted.tracker;
       made.hidden = false;
       status.hidden = true;
@@ -166,7 +283,7 @@ const ballot = (api, root) => {
     const audited = {
       credential: current.credential,
       ballot: current.ballot,
-      ranking: d.ranking.map((i) => d.candidate_ids[i]),
+      ranking: current.ranking.map((i) => d.candidate_ids[i]),
       randomness: current.randomness,
     };
     current = null;

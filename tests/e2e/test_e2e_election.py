@@ -134,8 +134,25 @@ def test_an_end_to_end_election_in_the_browser(
     # -- a voter audits an encryption, then casts a fresh one
     first, second, third = poll.voters["workers"]
     voter = signed_in(new_page, first)
-    _vote_page(voter, election_url, amy.ballot_name, bob.ballot_name)
-    expect(voter.get_by_role("button", name="Cast my vote", exact=True)).to_be_hidden()
+    posted: list[str] = []
+    voter.on(
+        "request",
+        lambda request: (
+            posted.append(f"{request.url} {request.post_data or ''}")
+            if request.method == "POST"
+            else None
+        ),
+    )
+    # The marks are read and checked in the browser, with the server's messages.
+    voter.goto(f"{election_url}/vote")
+    voter.get_by_label(amy.ballot_name, exact=True).fill("1")
+    voter.get_by_label(bob.ballot_name, exact=True).fill("3")
+    voter.get_by_role("button", name="Continue", exact=True).click()
+    expect(voter.locator("[data-e2e-problem]")).to_contain_text("you wrote 3 but no 2")
+    voter.get_by_label(bob.ballot_name, exact=True).fill("2")
+    voter.get_by_role("button", name="Continue", exact=True).click()
+    expect(voter.locator("#choices li")).to_have_text([amy.ballot_name, bob.ballot_name])
+    expect(voter.get_by_role("button", name="Cast my vote", exact=True)).to_have_count(0)
     voter.get_by_label("Your credential").fill(codes[first])
     voter.get_by_role("button", name="Encrypt my vote").click()
     audited = voter.locator("[data-e2e-tracker]").inner_text()
@@ -148,6 +165,12 @@ def test_an_end_to_end_election_in_the_browser(
     voter.get_by_role("button", name="Cast my encrypted vote").click()
     voter.wait_for_url("**/vote/receipt")
     expect(voter.locator("#tracker")).to_have_text(cast_tracker)
+    # Only the audit and the encrypted cast were posted: never the marks themselves.
+    assert [p.split(" ")[0].rsplit("/", 2)[-2:] for p in posted] == [
+        ["vote", "audit"],
+        ["vote", "encrypted"],
+    ]
+    assert not any("pref-" in p for p in posted)
 
     # -- a second voter: a mistyped credential is refused, theirs is taken
     voter2 = signed_in(new_page, second)

@@ -45,6 +45,7 @@ from assembly.elections.record import get_record
 from assembly.elections.states import ElectionState
 from assembly.errors import Conflict, InvalidTransition, RuleViolation
 from assembly.extensions import db
+from assembly.membership.models import Person
 from assembly.notices.models import OutboxMessage
 from assembly.polls.models import Ballot, Channel
 from assembly.records.operations import published
@@ -160,7 +161,7 @@ def _contest(election: Election, key: str) -> Contest:
 
 
 def test_an_end_to_end_election_from_trustees_to_a_verified_record(
-    app: Flask, client: FlaskClient, login_as: Any, tmp_path: Path
+    app: Flask, client: FlaskClient, login_as: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     election = _election("e2e-school")
     slug = election.institution.slug
@@ -228,6 +229,23 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
         select(RollEntry).where(RollEntry.contest_id == contest.id).order_by(RollEntry.number)
     ).all()
     day = GOOD.poll_opens_on
+    # The ballot page gives its script what it needs to read and encrypt the marks in the
+    # browser; the review page, which only a browser without the script reaches (having
+    # posted its marks), offers no encryption: marks the server has seen are never encrypted.
+    voter = db.session.get(Person, entries[0].person_id)
+    assert voter is not None and voter.email
+    login_as(voter.email)
+    monkeypatch.setattr("assembly.elections.views.voting.today", lambda: day)
+    page = client.get(f"/institutions/{slug}/elections/{election.id}/vote").get_data(as_text=True)
+    data = json.loads(html.unescape(page.split('id="e2e-data">')[1].split("</script>")[0]))
+    assert data["label"] == poll_label(ceremony, contest.poll_id)
+    assert data["candidate_ids"] == [c.id for c in valid_candidates(contest)]
+    assert data["kind"] == "ranked" and "data-e2e-marks" in page
+    first = valid_candidates(contest)[0]
+    review = client.post(
+        f"/institutions/{slug}/elections/{election.id}/vote", data={f"pref-{first.id}": "1"}
+    ).get_data(as_text=True)
+    assert "Check your vote" in review and "e2e-data" not in review
     # A voter audits an encryption first: it opens to their choices and is never counted.
     audited = poll.audit(key, layout, RANKINGS[0], label, G * ballots.credential_secret(codes[0]))
     ids = [c.id for c in valid_candidates(contest)]

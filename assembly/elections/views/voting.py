@@ -116,6 +116,7 @@ def _ballot_page(
             ticked=set(choices),
             problem=problem,
             form=BallotForm(),
+            e2e_data=_e2e_data(institution, election, contest, candidates),
         ),
         400 if problem else 200,
     )
@@ -154,28 +155,31 @@ def vote(institution: Institution, election: Election) -> ResponseReturnValue:
             chosen=[by_id[i] for i in ranking],
             is_ranked=contest.method == CountMethod.stv,
             form=BallotForm(),
-            e2e_data=_e2e_data(institution, election, contest, ranking),
         )
     )
 
 
 def _e2e_data(
-    institution: Institution, election: Election, contest: Contest, ranking: list[int]
+    institution: Institution, election: Election, contest: Contest, candidates: list[Candidate]
 ) -> dict[str, Any] | None:
-    """What the review page's script encrypts: the key, the contest's candidates in the
-    record's order, the ranking as their positions (first past the post: in id order, as
-    today's ballots store it)."""
+    """What the ballot page's script needs to read the marks and encrypt them in the browser
+    (so that the server never sees them): the key, the contest's candidates in the record's
+    order and in the ballot's, and how the ballot is marked."""
     ceremony = election.ceremony
     if not election.e2e or ceremony is None or not ceremony.election_key:
         return None
     ids = [c.id for c in valid_candidates(contest)]
-    chosen = sorted(ranking) if contest.method != CountMethod.stv else ranking
     return {
         "key": ceremony.election_key,
         "label": poll_label(ceremony, contest.poll_id),
         "candidates": len(ids),
         "candidate_ids": ids,
-        "ranking": [ids.index(i) for i in chosen],
+        "ballot_order": [c.id for c in candidates],
+        "names": {str(c.id): c.ballot_name for c in candidates},
+        "kind": "ranked" if contest.method == CountMethod.stv else "choose",
+        "seats": contest.seats,
+        "credential_hint": "20 letters and digits, as in the returning officer's letter, "
+        "for example ABCDE-FGHJK-LMNPQ-RSTUV",
         "cast_url": url_for(
             "elections.vote_encrypted", slug=institution.slug, election_id=election.id
         ),
