@@ -324,6 +324,24 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
         "GET": {**TELLERS_200, **dict.fromkeys(_TELLERS, 409)},
         "POST": {**TELLERS_200, **dict.fromkeys(_TELLERS, 409)},
     },
+    # End-to-end votes (the scenario's assembly is not so, and in session): the trustees'
+    # page and steps are its returning officer's and trustees' (an empty step: 400; the
+    # ceremony is over in session: 409; no vote waits for them: 409, or a flash: 302); the
+    # cards are the officer's (an empty batch: 400); counting a closed vote is the chair's
+    # (none waits: 409); the encrypted cast and audit need a pass opened after check-in.
+    "assemblies.trustees": {
+        "GET": THE_OFFICER,
+        "POST": {**THE_OFFICER, "returning_officer": 400},
+    },
+    "assemblies.trustee_step": {"POST": {**THE_OFFICER, "returning_officer": 400}},
+    "assemblies.trustees_restart": {"POST": {**THE_OFFICER, "returning_officer": 409}},
+    "assemblies.trustee_task": {"GET": {**THE_OFFICER, "returning_officer": 409}},
+    "assemblies.trustee_upload": {"POST": {**THE_OFFICER, "returning_officer": 302}},
+    "assemblies.cards": {"GET": THE_OFFICER},
+    "assemblies.cards_publish": {"POST": {**THE_OFFICER, "returning_officer": 400}},
+    "assemblies.count_vote_view": {"POST": CHAIR_409},
+    "assemblies.vote_encrypted": {"POST": dict.fromkeys(ROLES, 403)},
+    "assemblies.vote_audit": {"POST": dict.fromkeys(ROLES, 403)},
 }
 
 

@@ -94,6 +94,13 @@ class ScheduleForm(FlaskForm):
     )
     agenda = TextAreaField("Agenda", validators=[Length(max=5000)])
     returning_officer_id = SelectField("Returning officer", coerce=int, validators=[Optional()])
+    e2e = BooleanField(
+        "End-to-end verifiable votes: phone ballots are encrypted on the phone and opened "
+        "only by trustees after a shuffle",
+        description="The returning officer names the trustees (scrutineers chosen by the "
+        "members) and prints voting cards before the assembly; a teller hands each member a "
+        "card at the door. Paper ballots are counted as today.",
+    )
 
 
 class ApplyForm(FlaskForm):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from assembly.assemblies.states import AssemblyState
 from assembly.auth.models import User
 from assembly.clock import utcnow
+from assembly.e2e.models import Ceremony
 from assembly.extensions import db
 from assembly.membership.models import Constituency, Institution, Membership, Person
 from assembly.polls.models import Poll, PollKind
@@ -40,6 +41,7 @@ __all__ = [
     "Assembly",
     "AssemblyCandidate",
     "AssemblyCandidateStatus",
+    "AssemblyCard",
     "AssemblyMethod",
     "AssemblyOutcome",
     "AssemblyRules",
@@ -168,9 +170,16 @@ class Assembly(QuorumRules, db.Model):  # type: ignore[name-defined]
     reconvenes_id: Mapped[int | None] = mapped_column(ForeignKey("assemblies.id"))
     cancelled_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The votes' online ballots are end-to-end verifiable: encrypted on the phone, signed
+    #: with a card handed out at the door, shuffled and opened by the trustees after each
+    #: vote (``assemblies.e2e``). Set when the assembly is scheduled.
+    e2e: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The trustees' key ceremony, once the returning officer has named them.
+    ceremony_id: Mapped[int | None] = mapped_column(ForeignKey("e2e_ceremonies.id"))
 
     institution: Mapped[Institution] = relationship()
     returning_officer: Mapped[User | None] = relationship()
+    ceremony: Mapped[Ceremony | None] = relationship()
     candidates: Mapped[list[AssemblyCandidate]] = relationship(
         back_populates="assembly",
         order_by="AssemblyCandidate.id",
@@ -258,6 +267,8 @@ class VoteKind(enum.StrEnum):
 
 class VoteState(enum.StrEnum):
     open = "open"
+    #: Closed with encrypted ballots: waiting for the trustees to shuffle and open them.
+    closed = "closed"
     counted = "counted"
 
 
@@ -292,6 +303,20 @@ class Vote(db.Model):  # type: ignore[name-defined]
     def __init__(self, **values: Any) -> None:
         values.setdefault("poll", Poll(kind=PollKind.assembly_vote))
         super().__init__(**values)
+
+
+class AssemblyCard(db.Model):  # type: ignore[name-defined]
+    """The public half of a voting card of an end-to-end verifiable assembly: the returning
+    officer's browser made the card's code and printed it; a teller hands one of the member's
+    constituency to each member checked in. Nothing links a card to a member."""
+
+    __tablename__ = "assembly_cards"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    assembly_id: Mapped[int] = mapped_column(ForeignKey("assemblies.id"), primary_key=True)
+    credential: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The key of the constituency whose members are given it.
+    constituency: Mapped[str] = mapped_column(String(40))
 
 
 class LeaderTerm(db.Model):  # type: ignore[name-defined]

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from assembly.assemblies import e2e
 from assembly.assemblies.count import ballot_items, vote_seed, weighting_of
 from assembly.assemblies.models import (
     Assembly,
@@ -116,6 +117,9 @@ def _contest(vote: Vote) -> dict[str, Any]:
     weighting = weighting_of(vote)
     if weighting is not None:
         contest["weighting"] = weighting
+    section = e2e.section(vote)
+    if section is not None:
+        contest["e2e"] = section
     return contest
 
 

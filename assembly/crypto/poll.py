@@ -64,7 +64,9 @@ __all__ = [
     "check_section",
     "choice_reader",
     "counted",
+    "counted_by_group",
     "first_rows",
+    "group_tag",
     "mix",
     "open_rows",
     "opened_numbers",
@@ -274,10 +276,22 @@ class Section:
     shuffles: tuple[Shuffled, ...]
     openings: tuple[Opening, ...]
     opened: tuple[tuple[int, ...], ...]
+    #: Where the poll counts its ballots by constituency (a weighted assembly vote): each
+    #: constituency's key and its credentials, in order of the keys. Every row then ends
+    #: with its ballot's constituency, the group's number (1, 2, …) encrypted with no
+    #: randomness (``group_tag``), which the shuffles re-encrypt with the rest.
+    groups: tuple[tuple[str, tuple[Point, ...]], ...] = ()
+    #: The credentials are cards handed out at the door (an assembly's), not one per roll
+    #: entry: there may be more of them than the roll, and the roll bounds the ballots.
+    cards: bool = False
 
     @property
     def layout(self) -> ballots.Layout:
         return ballots.Layout(self.candidates)
+
+    def group_of(self) -> dict[Point, int]:
+        """Each credential's group number (1, 2, …); empty when the poll has no groups."""
+        return {c: n for n, (_, listed) in enumerate(self.groups, start=1) for c in listed}
 
     def to_json(self, ids: Sequence[int | str]) -> dict[str, Any]:
         return {
@@ -288,7 +302,16 @@ class Section:
             "threshold": self.threshold,
             "trustees": [t.to_json() for t in self.trustees],
             "election_key": self.key.hex(),
-            "credentials": [c.hex() for c in self.credentials],
+            **(
+                {
+                    "groups": [
+                        {"key": k, "credentials": [c.hex() for c in cs]} for k, cs in self.groups
+                    ]
+                }
+                if self.groups
+                else {"credentials": [c.hex() for c in self.credentials]}
+            ),
+            **({"cards": True} if self.cards else {}),
             "cast": [c.to_json() for c in self.cast],
             "audited": [a.to_json(ids) for a in self.audited],
             "shuffles": [s.to_json() for s in self.shuffles],
@@ -306,6 +329,17 @@ class Section:
             if value.get("group") != GROUP or value.get("version") != VERSION:
                 raise GroupError(f"the e2e section must be group {GROUP!r}, version {VERSION}")
             opened = tuple(tuple(int(n) for n in _list(row)) for row in _list(value["opened"]))
+            groups = tuple(
+                (str(g["key"]), tuple(Point.from_hex(c) for c in _list(g["credentials"])))
+                for g in _list(value.get("groups", []))
+            )
+            listed = (
+                tuple(c for _, cs in groups for c in cs)
+                if groups
+                else tuple(Point.from_hex(c) for c in _list(value["credentials"]))
+            )
+            if value.get("cards", False) not in (True, False):
+                raise GroupError("the e2e section's cards must be true or false")
             return cls(
                 label=str(value["label"]),
                 ceremony=str(value["ceremony"]),
@@ -313,12 +347,14 @@ class Section:
                 threshold=_integer(value["threshold"]),
                 trustees=tuple(Trustee.from_json(t) for t in _list(value["trustees"])),
                 key=Point.from_hex(value["election_key"]),
-                credentials=tuple(Point.from_hex(c) for c in _list(value["credentials"])),
+                credentials=listed,
                 cast=tuple(Cast.from_json(c) for c in _list(value["cast"])),
                 audited=tuple(Audited.from_json(a, ids) for a in _list(value["audited"])),
                 shuffles=tuple(Shuffled.from_json(s) for s in _list(value["shuffles"])),
                 openings=tuple(Opening.from_json(o) for o in _list(value["decryption"])),
                 opened=opened,
+                groups=groups,
+                cards=bool(value.get("cards", False)),
             )
         except GroupError:
             raise
@@ -347,10 +383,22 @@ def audit(
     return Audited(credential, ballot, tuple(ranking), randomness)
 
 
-def first_rows(layout: ballots.Layout, casts: Sequence[Cast]) -> list[list[Ciphertext]]:
-    """The rows the first shuffle takes: every cast ballot's, in tracker order."""
+def group_tag(group: int) -> Ciphertext:
+    """A row's last ciphertext where the poll has groups: the group's number encrypted with
+    no randomness, ``(identity, group·G)``, which anyone computes from the ballot's
+    credential; the first shuffle hides it with the rest of the row."""
+    return Ciphertext(IDENTITY, G * group)
+
+
+def first_rows(
+    layout: ballots.Layout, casts: Sequence[Cast], groups: Mapping[Point, int] | None = None
+) -> list[list[Ciphertext]]:
+    """The rows the first shuffle takes: every cast ballot's, in tracker order, each ending
+    with its group's tag where ``groups`` gives each credential's group."""
     ordered = sorted(casts, key=lambda c: c.tracker)
-    return [ballots.row_of(layout, c.ballot) for c in ordered]
+    if not groups:
+        return [ballots.row_of(layout, c.ballot) for c in ordered]
+    return [[*ballots.row_of(layout, c.ballot), group_tag(groups[c.credential])] for c in ordered]
 
 
 def _shuffle_label(label: str, trustee: int) -> str:
@@ -401,10 +449,14 @@ def opening_problem(
 
 
 def opened_numbers(
-    layout: ballots.Layout, rows: Sequence[Sequence[Ciphertext]], openings: Sequence[Opening]
+    layout: ballots.Layout,
+    rows: Sequence[Sequence[Ciphertext]],
+    openings: Sequence[Opening],
+    groups: int = 0,
 ) -> list[list[int | None]]:
-    """What the rows open to with these trustees' shares (None: not a small number)."""
-    log = _log(layout.largest)
+    """What the rows open to with these trustees' shares (None: not a small number);
+    ``groups`` is how many groups a row's last number may name."""
+    log = _log(max(layout.largest, groups))
     numbers = []
     for i, row in enumerate(rows):
         numbers.append(
@@ -428,10 +480,13 @@ def simulate(
     shufflers: Sequence[int] | None = None,
     openers: Sequence[int] | None = None,
     ceremony: str | None = None,
+    groups: Sequence[str] = (),
+    cards: bool = False,
 ) -> tuple[Section, list[int]]:
     """A whole poll played by one process, as the trustees and voters would each play their
     part: for tests, benchmarks and the demo. Returns the section and the trustees' secrets.
-    The key ceremony is the poll's own unless ``ceremony`` names another."""
+    The key ceremony is the poll's own unless ``ceremony`` names another. With ``groups``
+    (constituency keys, in order), voter ``i`` is in group ``i mod len(groups)``."""
     ceremony = label if ceremony is None else ceremony
     dealings = [deal(ceremony, i, threshold, trustees) for i in range(1, trustees + 1)]
     secrets_ = [trustee_secret([d.shares[j - 1] for d in dealings]) for j in range(1, trustees + 1)]
@@ -439,6 +494,11 @@ def simulate(
     layout = ballots.Layout(candidates)
     voter_secrets = [random_scalar() for _ in range(roll if roll is not None else len(rankings))]
     credentials = sorted((G * x for x in voter_secrets), key=lambda p: p.data)
+    member = {G * x: 1 + i % len(groups) for i, x in enumerate(voter_secrets)} if groups else {}
+    listed = tuple(
+        (key_, tuple(c for c in credentials if member[c] == n))
+        for n, key_ in enumerate(groups, start=1)
+    )
     casts = sorted(
         (cast(key, layout, r, label, x) for r, x in zip(rankings, voter_secrets, strict=False)),
         key=lambda c: c.tracker,
@@ -453,7 +513,7 @@ def simulate(
         )
         for i in range(min(audits, len(voter_secrets)))
     ]
-    rows: Sequence[Sequence[Ciphertext]] = first_rows(layout, casts)
+    rows: Sequence[Sequence[Ciphertext]] = first_rows(layout, casts, member)
     shuffles = []
     for t in shufflers if shufflers is not None else range(1, trustees + 1):
         if rows:
@@ -462,7 +522,7 @@ def simulate(
             rows = shuffled.rows
     chosen = list(openers) if openers is not None else list(range(1, threshold + 1))
     openings = [open_rows(secrets_[t - 1], t, rows, label) for t in chosen] if rows else []
-    numbers = opened_numbers(layout, rows, openings)
+    numbers = opened_numbers(layout, rows, openings, len(groups))
     section = Section(
         label=label,
         ceremony=ceremony,
@@ -470,12 +530,14 @@ def simulate(
         threshold=threshold,
         trustees=tuple(Trustee.of(d) for d in dealings),
         key=key,
-        credentials=tuple(credentials),
+        credentials=tuple(c for _, cs in listed for c in cs) if groups else tuple(credentials),
         cast=tuple(casts),
         audited=tuple(audited),
         shuffles=tuple(shuffles),
         openings=tuple(openings),
         opened=tuple(tuple(n if n is not None else -1 for n in row) for row in numbers),
+        groups=listed,
+        cards=cards,
     )
     return section, secrets_
 
@@ -512,6 +574,24 @@ def counted(section: Section, read: Reader = as_ranked) -> list[tuple[str, tuple
     return sorted((t, r) for t, r in found if r)
 
 
+def counted_by_group(
+    section: Section, read: Reader = as_ranked
+) -> list[tuple[str, str, tuple[int, ...]]]:
+    """As ``counted``, for a poll with groups: each opened row's tracker, its group's key
+    and its ranking. A row whose tag names no group is read as a blank (not counted)."""
+    rows = _last_rows(section)
+    keys = [k for k, _ in section.groups]
+    found = []
+    for row, numbers in zip(rows, section.opened, strict=True):
+        tag = numbers[-1] if numbers else 0
+        if not 1 <= tag <= len(keys):
+            continue
+        ranking = read(ballots.read_row(section.layout, numbers[:-1]))
+        if ranking:
+            found.append((ballots.row_tracker(row), keys[tag - 1], ranking))
+    return sorted(found)
+
+
 @cache
 def _log(limit: int) -> SmallLog:
     """The table of small logarithms up to ``limit``, built once per process."""
@@ -543,14 +623,15 @@ def check_section(
     section: Section,
     *,
     roll: int,
-    stated: Sequence[tuple[str, tuple[int, ...]]],
+    stated: Sequence[tuple[Any, ...]],
     map_: Mapper = map,
     read: Reader = as_ranked,
 ) -> list[tuple[str, Finding]]:
     """Every check of the section, in order, each named by its part: ``key ceremony``,
     ``credentials``, ``ballots``, ``audited ballots``, ``shuffles``, ``decryption``,
     ``opened rows``. ``roll`` is the contest's roll size; ``stated`` the ballots the record
-    counts as encrypted ones (their trackers and rankings); ``map_`` checks the ballots and
+    counts as encrypted ones (their trackers and rankings; with groups, their trackers,
+    constituencies and rankings); ``map_`` checks the ballots and
     the shuffles (a process pool's ``map`` on a large poll); ``read`` how the contest reads
     an opened ranking (``choice_reader`` for first past the post)."""
     findings: list[tuple[str, Finding]] = []
@@ -602,6 +683,18 @@ def _credentials(section: Section, roll: int) -> Finding:
         return False, "a public credential is listed twice"
     if IDENTITY in credentials:
         return False, "a credential is the identity point"
+    keys = [k for k, _ in section.groups]
+    if keys != sorted(set(keys)):
+        return False, "the credentials' groups are not in order of their keys, each once"
+    if section.cards:
+        # Cards are handed out at the door, one to each member present: the roll (those
+        # present) bounds the ballots, not the cards printed.
+        if len(section.cast) > roll:
+            return False, f"{len(section.cast)} ballots cast with cards for a roll of {roll}"
+        return True, (
+            f"{len(credentials)} distinct public credentials on cards; "
+            f"{len(section.cast)} ballots for a roll of {roll}"
+        )
     if len(credentials) > roll:
         return False, f"{len(credentials)} credentials for a roll of {roll}"
     return True, f"{len(credentials)} distinct public credentials for a roll of {roll}"
@@ -685,7 +778,9 @@ def _shuffles(section: Section, map_: Mapper) -> Finding:
             return False, f"a shuffle by {s.trustee}, who is not a trustee"
     # Each shuffle takes the rows the one before it gave: the proofs are checked independently
     # (on every core, for a large poll).
-    inputs: list[Sequence[Sequence[Ciphertext]]] = [first_rows(section.layout, section.cast)]
+    inputs: list[Sequence[Sequence[Ciphertext]]] = [
+        first_rows(section.layout, section.cast, section.group_of())
+    ]
     inputs += [s.rows for s in section.shuffles[:-1]]
     jobs: list[ShuffleJob] = list(zip(inputs, section.shuffles, strict=True))
     holds = partial(_shuffle_holds, section.key, section.label)
@@ -719,7 +814,7 @@ def _decryption(section: Section) -> Finding:
             return False, f"trustee {o.trustee}{problem}"
     if not rows:
         return True, "no rows to open"
-    opened = opened_numbers(section.layout, rows, section.openings)
+    opened = opened_numbers(section.layout, rows, section.openings, len(section.groups))
     if [list(r) for r in section.opened] != opened:
         for i, (stated, found) in enumerate(zip(section.opened, opened, strict=False)):
             if list(stated) != found:
@@ -732,10 +827,11 @@ def _decryption(section: Section) -> Finding:
     )
 
 
-def _opened(
-    section: Section, stated: Sequence[tuple[str, tuple[int, ...]]], read: Reader
-) -> Finding:
-    expected = counted(section, read)  # a row of no preference is a blank paper: not counted
+def _opened(section: Section, stated: Sequence[tuple[Any, ...]], read: Reader) -> Finding:
+    # A row of no preference is a blank paper: not counted.
+    expected: Sequence[tuple[Any, ...]] = (
+        counted_by_group(section, read) if section.groups else counted(section, read)
+    )
     if sorted(stated) != expected:
         return False, "the encrypted ballots counted are not the opened rows' rankings"
     return (

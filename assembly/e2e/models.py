@@ -82,6 +82,9 @@ class Credential(db.Model):  # type: ignore[name-defined]
 
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), primary_key=True)
     credential: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Where the poll counts by constituency (a weighted assembly vote): the constituency
+    #: whose members hold it. Empty otherwise.
+    constituency: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 class EncryptedBallot(db.Model):  # type: ignore[name-defined]

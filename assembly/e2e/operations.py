@@ -56,11 +56,14 @@ __all__ = [
     "confirm_key",
     "credentials_of",
     "dealings_of",
+    "groups_of",
+    "list_credentials",
     "open_ballots",
     "openings_of",
     "poll_label",
     "post_dealing",
     "publish_credentials",
+    "read_point",
     "register_transport_key",
     "restart_ceremony",
     "rows_to_shuffle",
@@ -160,7 +163,7 @@ def restart_ceremony(actor: Actor, ceremony: Ceremony, *, institution: Any) -> N
     record_event(actor, "e2e.ceremony_restarted", institution=institution, subject=ceremony)
 
 
-def _point(text: Any, what: str) -> Point:
+def read_point(text: Any, what: str) -> Point:
     try:
         return Point.from_hex(str(text))
     except (GroupError, ValueError) as error:
@@ -178,7 +181,7 @@ def register_transport_key(actor: Actor, trustee: Trustee, key: str, *, institut
     _check_trustee(actor, trustee)
     if ceremony_step(trustee.ceremony) != CeremonyStep.registering:
         raise InvalidTransition("Every trustee has registered a key: the dealing has begun.")
-    point = _point(key, "transport key")
+    point = read_point(key, "transport key")
     trustee.transport_key = point.hex()
     db.session.flush()
     record_event(
@@ -273,7 +276,7 @@ def confirm_key(actor: Actor, trustee: Trustee, public: str, *, institution: Any
         raise InvalidTransition("Keys are confirmed once every trustee has dealt.")
     commitments = _commitments(ceremony)
     expected = trustee_public(commitments, trustee.number)
-    if _point(public, "decryption key") != expected:
+    if read_point(public, "decryption key") != expected:
         raise RuleViolation(
             "Your browser's decryption key is not the one the dealings give: a share you "
             "received was wrong. Tell the returning officer, who starts the dealing again."
@@ -301,6 +304,34 @@ def confirm_key(actor: Actor, trustee: Trustee, public: str, *, institution: Any
 # --- credentials ------------------------------------------------------------------------------
 
 
+def groups_of(poll_id: int) -> list[str]:
+    """The constituencies a poll counts its encrypted ballots by, in order of their keys
+    (a weighted assembly vote's); empty for a poll that has no groups. Kept for the session:
+    a poll's credentials never change once listed."""
+    kept = db.session.info.setdefault("e2e_groups", {})
+    if poll_id not in kept:
+        kept[poll_id] = list(
+            db.session.scalars(
+                select(Credential.constituency)
+                .where(Credential.poll_id == poll_id, Credential.constituency != "")
+                .distinct()
+                .order_by(Credential.constituency)
+            )
+        )
+    return list(kept[poll_id])
+
+
+def list_credentials(poll_id: int, credentials: Sequence[tuple[str, str]]) -> None:
+    """List a poll's credentials (each with its constituency, or "" where the poll has no
+    groups) as they were checked elsewhere (an assembly's cards, copied when a vote opens)."""
+    if credentials:
+        db.session.execute(
+            Credential.__table__.insert(),
+            [{"poll_id": poll_id, "credential": c, "constituency": k} for c, k in credentials],
+        )
+    db.session.info.get("e2e_groups", {}).pop(poll_id, None)
+
+
 def credentials_of(poll_id: int) -> list[str]:
     """The poll's public credentials, in increasing order of their bytes."""
     return list(
@@ -321,7 +352,7 @@ def publish_credentials(
     """
     if db.session.scalar(select(func.count()).where(Credential.poll_id == poll_id)):
         raise Conflict("This poll's credentials are published already.")
-    points = [_point(c, "credential") for c in credentials]
+    points = [read_point(c, "credential") for c in credentials]
     if len(set(points)) != len(points):
         raise RuleViolation("A credential is listed twice.")
     if len(points) != roll:
@@ -376,12 +407,16 @@ def check_cast(ceremony: Ceremony, poll_id: int, candidates: int, cast: Any) -> 
     return CheckedCast(parsed, tuple(ballots.row_of(layout, parsed.ballot)))
 
 
-def store_cast(poll_id: int, checked: CheckedCast, *, day: date) -> str:
+def store_cast(
+    poll_id: int, checked: CheckedCast, *, day: date, constituency: str | None = None
+) -> str:
     """Store a checked encrypted ballot (``check_cast``) with its row; return its tracker.
     The caller holds the poll's lock and writes the voter's roll mark in the same
-    transaction.
+    transaction. Where the poll has groups, the row ends with the credential's group's tag
+    (``crypto.poll.group_tag``), and ``constituency`` (the voter's) must be the group's.
 
-    :raises RuleViolation: the credential is not on the poll's list.
+    :raises RuleViolation: the credential is not on the poll's list, or is another
+        constituency's.
     :raises Conflict: the credential has been used.
     """
     parsed = checked.cast
@@ -392,6 +427,14 @@ def store_cast(poll_id: int, checked: CheckedCast, *, day: date) -> str:
             "That credential is not one of this poll's. Check the one the returning officer "
             "sent you."
         )
+    row = list(checked.row)
+    if listed.constituency:
+        if constituency is not None and listed.constituency != constituency:
+            raise RuleViolation(
+                "That card is for another constituency's members: ask a teller for a card "
+                "of your own constituency."
+            )
+        row.append(poll.group_tag(groups_of(poll_id).index(listed.constituency) + 1))
     connection = db.session.connection()
     stored = connection.execute(
         insert_or_ignore(EncryptedBallot.__table__, connection.dialect.name),
@@ -401,7 +444,7 @@ def store_cast(poll_id: int, checked: CheckedCast, *, day: date) -> str:
             "credential": credential,
             "content": _json(parsed.to_json()),
             "cast_on": day,
-            "row": _json([c.to_json() for c in checked.row]),
+            "row": _json([c.to_json() for c in row]),
         },
     )
     if stored.rowcount != 1:
@@ -410,7 +453,7 @@ def store_cast(poll_id: int, checked: CheckedCast, *, day: date) -> str:
 
 
 def audit_encrypted(
-    ceremony: Ceremony, poll_id: int, ids: Sequence[int], audited: Any
+    ceremony: Ceremony, poll_id: int, ids: Sequence[int | str], audited: Any
 ) -> tuple[str, tuple[int, ...]]:
     """Check and publish an encryption the voter challenged: it must open to the ranking it
     states (else the voter's browser, or the page it was given, is not honest). Returns its
@@ -481,16 +524,17 @@ def rows_to_shuffle(poll_id: int, candidates: int) -> list[list[Ciphertext]]:
     if done:
         return [list(row) for row in done[-1].rows]
     layout = ballots.Layout(candidates)
-    return [
-        [Ciphertext.from_json(c) for c in json.loads(row)]
-        if row
-        else ballots.row_of(layout, poll.Cast.from_json(json.loads(content)).ballot)
-        for row, content in db.session.execute(
-            select(EncryptedBallot.row, EncryptedBallot.content)
-            .where(EncryptedBallot.poll_id == poll_id)
-            .order_by(EncryptedBallot.tracker)
-        )
-    ]
+    rows = []
+    for row, content in db.session.execute(
+        select(EncryptedBallot.row, EncryptedBallot.content)
+        .where(EncryptedBallot.poll_id == poll_id)
+        .order_by(EncryptedBallot.tracker)
+    ):
+        if row:
+            rows.append([Ciphertext.from_json(c) for c in json.loads(row)])
+        else:  # cast before rows were kept (and before polls had groups)
+            rows.append(ballots.row_of(layout, poll.Cast.from_json(json.loads(content)).ballot))
+    return rows
 
 
 def add_shuffle(
@@ -599,19 +643,24 @@ def add_opening(
 def open_ballots(
     ceremony: Ceremony,
     poll_id: int,
-    candidate_ids: Sequence[int],
+    candidate_ids: Sequence[int | str],
     *,
     day: date,
     read: poll.Reader = poll.as_ranked,
+    choices: bool = False,
+    cards: bool = False,
 ) -> int:
     """Once ``threshold`` trustees have opened the poll, store each opened ranking (as
     ``read`` reads it: ``poll.choice_reader`` for first past the post) as a ballot of the
     channel ``encrypted`` (with its row's tracker), to be counted with the poll's other
-    ballots; return how many (blank rows are not ballots). Idempotent.
+    ballots; return how many (blank rows are not ballots). Where the poll has groups, each
+    is stored with its row's constituency; with ``choices`` (a yes/no/abstain vote, whose
+    ``candidate_ids`` are the words), the first preference is stored as the choice.
+    Idempotent.
 
     :raises InvalidTransition: too few trustees have opened the poll.
     """
-    section = section_of(ceremony, poll_id, candidate_ids, with_casts=False)
+    section = section_of(ceremony, poll_id, candidate_ids, with_casts=False, cards=cards)
     cast = db.session.scalar(
         select(func.count()).select_from(EncryptedBallot).where(EncryptedBallot.poll_id == poll_id)
     )
@@ -626,11 +675,18 @@ def open_ballots(
             db.metadata.tables["poll_ballots"].c.channel == Channel.encrypted.value,
         )
     )
-    opened = poll.counted(section, read)
-    for tracker, ranking in opened:
+    opened = (
+        poll.counted_by_group(section, read)
+        if section.groups
+        else [(t, "", r) for t, r in poll.counted(section, read)]
+    )
+    for tracker, constituency, ranking in opened:
+        chosen = [candidate_ids[i] for i in ranking]
         store_ballot(
             poll_id,
-            ranking=[candidate_ids[i] for i in ranking],
+            ranking=[] if choices else [int(c) for c in chosen],
+            choice=str(chosen[0]) if choices else "",
+            constituency=constituency,
             channel=Channel.encrypted,
             day=day,
             tracker=tracker,
@@ -639,12 +695,12 @@ def open_ballots(
 
 
 def section_document(
-    ceremony: Ceremony, poll_id: int, candidate_ids: Sequence[int]
+    ceremony: Ceremony, poll_id: int, candidate_ids: Sequence[int | str], *, cards: bool = False
 ) -> dict[str, Any]:
     """The poll's ``e2e`` object for the record: ``section_of(...).to_json``, with the cast
     ballots as they were stored (each the canonical JSON of its ``to_json``, checked when it
     was cast) rather than read into points and written out again."""
-    document = section_of(ceremony, poll_id, candidate_ids, with_casts=False).to_json(
+    document = section_of(ceremony, poll_id, candidate_ids, with_casts=False, cards=cards).to_json(
         list(candidate_ids)
     )
     document["cast"] = [
@@ -659,11 +715,17 @@ def section_document(
 
 
 def section_of(
-    ceremony: Ceremony, poll_id: int, candidate_ids: Sequence[int], *, with_casts: bool = True
+    ceremony: Ceremony,
+    poll_id: int,
+    candidate_ids: Sequence[int | str],
+    *,
+    with_casts: bool = True,
+    cards: bool = False,
 ) -> poll.Section:
     """The poll's part of the record as the pure core reads it (``crypto.poll.Section``):
     the ceremony, credentials, ballots, audits, shuffles and openings, and the rows opened
-    so far (none until ``threshold`` trustees have opened them). ``with_casts=False`` leaves
+    so far (none until ``threshold`` trustees have opened them); ``cards``: its credentials
+    are an assembly's cards (``crypto.poll.Section.cards``). ``with_casts=False`` leaves
     the cast ballots out (reading 10,000 of them takes about 20 s, and opening the rows of
     the last shuffle does not need them)."""
     ids = list(candidate_ids)
@@ -684,6 +746,21 @@ def section_of(
     ]
     shuffles = shuffles_of(poll_id)
     openings = openings_of(poll_id)[: ceremony.threshold]
+    keys = groups_of(poll_id)
+    groups = tuple(
+        (
+            key,
+            tuple(
+                Point.from_hex(c)
+                for c in db.session.scalars(
+                    select(Credential.credential)
+                    .where(Credential.poll_id == poll_id, Credential.constituency == key)
+                    .order_by(Credential.credential)
+                )
+            ),
+        )
+        for key in keys
+    )
     opened: tuple[tuple[int, ...], ...] = ()
     if shuffles and len(openings) >= ceremony.threshold:
         # Kept for the session (one request): the count opens the rows, then builds the
@@ -697,7 +774,7 @@ def section_of(
             tuple(o.trustee for o in openings),
         )
         if key not in kept:
-            numbers = poll.opened_numbers(layout, shuffles[-1].rows, openings)
+            numbers = poll.opened_numbers(layout, shuffles[-1].rows, openings, len(keys))
             kept[key] = tuple(tuple(n if n is not None else -1 for n in row) for row in numbers)
         opened = kept[key]
     return poll.Section(
@@ -707,10 +784,14 @@ def section_of(
         threshold=ceremony.threshold,
         trustees=tuple(trustees),
         key=Point.from_hex(ceremony.election_key),
-        credentials=tuple(Point.from_hex(c) for c in credentials_of(poll_id)),
+        credentials=tuple(c for _, cs in groups for c in cs)
+        if groups
+        else tuple(Point.from_hex(c) for c in credentials_of(poll_id)),
         cast=tuple(_casts(poll_id)) if with_casts else (),
         audited=tuple(audited),
         shuffles=tuple(shuffles),
         openings=tuple(openings),
         opened=opened,
+        groups=groups,
+        cards=cards,
     )

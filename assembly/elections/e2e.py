@@ -10,8 +10,6 @@ Who may act, and when, is checked here; the steps themselves are ``assembly.e2e.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -46,7 +44,6 @@ __all__ = [
     "appoint",
     "audit_ballot",
     "cast_ballot",
-    "ceremony_fingerprint",
     "ceremony_label",
     "check_ballot",
     "contest_label",
@@ -79,16 +76,6 @@ def trustee_of(election: Election, user: object) -> Trustee | None:
     if election.ceremony is None or not isinstance(user, User):
         return None
     return next((t for t in election.ceremony.trustees if t.user_id == user.id), None)
-
-
-def ceremony_fingerprint(ceremony: Ceremony) -> str:
-    """What the trustees compare out of band (read aloud, or side by side): SHA-256 of
-    every dealing's commitments, first 16 hex digits in groups of four. Equal fingerprints
-    mean they all saw the same dealings, so the server showed no one a different ceremony."""
-    dealings = e2e.dealings_of(ceremony)
-    text = json.dumps([[d["number"], d["commitments"]] for d in dealings], separators=(",", ":"))
-    digest = hashlib.sha256(f"{ceremony.label}\n{text}".encode()).hexdigest()[:16].upper()
-    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
 def _check_officer(actor: Actor, election: Election, what: str) -> None:
@@ -135,7 +122,10 @@ def appoint(
             f"You are a trustee of {election.title} at {election.institution.name}",
             "trustee_named",
             institution=election.institution,
-            election=election,
+            subject_title=election.title,
+            poll_of="election",
+            before="Before the poll opens",
+            after="after the poll closes",
             officer=actor.display_name or actor.email,
             number=number,
             count=len(users),
@@ -439,7 +429,7 @@ def progress(election: Election) -> list[dict[str, Any]]:
         )
         out.append(
             {
-                "contest": contest,
+                "name": contest.constituency.name,
                 "cast": cast or 0,
                 "shuffled_by": [s.trustee for s in shuffles],
                 "opened_by": [o.trustee for o in openings],

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -274,32 +273,4 @@ class PaperBatchForm(FlaskForm):
         description="One paper per line: the ballot positions in order of preference, for "
         "example 2 1 3",
         validators=[DataRequired("Enter the papers")],
-    )
-
-
-class TrusteesForm(FlaskForm):
-    """The returning officer names the scrutineers who, with them, hold the election key."""
-
-    scrutineers = TextAreaField(
-        "Scrutineers' email addresses",
-        description="One on each line: the members chosen to be trustees. You are trustee 1.",
-        validators=[DataRequired("Enter at least one scrutineer's email address")],
-    )
-    threshold = IntegerField(
-        "Trustees needed to open the ballots",
-        description="Any this many of the trustees (you included) open the ballots; the others "
-        "need not be there. More than half is usual.",
-        validators=[
-            InputRequired("Enter how many trustees are needed"),
-            NumberRange(1, 12, "Enter a number from 1 to 12"),
-        ],
-    )
-
-
-class TrusteeUploadForm(FlaskForm):
-    """A trustee uploads the file ``assembly trustee shuffle`` or ``open`` wrote."""
-
-    upload = FileField(
-        "Your file",
-        validators=[FileRequired("Choose the file that `assembly trustee` wrote")],
     )

@@ -118,6 +118,55 @@ const credentials = (api, root) => {
   }
 };
 
+// -- the returning officer's voting cards (an assembly's) -----------------------------------------
+
+const escapeHtml = (text) =>
+  String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+/** A sheet of cards to print and cut: each with the assembly, the constituency and its code. */
+const cardSheet = (d, group, codes) => {
+  const cardsHtml = codes
+    .map(
+      (code, i) => `<div class="card"><p class="what">Voting card ${i + 1} · ${escapeHtml(group.name)}</p>
+<p class="title">${escapeHtml(d.title)}</p><p class="code" data-card>${code}</p>
+<p class="how">When you vote on your phone, type this code. Keep it until the assembly ends: every vote uses it. Nobody knows which card is yours.</p></div>`,
+    )
+    .join("\n");
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Voting cards: ${escapeHtml(d.title)}, ${escapeHtml(group.name)}</title>
+<style>body{font-family:sans-serif;margin:0}.sheet{display:grid;grid-template-columns:repeat(2,1fr);gap:0}
+.card{border:1px dashed #777;padding:12px 16px;break-inside:avoid;height:170px}.what{font-size:12px;margin:0}
+.title{font-weight:bold;margin:4px 0}.code{font:bold 20px monospace;letter-spacing:1px;margin:8px 0}.how{font-size:11px;margin:0}</style>
+</head><body><div class="sheet">${cardsHtml}</div></body></html>\n`;
+};
+
+const cards = (api, root) => {
+  const d = data();
+  const status = root.querySelector("[data-e2e-status]");
+  for (const button of root.querySelectorAll("[data-e2e-cards]")) {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const group = d.constituencies.find((c) => c.key === button.dataset.e2eCards);
+      const count = Number(root.querySelector(`#count-${group.key}`).value.trim());
+      if (!Number.isInteger(count) || count < 1 || count > d.max) {
+        say(status, `Make 1 to ${d.max} cards at a time.`, true);
+        return;
+      }
+      button.disabled = true;
+      try {
+        const codes = Array.from({ length: count }, () => api.newCredentialCode());
+        const publics = codes.map((code) => api.publicCredential(code)).sort();
+        // Saved before it is sent: the codes exist nowhere else.
+        save(`cards-${d.slug}-${group.key}-${new Date().toISOString().slice(0, 19).replaceAll(":", "")}.html`, cardSheet(d, group, codes), "text/html");
+        await post(group.url, { credentials: publics });
+        window.location.reload();
+      } catch (error) {
+        say(status, error.message, true);
+        button.disabled = false;
+      }
+    });
+  }
+};
+
 // -- a voter's marks, read in the browser ------------------------------------------------------
 
 // As assembly.polls.marks reads them on the server, with the same messages: with this script
@@ -210,6 +259,10 @@ const ballot = (api, root) => {
   const castButton = root.querySelector("[data-e2e-cast]");
   const auditButton = root.querySelector("[data-e2e-audit]");
   for (const note of document.querySelectorAll("[data-e2e-note]")) note.hidden = false;
+  if (form.dataset.e2eContinue) form.querySelector("button").textContent = form.dataset.e2eContinue;
+  // A card's code may come in the address's fragment (#card=…), which is never sent.
+  const fragment = new URLSearchParams(window.location.hash.slice(1)).get("card");
+  if (fragment) code.value = fragment;
   let ranking = null;
   let current = null;
   const showProblem = (error) => {
@@ -300,6 +353,6 @@ const ballot = (api, root) => {
 export const wire = (api) => {
   const root = document.querySelector("[data-e2e]");
   if (!root) return;
-  const part = { ceremony, credentials, ballot }[root.dataset.e2e];
+  const part = { ceremony, credentials, cards, ballot }[root.dataset.e2e];
   if (part) part(api, root);
 };

@@ -209,3 +209,74 @@ def test_a_first_past_the_post_contest_reads_each_opened_ranking_as_its_choice()
     assert findings[-1][0] == "opened rows" and findings[-1][1][0]
     raw = poll.check_section(section, roll=4, stated=poll.counted(section), read=read)
     assert raw[-1][0] == "opened rows" and not raw[-1][1][0]
+
+
+# -- a poll counted by constituency (a weighted assembly vote): groups and cards ------------------
+
+GROUPS = ("community", "service-users", "workers")
+
+
+@pytest.fixture(scope="module")
+def grouped() -> tuple[poll.Section, dict[str, Any]]:
+    section, _ = poll.simulate(
+        "inst/assembly/1/poll/7", 4, RANKINGS, roll=9, groups=GROUPS, cards=True
+    )
+    return section, section.to_json(IDS)
+
+
+def _grouped_stated(section: poll.Section) -> list[tuple[str, str, tuple[int, ...]]]:
+    return poll.counted_by_group(section)
+
+
+def test_every_opened_row_keeps_its_constituency_through_the_shuffles(grouped) -> None:
+    section, document = grouped
+    read = poll.Section.from_json(json.loads(json.dumps(document)), IDS)
+    assert read == section
+    assert [g["key"] for g in document["groups"]] == list(GROUPS)
+    assert "credentials" not in document and document["cards"] is True
+    findings = poll.check_section(read, roll=6, stated=_grouped_stated(section))
+    assert all(ok for _, (ok, _) in findings), findings
+    # The voters were dealt round the groups: each ranking opens in its voter's group.
+    group_of = section.group_of()
+    by_voter = sorted(
+        (GROUPS[group_of[c.credential] - 1], ballots.tracker(c.ballot)) for c in section.cast
+    )
+    opened = poll.counted_by_group(section)
+    assert sorted(k for _, k, _ in opened) == sorted(k for k, _ in by_voter)
+    assert sorted(r for _, _, r in opened) == sorted(RANKINGS)
+
+
+def test_cards_may_outnumber_the_roll_but_ballots_may_not(grouped) -> None:
+    section, document = grouped
+    read = poll.Section.from_json(json.loads(json.dumps(document)), IDS)
+    # 9 cards printed, 6 cast: a roll of 6 present holds, a roll of 5 does not.
+    findings = dict(poll.check_section(read, roll=6, stated=_grouped_stated(section)))
+    assert findings["credentials"][0] and "9 distinct" in findings["credentials"][1]
+    findings = dict(poll.check_section(read, roll=5, stated=_grouped_stated(section)))
+    assert findings["credentials"] == (False, "6 ballots cast with cards for a roll of 5")
+
+
+def test_a_ballot_counted_in_another_constituency_is_caught(grouped) -> None:
+    section, _ = grouped
+    stated = _grouped_stated(section)
+    tracker, key, ranking = stated[0]
+    other = next(k for k in GROUPS if k != key)
+    moved = [(tracker, other, ranking), *stated[1:]]
+    findings = dict(poll.check_section(section, roll=6, stated=moved))
+    assert findings["opened rows"][0] is False
+
+
+def test_a_card_moved_to_another_group_breaks_the_first_shuffle(grouped) -> None:
+    section, document = grouped
+    copied = copy.deepcopy(document)
+    cast = {c.credential.hex() for c in section.cast}
+    moved = next(c for c in copied["groups"][0]["credentials"] if c in cast)
+    copied["groups"][0]["credentials"].remove(moved)
+    copied["groups"][1]["credentials"] = sorted([*copied["groups"][1]["credentials"], moved])
+    findings = dict(
+        poll.check_section(
+            poll.Section.from_json(copied, IDS), roll=6, stated=_grouped_stated(section)
+        )
+    )
+    # The tag of that card's ballot is not the one the first shuffle took.
+    assert findings["shuffles"] == (False, "trustee 1's shuffle: its proof does not hold")

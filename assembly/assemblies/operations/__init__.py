@@ -43,6 +43,7 @@ from assembly.assemblies.operations.voting import (
     cast_assembly_vote,
     close_vote,
     continuing_candidates,
+    count_closed_vote,
     open_vote,
     vote_turnout,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "check_in",
     "close_vote",
     "continuing_candidates",
+    "count_closed_vote",
     "current_leader",
     "decide_application",
     "declare_assembly",

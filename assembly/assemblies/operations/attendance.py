@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from assembly.assemblies import e2e
 from assembly.assemblies.models import (
     Assembly,
     Attendance,
@@ -47,6 +48,12 @@ def open_assembly(actor: Actor, assembly: Assembly, today: date) -> None:
     if today != assembly.held_on:
         raise InvalidTransition(
             f"The assembly is held on {long_date(assembly.held_on)}: open it on that day."
+        )
+    not_ready = e2e.problems(assembly)
+    if not_ready:
+        raise InvalidTransition(
+            "The votes are end-to-end verifiable, and the assembly cannot open yet: "
+            + " ".join(not_ready)
         )
     transition(assembly, AssemblyState.in_session)
     assembly.opened_at = utcnow()

@@ -11,6 +11,7 @@ from assembly.assemblies.models import (
     AssemblyOutcome,
     LeaderTerm,
     VoteKind,
+    VoteState,
 )
 from assembly.assemblies.operations.roles import check_chair
 from assembly.assemblies.operations.rules import add_months
@@ -36,6 +37,10 @@ def declare_assembly(actor: Actor, assembly: Assembly, today: date) -> Assembly 
         raise InvalidTransition("The result is declared while the assembly is in session.")
     if open_vote_of(assembly) is not None:
         raise InvalidTransition("A vote is open: close it first.")
+    if any(v.state == VoteState.closed for v in assembly.votes):
+        raise InvalidTransition(
+            "A vote waits for the trustees to open its encrypted ballots: count it first."
+        )
     last = assembly.votes[-1] if assembly.votes else None
     if last is None:
         if continuing_candidates(assembly):

@@ -75,10 +75,13 @@ def schedule_assembly(
     returning_officer_id: int | None,
     today: date,
     reconvenes: Assembly | None = None,
+    e2e: bool = False,
 ) -> Assembly:
-    """Schedule the institution's next assembly, with its rules copied from the institution's.
+    """Schedule the institution's next assembly, with its rules copied from the institution's;
+    ``e2e``: its votes are end-to-end verifiable (``assemblies.e2e``).
 
-    :raises RuleViolation: a date that leaves too little notice, a bad time or no venue.
+    :raises RuleViolation: a date that leaves too little notice, a bad time or no venue; an
+        end-to-end verifiable assembly with no returning officer.
     :raises Conflict: another assembly is already scheduled and not yet declared.
     """
     rules = rules_for(institution)
@@ -91,6 +94,11 @@ def schedule_assembly(
         db.session.get(User, returning_officer_id), institution
     ):
         raise RuleViolation("Choose a returning officer of this institution.")
+    if e2e and returning_officer_id is None:
+        raise RuleViolation(
+            "Choose the returning officer: in an end-to-end verifiable assembly they name the "
+            "trustees and make the voting cards."
+        )
     from assembly.records.operations import current_signing_key
 
     assembly = Assembly(
@@ -115,6 +123,7 @@ def schedule_assembly(
         weighting=rules.weighting,
         late_arrivals_vote=rules.late_arrivals_vote,
         reconvenes_id=reconvenes.id if reconvenes is not None else None,
+        e2e=e2e,
     )
     db.session.add(assembly)
     db.session.flush()
@@ -128,6 +137,7 @@ def schedule_assembly(
             "held_on": held_on.isoformat(),
             "venue": assembly.venue,
             "seed_sha256": seed_commitment(assembly),
+            "e2e": e2e,
             **rules_data(assembly),
         },
     )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from assembly.assemblies import e2e
 from assembly.assemblies.count import count_vote
 from assembly.assemblies.models import (
     Assembly,
@@ -58,6 +59,15 @@ def open_vote(actor: Actor, assembly: Assembly) -> Vote:
         raise InvalidTransition("Votes are held while the assembly is in session.")
     if open_vote_of(assembly) is not None:
         raise InvalidTransition("A vote is open: close it first.")
+    waiting = e2e.closed_vote(assembly)
+    if waiting is not None:
+        raise InvalidTransition(
+            f"Vote {waiting.number} waits for the trustees to open its encrypted ballots: "
+            "count it first."
+        )
+    not_ready = e2e.problems(assembly)
+    if not_ready:
+        raise InvalidTransition("No vote can be opened yet: " + " ".join(not_ready))
     if any(v.elected_id is not None for v in assembly.votes) or _decided(assembly):
         raise InvalidTransition("The vote is decided: declare the result.")
     status = quorum_status(assembly)
@@ -87,6 +97,8 @@ def open_vote(actor: Actor, assembly: Assembly) -> Vote:
     )
     db.session.add(vote)
     db.session.flush()
+    if assembly.e2e:
+        e2e.list_vote_credentials(vote)
     db.session.refresh(assembly, ["votes"])
     record_event(
         actor,
@@ -182,8 +194,10 @@ def vote_turnout(vote: Vote) -> int:
     return turnout(vote.poll_id)
 
 
-def close_vote(actor: Actor, vote: Vote) -> dict[str, Any]:
-    """The chair closes the vote and it is counted at once; returns the count."""
+def close_vote(actor: Actor, vote: Vote) -> dict[str, Any] | None:
+    """The chair closes the vote and it is counted at once; returns the count. A vote with
+    encrypted ballots waits, closed, for the trustees to open them (``count_closed_vote``):
+    then None."""
     assembly = vote.assembly
     check_chair(actor, assembly)
     # Exclusive: every cast, paper and batch holding the vote's share lock is stored first
@@ -202,8 +216,38 @@ def close_vote(actor: Actor, vote: Vote) -> dict[str, Any]:
             "Nobody has voted in this vote yet, so there is nothing to count: keep it open "
             "until members have voted on their phones or on paper."
         )
-    vote.state = VoteState.counted
     vote.closed_at = utcnow()
+    if e2e.is_encrypted(vote) and e2e.encrypted_cast(vote):
+        vote.state = VoteState.closed
+        db.session.flush()
+        record_event(
+            actor,
+            "assembly_vote.closed",
+            institution=assembly.institution_id,
+            subject=vote,
+            data={"ballots": vote_turnout(vote), "encrypted": e2e.encrypted_cast(vote)},
+        )
+        return None
+    return _count(actor, vote)
+
+
+def count_closed_vote(actor: Actor, vote: Vote, *, day: date) -> dict[str, Any]:
+    """Once the trustees have shuffled and opened a closed vote's encrypted ballots, the
+    chair counts it: the opened rankings with the paper and plain online ballots.
+
+    :raises InvalidTransition: the vote is not waiting, or too few trustees have opened it.
+    """
+    check_chair(actor, vote.assembly)
+    vote = lock_row(vote)
+    if vote.state != VoteState.closed:
+        raise InvalidTransition("Only a closed vote waiting for its trustees is counted so.")
+    e2e.open_vote_ballots(vote, day=day)
+    return _count(actor, vote)
+
+
+def _count(actor: Actor, vote: Vote) -> dict[str, Any]:
+    assembly = vote.assembly
+    vote.state = VoteState.counted
     result, elected, excluded = count_vote(vote)
     vote.result = json.dumps(result, sort_keys=True, separators=(",", ":"))
     vote.elected_id = elected

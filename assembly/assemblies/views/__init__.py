@@ -9,6 +9,8 @@
 - ``members``: members apply to stand for leader, and withdraw.
 - ``tellers``: check-in by name or pass, and paper ballots.
 - ``voting``: the member's pass, and voting on the phone.
+- ``e2e``: end-to-end verifiable votes — the trustees' page, the officer's voting cards,
+  and the attendee's encrypted cast and audit.
 
 Every page about one assembly loads it with ``assemblies.access.assembly_view``.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 # Importing the page modules registers their routes on ``bp``.
 from assembly.assemblies.views import (  # noqa: F401
     chair,
+    e2e,
     members,
     public,
     tellers,

@@ -13,11 +13,13 @@ from sqlalchemy import or_, select
 from wtforms.fields.choices import SelectChoice
 
 from assembly.assemblies.access import assembly_view, can_chair
+from assembly.assemblies.e2e import closed_vote
 from assembly.assemblies.forms import METHOD_LABELS, DecideForm, RulesForm, ScheduleForm
 from assembly.assemblies.models import Assembly, AssemblyCandidate
 from assembly.assemblies.notices import pass_qr_svg, pass_url
 from assembly.assemblies.operations import (
     close_vote,
+    count_closed_vote,
     decide_application,
     declare_assembly,
     open_assembly,
@@ -132,6 +134,7 @@ def schedule(institution: Institution) -> ResponseReturnValue:
                 returning_officer_id=form.returning_officer_id.data or None,
                 today=today(),
                 reconvenes=reconvenes,
+                e2e=bool(form.e2e.data),
             )
         except DomainError as problem:
             db.session.rollback()
@@ -157,7 +160,8 @@ def schedule(institution: Institution) -> ResponseReturnValue:
 def _chair_step(path: str, done: str) -> Callable[[_Step], Callable[..., ResponseReturnValue]]:
     """Make ``step(actor, assembly)`` one of the chair's buttons: a POST to the assembly's
     ``path`` that only the secretary or the returning officer may make, which runs the step
-    once the button's form is confirmed, commits, says ``done`` and goes back to the
+    once the button's form is confirmed, commits, says ``done`` (unless the step said what it
+    did) and goes back to the
     assembly's page. The view takes the step's name (its endpoint) and docstring."""
 
     def register(step: _Step) -> Callable[..., ResponseReturnValue]:
@@ -168,7 +172,8 @@ def _chair_step(path: str, done: str) -> Callable[[_Step], Callable[..., Respons
             if ConfirmForm().validate_on_submit():
                 step(current_actor(), assembly)
                 db.session.commit()
-                flash(done)
+                if done:  # else the step said what it did
+                    flash(done)
             return redirect_to(assembly)
 
         return view
@@ -202,13 +207,29 @@ def open_vote_view(actor: Actor, assembly: Assembly) -> None:
     open_vote(actor, assembly)
 
 
-@_chair_step("close", "The vote is closed and counted.")
+@_chair_step("close", "")
 def close_vote_view(actor: Actor, assembly: Assembly) -> None:
-    """Close the open vote and count it."""
+    """Close the open vote and count it (or, with encrypted ballots, leave it for the
+    trustees to open)."""
     vote = open_vote_of(assembly)
     if vote is None:
         raise InvalidTransition("No vote is open.")
-    close_vote(actor, vote)
+    if close_vote(actor, vote) is None:
+        flash(
+            "The vote is closed. Its encrypted ballots wait for the trustees: once enough of "
+            "them have shuffled and opened them on the trustees' page, count the vote."
+        )
+    else:
+        flash("The vote is closed and counted.")
+
+
+@_chair_step("count", "The vote is counted: its encrypted ballots are opened and counted.")
+def count_vote_view(actor: Actor, assembly: Assembly) -> None:
+    """Count a closed vote once the trustees have opened its encrypted ballots."""
+    vote = closed_vote(assembly)
+    if vote is None:
+        raise InvalidTransition("No vote waits to be counted.")
+    count_closed_vote(actor, vote, day=today())
 
 
 @_chair_step("declare", "The result is declared. Every member is told.")

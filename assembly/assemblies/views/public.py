@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 
 from assembly.assemblies.access import assembly_view, can_chair
 from assembly.assemblies.count import vote_seed
+from assembly.assemblies.e2e import closed_vote
+from assembly.assemblies.e2e import problems as e2e_problems
 from assembly.assemblies.forms import DecideForm
 from assembly.assemblies.models import (
     Assembly,
@@ -135,6 +137,8 @@ def assembly_public(institution: Institution, assembly: Assembly) -> ResponseRet
         else [],
         quorum=quorum_status(assembly),
         open_vote=open_vote_of(assembly),
+        waiting_vote=closed_vote(assembly),
+        e2e_problems=e2e_problems(assembly) if officer else [],
         votes=[vote_summary(v) for v in assembly.votes if v.state == VoteState.counted],
         seed_sha256=seed_commitment(assembly),
         form=ConfirmForm(),

@@ -3,11 +3,14 @@ teller check them in) and voting on their phone once checked in."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
+from assembly.assemblies import e2e
 from assembly.assemblies.access import assembly_view
 from assembly.assemblies.models import (
     Assembly,
@@ -34,7 +37,8 @@ from assembly.polls.queries import has_voted
 from assembly.records.record import CHOICES
 
 _SESSION_PASS = "assembly_pass"  # noqa: S105 - a session key, not a secret
-_SESSION_RECEIPT = "assembly_receipt"
+#: The session key under which the attendee's phone keeps the tracker of its last vote.
+RECEIPT_KEY = "assembly_receipt"
 
 
 # --- the member's pass --------------------------------------------------------------------------
@@ -99,7 +103,11 @@ def member_pass(institution: Institution, assembly: Assembly, token: str) -> Res
 # --- voting on the phone ------------------------------------------------------------------------
 
 
-def _attendee(assembly: Assembly) -> Attendance:
+def attendee(assembly: Assembly) -> Attendance:
+    """The attendee this phone holds the pass of (it opened the pass after check-in).
+
+    :raises NotEligible: it holds none for this assembly.
+    """
     held = session.get(_SESSION_PASS)
     attendance = None
     if isinstance(held, dict) and held.get("assembly") == assembly.id:
@@ -110,6 +118,34 @@ def _attendee(assembly: Assembly) -> Attendance:
             "checked you in."
         )
     return attendance
+
+
+def _e2e_data(institution: Institution, assembly: Assembly, vote: Vote) -> dict[str, Any] | None:
+    """What the vote page's script needs to read the marks and encrypt them on the phone (so
+    that the server never sees them); None when the vote takes no encrypted ballots."""
+    if not e2e.is_encrypted(vote):
+        return None
+    ceremony = assembly.ceremony
+    assert ceremony is not None
+    candidates = vote_candidates(vote)
+    confirm = vote.kind == VoteKind.confirmation
+    ids: dict[str, Any] = {"slug": institution.slug, "assembly_id": assembly.id}
+    return {
+        "key": ceremony.election_key,
+        "label": e2e.vote_label(assembly, vote),
+        "candidates": len(e2e.candidate_ids(vote)),
+        "candidate_ids": e2e.candidate_ids(vote),
+        "ballot_order": list(CHOICES) if confirm else [c.id for c in candidates],
+        "names": {"yes": "Yes", "no": "No", "abstain": "Abstain"}
+        if confirm
+        else {str(c.id): c.ballot_name for c in candidates},
+        "kind": {VoteKind.confirmation: "confirm", VoteKind.irv: "ranked"}.get(vote.kind, "choose"),
+        "seats": 1,
+        "credential_hint": "The 20 letters and digits on the voting card a teller gave you, "
+        "for example ABCDE-FGHJK-LMNPQ-RSTUV",
+        "cast_url": url_for("assemblies.vote_encrypted", **ids),
+        "audit_url": url_for("assemblies.vote_audit", **ids),
+    }
 
 
 class _Rules:
@@ -137,7 +173,7 @@ def _attendee_key() -> str:
 @assembly_view(PUBLIC)
 def vote(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
     """The attendee's ballot for the vote that is open (the page waits for one)."""
-    attendance = _attendee(assembly)
+    attendance = attendee(assembly)
     current = open_vote_of(assembly)
     voted = current is not None and has_voted(current.poll_id, attendance.person_id)
     error = None
@@ -171,11 +207,11 @@ def vote(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
             voted = True
         else:
             # Read before the commit, which would expire the rows and read them again.
-            session[_SESSION_RECEIPT] = {"vote": current.id, "tracker": tracker}
+            session[RECEIPT_KEY] = {"vote": current.id, "tracker": tracker}
             back = url_for("assemblies.vote", slug=institution.slug, assembly_id=assembly.id)
             db.session.commit()
             return redirect(back)
-    receipt = session.get(_SESSION_RECEIPT)
+    receipt = session.get(RECEIPT_KEY)
     if not (
         isinstance(receipt, dict) and current is not None and receipt.get("vote") == current.id
     ):
@@ -194,4 +230,5 @@ def vote(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
         form=ConfirmForm(),
         refresh=REFRESH_SECONDS if current is None or voted else None,
         marks=request.form if error else {},
+        e2e_data=_e2e_data(institution, assembly, current) if current is not None else None,
     ), 400 if error else 200

@@ -20,10 +20,17 @@ from assembly.auth.actors import current_actor
 from assembly.auth.models import Role
 from assembly.auth.permissions import SIGNED_IN, is_returning_officer
 from assembly.clock import today
-from assembly.e2e.operations import CeremonyStep, ceremony_step, credentials_of, dealings_of
+from assembly.e2e.forms import TrusteesForm, TrusteeUploadForm
+from assembly.e2e.operations import CeremonyStep, ceremony_step, credentials_of
+from assembly.e2e.pages import (
+    TRUSTEE_FILE_LIMIT,
+    ceremony_data,
+    fingerprint_shown,
+    json_body,
+    refused,
+)
 from assembly.elections import e2e
 from assembly.elections.access import election_view
-from assembly.elections.forms import TrusteesForm, TrusteeUploadForm
 from assembly.elections.models import Contest, Election, RollEntry
 from assembly.elections.queries import e2e_problems
 from assembly.elections.states import ElectionState
@@ -33,22 +40,6 @@ from assembly.errors import DomainError, RuleViolation
 from assembly.extensions import begin_writing, db
 from assembly.membership.models import Institution, Person
 from assembly.records.views.uploads import UploadProblem, read_json_upload
-
-#: The most a trustee's shuffle or opening file may be: about 60,000 ballots of 15 candidates
-#: (under MAX_CONTENT_LENGTH and the 70 MB nginx allows these uploads).
-TRUSTEE_FILE_LIMIT = 64 * 1024 * 1024
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise RuleViolation("The request must be a JSON object.")
-    return body
-
-
-def _refused(problem: DomainError) -> ResponseReturnValue:
-    db.session.rollback()
-    return jsonify(error=problem.message), problem.status
 
 
 def _is_trustee_or_officer(user: Any, election: Election) -> bool:
@@ -86,33 +77,43 @@ def trustees(institution: Institution, election: Election) -> ResponseReturnValu
     ceremony = election.ceremony
     mine = e2e.trustee_of(election, current_user)
     step = ceremony_step(ceremony) if ceremony is not None else ""
-    page_data: dict[str, Any] = {}
-    if ceremony is not None and mine is not None:
-        page_data = {
-            "label": ceremony.label,
-            "number": mine.number,
-            "threshold": ceremony.threshold,
-            "step": step,
-            "url": url_for(
-                "elections.trustee_step", slug=institution.slug, election_id=election.id
-            ),
-            "recipients": [
-                {"number": t.number, "transport": t.transport_key} for t in ceremony.trustees
-            ],
-            "dealings": dealings_of(ceremony),
-        }
+    page_data = ceremony_data(
+        ceremony,
+        mine,
+        url_for("elections.trustee_step", slug=institution.slug, election_id=election.id),
+    )
     return render_template(
-        "elections/trustees.html",
+        "e2e/trustees.html",
         institution=institution,
-        election=election,
+        subject_title=election.title,
+        back_url=url_for("elections.election", slug=institution.slug, election_id=election.id),
+        closes="the poll closes",
+        not_ready="The poll cannot open yet:",
+        poll_word="Contest",
+        is_officer=election.is_returning_officer(current_user),
+        urls={
+            "restart": url_for(
+                "elections.trustees_restart", slug=institution.slug, election_id=election.id
+            ),
+            "task": url_for(
+                "elections.trustee_task", slug=institution.slug, election_id=election.id
+            ),
+            **{
+                part: url_for(
+                    "elections.trustee_upload",
+                    slug=institution.slug,
+                    election_id=election.id,
+                    part=part,
+                )
+                for part in ("shuffle", "open")
+            },
+        },
         ceremony=ceremony,
         mine=mine,
         step=step,
         steps=CeremonyStep,
         page_data=page_data,
-        fingerprint=e2e.ceremony_fingerprint(ceremony)
-        if ceremony is not None and step in (CeremonyStep.confirming, CeremonyStep.complete)
-        else "",
+        fingerprint=fingerprint_shown(ceremony),
         can_appoint=election.is_returning_officer(current_user)
         and ceremony is None
         and election.state in e2e.TRUSTEE_STATES,
@@ -134,7 +135,7 @@ def trustees(institution: Institution, election: Election) -> ResponseReturnValu
 def trustee_step(institution: Institution, election: Election) -> ResponseReturnValue:
     """A trustee's browser posts its transport key, its dealing or its confirmed key."""
     try:
-        body = _json_body()
+        body = json_body(request)
         if "transport_key" in body:
             e2e.register_transport_key(current_actor(), election, str(body["transport_key"]))
         elif "dealing" in body:
@@ -144,7 +145,7 @@ def trustee_step(institution: Institution, election: Election) -> ResponseReturn
         else:
             raise RuleViolation("Post a transport_key, a dealing or a public_key.")
     except DomainError as problem:
-        return _refused(problem)
+        return refused(problem)
     db.session.commit()
     return jsonify(ok=True)
 
@@ -283,13 +284,13 @@ def credentials_publish(
     institution: Institution, election: Election, contest: Contest
 ) -> ResponseReturnValue:
     try:
-        body = _json_body()
+        body = json_body(request)
         listed = body.get("credentials")
         if not isinstance(listed, list):
             raise RuleViolation("Post the credentials as a list.")
         e2e.publish_contest_credentials(current_actor(), election, contest, listed)
     except DomainError as problem:
-        return _refused(problem)
+        return refused(problem)
     db.session.commit()
     return jsonify(ok=True)
 
@@ -307,13 +308,13 @@ def vote_encrypted(institution: Institution, election: Election) -> ResponseRetu
         contest, person_id = entry.contest, entry.person_id
         # The proofs are checked before the write lock is taken: on SQLite, one writer at a
         # time holds it, and the check is most of a cast's work.
-        checked = e2e.check_ballot(election, contest, _json_body().get("cast"))
+        checked = e2e.check_ballot(election, contest, json_body(request).get("cast"))
         begin_writing()
         receipt = e2e.cast_ballot(
             current_actor(), election, contest, person_id, checked, today=today()
         )
     except DomainError as problem:
-        return _refused(problem)
+        return refused(problem)
     db.session.commit()
     session[RECEIPTS] = {
         **session.get(RECEIPTS, {}),
@@ -338,10 +339,14 @@ def vote_audit(institution: Institution, election: Election) -> ResponseReturnVa
     try:
         entry = _voter_entry(institution, election)
         audit = e2e.audit_ballot(
-            current_actor(), election, entry.contest, _json_body().get("audited"), today=today()
+            current_actor(),
+            election,
+            entry.contest,
+            json_body(request).get("audited"),
+            today=today(),
         )
     except DomainError as problem:
-        return _refused(problem)
+        return refused(problem)
     db.session.commit()
     return jsonify(
         tracker=audit.tracker,

@@ -18,6 +18,7 @@ from typing import Any
 
 from assembly.crypto import poll
 from assembly.crypto.group import GroupError
+from assembly.records.record import CHOICES
 from assembly.records.verify.report import Outcome, Verification, contest_label
 
 __all__ = ["check_e2e", "has_e2e", "mapper_for"]
@@ -39,13 +40,38 @@ def has_e2e(body: Any) -> bool:
         return False
 
 
-def _stated(contest: dict[str, Any], ids: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
+def _stated(contest: dict[str, Any], ids: Sequence[str], grouped: bool) -> list[tuple[Any, ...]]:
+    """The ballots the record counts as encrypted: tracker and ranking (candidate indexes;
+    a confirmation's choice as the index of its word), and with groups the constituency."""
     index = {candidate: i for i, candidate in enumerate(ids)}
-    return sorted(
-        (item["tracker"], tuple(index.get(c, -1) for c in item["ranking"]))
-        for item in contest["ballots"]["items"]
-        if item.get("channel") == "encrypted"
-    )
+    stated: list[tuple[Any, ...]] = []
+    for item in contest["ballots"]["items"]:
+        if item.get("channel") != "encrypted":
+            continue
+        if contest["method"] == "confirmation":
+            ranking: tuple[int, ...] = (index.get(item.get("choice"), -1),)
+        else:
+            ranking = tuple(index.get(c, -1) for c in item["ranking"])
+        if grouped:
+            stated.append((item["tracker"], item.get("constituency", ""), ranking))
+        else:
+            stated.append((item["tracker"], ranking))
+    return sorted(stated)
+
+
+def _first(ranking: tuple[int, ...]) -> tuple[int, ...]:
+    return ranking[:1]
+
+
+def _reader(contest: dict[str, Any], ids: Sequence[Any]) -> poll.Reader:
+    """How the contest reads an opened ranking: first past the post its first ``seats``
+    choices; an assembly's confirmation or round its first; a ranked contest all of it."""
+    method = contest["method"]
+    if method == "fptp":
+        return poll.choice_reader(contest["seats"], ids)
+    if method in ("confirmation", "round"):
+        return _first
+    return poll.as_ranked
 
 
 def mapper_for(section: poll.Section) -> poll.Mapper:
@@ -75,7 +101,11 @@ def check_e2e(state: Verification) -> Outcome:
                 details.append(f"{contest_label(contest)}: encrypted ballots but no e2e proofs")
             continue
         label = contest_label(contest)
-        ids = [c["id"] for c in contest["candidates"]]
+        ids = (
+            list(CHOICES)
+            if contest.get("method") == "confirmation"
+            else [c["id"] for c in contest["candidates"]]
+        )
         try:
             section = poll.Section.from_json(document, ids)
         except GroupError as error:
@@ -85,11 +115,9 @@ def check_e2e(state: Verification) -> Outcome:
         findings = poll.check_section(
             section,
             roll=contest["roll"]["voters"],
-            stated=_stated(contest, ids),
+            stated=_stated(contest, ids, bool(section.groups)),
             map_=mapper_for(section),
-            read=poll.choice_reader(contest["seats"], ids)
-            if contest["method"] == "fptp"
-            else poll.as_ranked,
+            read=_reader(contest, ids),
         )
         for part, (ok, text) in findings:
             details.append(f"{label}: {part}: {text}")
