@@ -482,11 +482,13 @@ def simulate(
     ceremony: str | None = None,
     groups: Sequence[str] = (),
     cards: bool = False,
+    voter_groups: Sequence[int] | None = None,
 ) -> tuple[Section, list[int]]:
     """A whole poll played by one process, as the trustees and voters would each play their
     part: for tests, benchmarks and the demo. Returns the section and the trustees' secrets.
     The key ceremony is the poll's own unless ``ceremony`` names another. With ``groups``
-    (constituency keys, in order), voter ``i`` is in group ``i mod len(groups)``."""
+    (constituency keys, in order), voter ``i`` is in group ``voter_groups[i]`` (1, 2, …), or
+    by default group ``1 + i mod len(groups)``."""
     ceremony = label if ceremony is None else ceremony
     dealings = [deal(ceremony, i, threshold, trustees) for i in range(1, trustees + 1)]
     secrets_ = [trustee_secret([d.shares[j - 1] for d in dealings]) for j in range(1, trustees + 1)]
@@ -494,7 +496,14 @@ def simulate(
     layout = ballots.Layout(candidates)
     voter_secrets = [random_scalar() for _ in range(roll if roll is not None else len(rankings))]
     credentials = sorted((G * x for x in voter_secrets), key=lambda p: p.data)
-    member = {G * x: 1 + i % len(groups) for i, x in enumerate(voter_secrets)} if groups else {}
+    member = (
+        {
+            G * x: voter_groups[i] if voter_groups is not None else 1 + i % len(groups)
+            for i, x in enumerate(voter_secrets)
+        }
+        if groups
+        else {}
+    )
     listed = tuple(
         (key_, tuple(c for c in credentials if member[c] == n))
         for n, key_ in enumerate(groups, start=1)

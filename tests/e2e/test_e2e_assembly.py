@@ -184,6 +184,9 @@ def test_an_end_to_end_assembly_in_the_browser(
     chair.get_by_role("button", name="Close the vote and count it").click()
     expect_flash(chair, "Its encrypted ballots wait for the trustees")
     expect(chair.locator("#e2e-waiting-vote")).to_contain_text("Vote 1 is closed")
+    screen = new_page()
+    screen.goto(f"{base}/screen")
+    expect(screen.locator("#vote-status")).to_have_text("Vote 1 is closed")
     fresh()
     vote = db.session.scalars(select(Vote).where(Vote.assembly_id == room.assembly.id)).one()
     assert vote.state == VoteState.closed

@@ -25,6 +25,12 @@ CAUGHT_BY = {
     "tampered-opened.json": "decryption",
     "tampered-counted.json": "opened rows",
 }
+#: The assembly example's tampered copies, likewise.
+ASSEMBLY_CAUGHT_BY = {
+    "tampered-assembly-constituency.json": "opened rows",
+    "tampered-assembly-card.json": "shuffles",
+    "tampered-assembly-cards.json": "credentials",
+}
 
 
 def load(name: str) -> Any:
@@ -35,7 +41,7 @@ RECORD = load("e2e-record.json")
 
 
 def test_every_tampered_copy_is_listed() -> None:
-    assert {p.name for p in E2E.glob("tampered-*.json")} == set(CAUGHT_BY)
+    assert {p.name for p in E2E.glob("tampered-*.json")} == set(CAUGHT_BY) | set(ASSEMBLY_CAUGHT_BY)
 
 
 def test_the_example_passes_every_step_including_the_proofs() -> None:
@@ -57,6 +63,33 @@ def test_each_tampered_copy_fails_step_ten_in_its_part(name: str) -> None:
     assert failed == [10], report.to_dict()
     last = report.step(10).details[-1]
     assert last.startswith(f"contest 31 (Public members): {CAUGHT_BY[name]}: "), last
+
+
+def test_the_assembly_example_counts_each_constituency_through_the_shuffles() -> None:
+    """Round 1 of the 2027 assembly, its phone ballots cast with cards: every step passes,
+    and each opened ballot is counted in its own constituency, weighted as before."""
+    record = load("e2e-assembly-record.json")
+    report = verify_record(record)
+    assert report.ok, report.to_dict()
+    assert report.step(10).passed
+    vote = record["body"]["contests"][0]
+    section = vote["e2e"]
+    assert section["cards"] is True
+    assert [g["key"] for g in section["groups"]] == ["community", "service-users", "workers"]
+    cards = sum(len(g["credentials"]) for g in section["groups"])
+    assert cards > vote["roll"]["voters"] >= len(section["cast"]) > 0
+    encrypted = [i for i in vote["ballots"]["items"] if i["channel"] == "encrypted"]
+    assert len(encrypted) == len(section["cast"]) and all(i["constituency"] for i in encrypted)
+    assert vote["count"]["excluded_ids"] == ["c503"]
+
+
+@pytest.mark.parametrize("name", sorted(ASSEMBLY_CAUGHT_BY))
+def test_each_tampered_assembly_copy_fails_step_ten_in_its_part(name: str) -> None:
+    report = verify_record(load(name))
+    failed = [s.number for s in report.steps if not s.passed]
+    assert failed == [10], report.to_dict()
+    last = report.step(10).details[-1]
+    assert last.startswith(f"contest 51 (Members present): {ASSEMBLY_CAUGHT_BY[name]}: "), last
 
 
 def test_encrypted_ballots_without_proofs_fail() -> None:

@@ -167,6 +167,7 @@ def screen(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
         assembly=assembly,
         quorum=quorum_status(assembly),
         open_vote=current,
+        waiting_vote=closed_vote(assembly),
         turnout=vote_turnout(current) if current is not None else 0,
         votes=[vote_summary(v) for v in assembly.votes if v.state == VoteState.counted],
         leader=leader,

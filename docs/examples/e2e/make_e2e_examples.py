@@ -33,7 +33,7 @@ import make_examples as base  # noqa: E402
 from assembly.crypto import poll  # noqa: E402
 from assembly.crypto.elgamal import Ciphertext  # noqa: E402
 from assembly.crypto.group import G, random_scalar  # noqa: E402
-from assembly.records.record import sign_record  # noqa: E402
+from assembly.records.record import count_assembly_vote, sign_record  # noqa: E402
 
 LABEL = "riverside-hospital/election/2027/contest/31"
 #: The election's one key ceremony, whose key every contest's ballots are encrypted under.
@@ -153,6 +153,116 @@ TAMPERINGS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
 }
 
 
+# -- an assembly's vote: cards, and ballots counted by constituency ------------------------------
+
+ASSEMBLY_CEREMONY = "riverside-hospital/assembly/3"
+ASSEMBLY_LABEL = f"{ASSEMBLY_CEREMONY}/poll/51"
+#: Cards printed for each constituency (more than came: the roll bounds the ballots).
+CARDS_EACH = 25
+
+
+def build_assembly_record() -> dict[str, Any]:
+    """The 2027 assembly of ``make_examples.py`` (``assembly-record.json``) with round 1's
+    phone ballots cast encrypted, each signed with a card of its voter's constituency; the
+    paper ballots as before. The rows keep their constituency through the shuffles, so the
+    round is counted weighted as before: SHAH is excluded."""
+    body = base.make_assembly_body()
+    contest = body["contests"][0]
+    ids = [c["id"] for c in contest["candidates"]]
+    keys = sorted(c["key"] for c in contest["weighting"]["constituencies"])
+    items = contest["ballots"]["items"]
+    online = [i for i in items if i["channel"] == "online"]
+    plain = [i for i in items if i not in online]
+    rankings = [tuple(ids.index(c) for c in i["ranking"]) for i in online]
+    voter_groups = [keys.index(i["constituency"]) + 1 for i in online]
+    cards = CARDS_EACH * len(keys)
+    voter_groups += [1 + n % len(keys) for n in range(cards - len(online))]
+    section, _ = poll.simulate(
+        ASSEMBLY_LABEL,
+        len(ids),
+        rankings,
+        trustees=3,
+        threshold=2,
+        audits=1,
+        roll=cards,
+        openers=(1, 3),
+        ceremony=ASSEMBLY_CEREMONY,
+        groups=keys,
+        cards=True,
+        voter_groups=voter_groups,
+    )
+    encrypted = [
+        {
+            "tracker": tracker,
+            "ranking": [ids[i] for i in ranking],
+            "constituency": key,
+            "channel": "encrypted",
+        }
+        for tracker, key, ranking in poll.counted_by_group(section)
+    ]
+    contest["ballots"] = base._with_root(
+        contest["id"], sorted(plain + encrypted, key=lambda i: i["tracker"])
+    )
+    _assembly_recounted(contest)
+    assert contest["count"]["excluded_ids"] == ["c503"]
+    contest["e2e"] = section.to_json(ids)
+    return _signed(body)
+
+
+def _assembly_recounted(contest: dict[str, Any]) -> None:
+    contest["ballots"] = base._with_root(contest["id"], contest["ballots"]["items"])
+    contest["count"], contest["elected"], _ = count_assembly_vote(
+        contest["method"],
+        [(c["id"], c["ballot_name"]) for c in contest["candidates"]],
+        contest["ballots"]["items"],
+        contest.get("weighting"),
+        contest["seed"],
+    )
+
+
+def _moved_constituency(contest: dict[str, Any]) -> None:
+    """An encrypted ballot counted for another constituency than its opened row's."""
+    item = next(i for i in contest["ballots"]["items"] if i["channel"] == "encrypted")
+    keys = sorted(c["key"] for c in contest["weighting"]["constituencies"])
+    item["constituency"] = next(k for k in keys if k != item["constituency"])
+    _assembly_recounted(contest)
+
+
+def _moved_card(e: dict[str, Any]) -> None:
+    """A cast card listed in another constituency's group."""
+    cast = {c["credential"] for c in e["cast"]}
+    first, second = e["groups"][0]["credentials"], e["groups"][1]["credentials"]
+    card = next(c for c in first if c in cast)
+    first.remove(card)
+    second.append(card)
+    second.sort()
+
+
+def _not_cards(e: dict[str, Any]) -> None:
+    """The cards said to be one credential per roll entry: there are more than the roll."""
+    del e["cards"]
+
+
+#: Each tampered copy of the assembly's record: what was changed in vote 51, and how.
+ASSEMBLY_TAMPERINGS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
+    "tampered-assembly-constituency.json": (
+        "an encrypted ballot counted in another constituency than its opened row's, and the "
+        "round recounted so that the count agrees",
+        _moved_constituency,
+    ),
+    "tampered-assembly-card.json": (
+        "a card that was cast listed in another constituency's group (its ballot's tag is "
+        "then not the one the first shuffle took)",
+        _e2e(_moved_card),
+    ),
+    "tampered-assembly-cards.json": (
+        "the cards passed off as one credential per roll entry, of which there are more than "
+        "the members present",
+        _e2e(_not_cards),
+    ),
+}
+
+
 def build() -> dict[str, dict[str, Any]]:
     record = build_record()
     files = {"e2e-record.json": record}
@@ -160,11 +270,20 @@ def build() -> dict[str, dict[str, Any]]:
         body = copy.deepcopy(record["body"])
         change(body["contests"][0])
         files[name] = _signed(body)
+    assembly = build_assembly_record()
+    files["e2e-assembly-record.json"] = assembly
+    for name, (_, change) in ASSEMBLY_TAMPERINGS.items():
+        body = copy.deepcopy(assembly["body"])
+        change(body["contests"][0])
+        files[name] = _signed(body)
     return files
 
 
 def main() -> None:
+    only = set(sys.argv[1:])  # "assembly": make the assembly's files only, keep the others
     for name, document in build().items():
+        if only and not ("assembly" in name) == ("assembly" in only):
+            continue
         (HERE / name).write_text(
             json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8"
         )
