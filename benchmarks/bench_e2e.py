@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,7 @@ from run import machine  # noqa: E402
 
 from assembly.crypto import ballot as ballots  # noqa: E402
 from assembly.crypto import poll  # noqa: E402
+from assembly.crypto.elgamal import Ciphertext  # noqa: E402
 from assembly.crypto.group import G, random_scalar  # noqa: E402
 from assembly.crypto.shuffle import verify_shuffle  # noqa: E402
 from assembly.crypto.trustees import deal, election_key, trustee_secret  # noqa: E402
@@ -85,14 +87,59 @@ def browser_row() -> str:
     )
 
 
+def assembly_row(count: int) -> str:
+    """An assembly's weighted vote in the room: ``count`` phone ballots of three candidates
+    cast with cards of three constituencies; what the trustees and the chair wait for after
+    the close (two shuffles, two trustees' shares, the opening), and step 10's check."""
+    keys = ("community", "service-users", "workers")
+    label = "bench/assembly/1/poll/1"
+    rng = random.Random(2028)
+    rankings = [rng.sample(range(3), rng.randint(1, 3)) for _ in range(count)]
+    made, secrets_ = poll.simulate(
+        label, 3, rankings, audits=0, groups=keys, cards=True, shufflers=(), openers=()
+    )
+    rows: list[list[Ciphertext]] | tuple[tuple[Ciphertext, ...], ...]
+    rows = poll.first_rows(made.layout, made.cast, made.group_of())
+    start = time.perf_counter()
+    shuffles = []
+    for trustee in (1, 2):
+        shuffled = poll.mix(made.key, rows, label, trustee)
+        shuffles.append(shuffled)
+        rows = shuffled.rows
+    shuffled_in = time.perf_counter() - start
+    start = time.perf_counter()
+    openings = [poll.open_rows(secrets_[t - 1], t, rows, label) for t in (1, 2)]
+    numbers = poll.opened_numbers(made.layout, rows, openings, len(keys))
+    opened_in = time.perf_counter() - start
+    section = replace(
+        made,
+        shuffles=tuple(shuffles),
+        openings=tuple(openings),
+        opened=tuple(tuple(v if v is not None else -1 for v in row) for row in numbers),
+    )
+    stated = poll.counted_by_group(section)
+    assert sorted(r for _, _, r in stated) == sorted(tuple(r) for r in rankings)
+    start = time.perf_counter()
+    findings = poll.check_section(section, roll=count, stated=stated, map_=mapper_for(section))
+    checked_in = time.perf_counter() - start
+    assert all(ok for _, (ok, _) in findings), findings
+    return (
+        f"assembly vote ({count:,} phone ballots, 3 candidates, 3 constituencies, cards): "
+        f"two trustees' shuffles {shuffled_in:.1f} s, their shares and the opening "
+        f"{opened_in:.1f} s, step 10 {checked_in:.1f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ballots", type=int, default=10_000)
+    parser.add_argument("--assembly-ballots", type=int, default=500)
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     if not args.no_browser:
         print(browser_row())
+    print(assembly_row(args.assembly_ballots))
     n = args.ballots
     rng = random.Random(2027)
     dealings = [deal(LABEL, i, 2, 3) for i in range(1, 4)]
