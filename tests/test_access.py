@@ -326,7 +326,7 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     },
     # End-to-end votes (the scenario's assembly is not so, and in session): the trustees'
     # page and steps are its returning officer's and trustees' (an empty step: 400; the
-    # ceremony is over in session: 409; no vote waits for them: 409, or a flash: 302); the
+    # ceremony is over in session: 409; no vote waits for them: 409); the
     # cards are the officer's (an empty batch: 400); counting a closed vote is the chair's
     # (none waits: 409); the encrypted cast and audit need a pass opened after check-in.
     "assemblies.trustees": {
@@ -336,7 +336,7 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "assemblies.trustee_step": {"POST": {**THE_OFFICER, "returning_officer": 400}},
     "assemblies.trustees_restart": {"POST": {**THE_OFFICER, "returning_officer": 409}},
     "assemblies.trustee_task": {"GET": {**THE_OFFICER, "returning_officer": 409}},
-    "assemblies.trustee_upload": {"POST": {**THE_OFFICER, "returning_officer": 302}},
+    "assemblies.trustee_upload": {"POST": {**THE_OFFICER, "returning_officer": 409}},
     "assemblies.cards": {"GET": THE_OFFICER},
     "assemblies.cards_publish": {"POST": {**THE_OFFICER, "returning_officer": 400}},
     "assemblies.count_vote_view": {"POST": CHAIR_409},

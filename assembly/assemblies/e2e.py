@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from assembly.assemblies.casting import lock_for_casting
 from assembly.assemblies.models import (
     Assembly,
     AssemblyCard,
@@ -29,12 +30,11 @@ from assembly.assemblies.models import (
     VoteKind,
     VoteState,
 )
-from assembly.assemblies.queries import eligible_to_vote, vote_candidates
+from assembly.assemblies.queries import vote_candidates
 from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import Ref, record_event
 from assembly.auth.actors import Actor
 from assembly.auth.models import User
-from assembly.auth.operations import ensure_user, normalise_email
 from assembly.crypto import poll
 from assembly.e2e import operations as e2e
 from assembly.e2e.models import Ceremony, EncryptedBallot, Trustee
@@ -42,7 +42,6 @@ from assembly.e2e.operations import CeremonyStep, ceremony_step
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
 from assembly.membership.models import Constituency
-from assembly.notices.operations import queue_notice
 from assembly.polls.casting import ANONYMOUS_VOTER, AlreadyVoted, mark_voted
 from assembly.polls.locks import lock_row
 from assembly.polls.models import Channel
@@ -148,39 +147,24 @@ def appoint(
         raise InvalidTransition("Trustees are named before the assembly opens.")
     if assembly.ceremony_id is not None:
         raise InvalidTransition("The trustees are named already.")
-    emails = [normalise_email(e) for e in scrutineers if e.strip()]
-    for email in emails:
-        if "@" not in email:
-            raise RuleViolation(f"{email} is not an email address.")
-    assert isinstance(actor, User)
-    if actor.email in emails:
-        raise RuleViolation("The returning officer is trustee 1 already: name the scrutineers.")
-    users = [actor, *(ensure_user(actor, email) for email in emails)]
-    ceremony = e2e.appoint_trustees(
-        actor, ceremony_label(assembly), threshold, users, institution=assembly.institution
-    )
-    assembly.ceremony = ceremony
-    db.session.flush()
-    for number, user in enumerate(users[1:], start=2):
-        queue_notice(
-            "trustee_named",
-            user.email,
-            f"You are a trustee of {assembly.title} at {assembly.institution.name}",
-            "trustee_named",
-            institution=assembly.institution,
-            subject_title=assembly.title,
+    ceremony = e2e.name_trustees(
+        actor,
+        ceremony_label(assembly),
+        scrutineers,
+        threshold,
+        institution=assembly.institution,
+        notice=e2e.TrusteeNotice(
+            title=assembly.title,
             poll_of="assembly",
             before="Before the assembly opens",
             after="after each vote closes, in the room",
-            officer=actor.display_name or actor.email,
-            number=number,
-            count=len(users),
-            threshold=threshold,
-            trustees_url=external_url(
+            url=external_url(
                 "assemblies.trustees", slug=assembly.institution.slug, assembly_id=assembly.id
             ),
-            sign_in_url=external_url("auth.sign_in"),
-        )
+        ),
+    )
+    assembly.ceremony = ceremony
+    db.session.flush()
     return ceremony
 
 
@@ -353,16 +337,7 @@ def cast_ballot(attendance: Attendance, vote: Vote, cast: Any, *, day: date) -> 
     :raises Conflict: the card was used in this vote.
     """
     checked = cast if isinstance(cast, e2e.CheckedCast) else check_ballot(vote, cast)
-    vote = lock_row(vote, shared=True)
-    if vote.state != VoteState.open:
-        raise InvalidTransition("This vote is closed.")
-    if attendance.assembly_id != vote.assembly_id:
-        raise NotEligible("You are not checked in at this assembly.")
-    if not eligible_to_vote(vote, attendance):
-        raise NotEligible(
-            "You checked in after this vote opened, and at this assembly late arrivals do "
-            "not vote in a vote already open."
-        )
+    vote = lock_for_casting(vote, attendance)
     tracker = e2e.store_cast(
         vote.poll_id, checked, day=day, constituency=attendance.constituency.key
     )

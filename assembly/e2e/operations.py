@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 from assembly.audit.operations import Ref, record_event
 from assembly.auth.actors import Actor
 from assembly.auth.models import User
+from assembly.auth.operations import ensure_user, normalise_email
 from assembly.clock import utcnow
 from assembly.crypto import ballot as ballots
 from assembly.crypto import poll
@@ -40,13 +41,16 @@ from assembly.e2e.models import (
 )
 from assembly.errors import Conflict, InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db, insert_or_ignore
+from assembly.notices.operations import queue_notice
 from assembly.polls.casting import store_ballot
 from assembly.polls.models import Channel
+from assembly.urls import external_url
 
 __all__ = [
     "MAX_TRUSTEES",
     "CeremonyStep",
     "CheckedCast",
+    "TrusteeNotice",
     "add_opening",
     "add_shuffle",
     "appoint_trustees",
@@ -58,6 +62,7 @@ __all__ = [
     "dealings_of",
     "groups_of",
     "list_credentials",
+    "name_trustees",
     "open_ballots",
     "openings_of",
     "poll_label",
@@ -147,6 +152,67 @@ def appoint_trustees(
             "trustees": [{"number": i, "email": u.email} for i, u in enumerate(users, 1)],
         },
     )
+    return ceremony
+
+
+@dataclass(frozen=True)
+class TrusteeNotice:
+    """What the email to a named trustee says of what they are a trustee of."""
+
+    #: The election's or the assembly's title.
+    title: str
+    #: "election" or "assembly".
+    poll_of: str
+    #: When the ceremony runs ("Before the poll opens") and when the ballots are opened.
+    before: str
+    after: str
+    #: The trustees' page.
+    url: str
+
+
+def name_trustees(
+    actor: Actor,
+    label: str,
+    scrutineers: Sequence[str],
+    threshold: int,
+    *,
+    institution: Any,
+    notice: TrusteeNotice,
+) -> Ceremony:
+    """The returning officer (``actor``, trustee 1) names the scrutineers by email address
+    (an account is made for anyone who has none): their ceremony, any ``threshold`` of whom
+    open the ballots; each scrutineer is emailed. The caller checks who and when.
+
+    :raises RuleViolation: an address that is not one, a scrutineer named twice or as the
+        officer, or a threshold out of range.
+    """
+    emails = [normalise_email(e) for e in scrutineers if e.strip()]
+    for email in emails:
+        if "@" not in email:
+            raise RuleViolation(f"{email} is not an email address.")
+    assert isinstance(actor, User)
+    if actor.email in emails:
+        raise RuleViolation("The returning officer is trustee 1 already: name the scrutineers.")
+    users = [actor, *(ensure_user(actor, email) for email in emails)]
+    ceremony = appoint_trustees(actor, label, threshold, users, institution=institution)
+    for number, user in enumerate(users[1:], start=2):
+        queue_notice(
+            "trustee_named",
+            user.email,
+            f"You are a trustee of {notice.title} at {institution.name}",
+            "trustee_named",
+            institution=institution,
+            subject_title=notice.title,
+            poll_of=notice.poll_of,
+            before=notice.before,
+            after=notice.after,
+            officer=actor.display_name or actor.email,
+            number=number,
+            count=len(users),
+            threshold=threshold,
+            trustees_url=notice.url,
+            sign_in_url=external_url("auth.sign_in"),
+        )
     return ceremony
 
 

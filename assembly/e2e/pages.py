@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
-from flask import jsonify
+from flask import flash, jsonify
 from flask.typing import ResponseReturnValue
 
+from assembly.e2e.forms import TrusteeUploadForm
 from assembly.e2e.models import Ceremony, Trustee
 from assembly.e2e.operations import CeremonyStep, ceremony_step, dealings_of
 from assembly.errors import DomainError, RuleViolation
 from assembly.extensions import db
+from assembly.records.views.uploads import UploadProblem, read_json_upload
 
 __all__ = [
     "TRUSTEE_FILE_LIMIT",
@@ -27,6 +30,8 @@ __all__ = [
     "fingerprint_shown",
     "json_body",
     "refused",
+    "take_ceremony_step",
+    "take_trustee_upload",
 ]
 
 #: The most a trustee's shuffle or opening file may be: about 60,000 ballots of 15 candidates
@@ -87,3 +92,40 @@ def ceremony_data(ceremony: Ceremony | None, mine: Trustee | None, url: str) -> 
         ],
         "dealings": dealings_of(ceremony),
     }
+
+
+#: One of a feature's steps, bound to its actor and its election or assembly.
+Step = Callable[[Any], object]
+
+
+def take_ceremony_step(body: dict[str, Any], register: Step, deal: Step, confirm: Step) -> None:
+    """Take the step a trustee's browser posted: its transport key, its dealing or its
+    confirmed key.
+
+    :raises RuleViolation: the body holds none of them.
+    """
+    if "transport_key" in body:
+        register(str(body["transport_key"]))
+    elif "dealing" in body:
+        deal(body["dealing"])
+    elif "public_key" in body:
+        confirm(str(body["public_key"]))
+    else:
+        raise RuleViolation("Post a transport_key, a dealing or a public_key.")
+
+
+def take_trustee_upload(form: TrusteeUploadForm, add: Step, kept: str) -> None:
+    """Read the file a trustee uploaded (what ``assembly trustee`` wrote) and ``add`` it;
+    commit and say ``kept``, or roll back and say why it was not taken."""
+    if not form.validate_on_submit():
+        flash("Choose the file that `assembly trustee` wrote.")
+        return
+    try:
+        add(read_json_upload(form.upload.data, "file", TRUSTEE_FILE_LIMIT))
+    except (UploadProblem, DomainError) as problem:
+        db.session.rollback()
+        message = problem.message if isinstance(problem, DomainError) else str(problem)
+        flash(f"Your file was not taken: {message}")
+    else:
+        db.session.commit()
+        flash(kept)

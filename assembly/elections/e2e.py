@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from assembly.audit.operations import Ref, record_event
 from assembly.auth.actors import SYSTEM, Actor
 from assembly.auth.models import User
-from assembly.auth.operations import ensure_user, normalise_email
 from assembly.clock import today as london_today
 from assembly.crypto import poll
 from assembly.e2e import operations as e2e
@@ -32,7 +31,6 @@ from assembly.elections.states import ElectionState
 from assembly.elections.voting import Receipt, check_poll_open
 from assembly.errors import InvalidTransition, NotEligible, RuleViolation
 from assembly.extensions import db
-from assembly.notices.operations import queue_notice
 from assembly.polls.casting import ANONYMOUS_VOTER, AlreadyVoted, mark_voted
 from assembly.polls.models import Channel
 from assembly.records.operations import current_signing_key, sign_receipt
@@ -102,39 +100,24 @@ def appoint(
         )
     if election.ceremony_id is not None:
         raise InvalidTransition("The trustees are named already.")
-    emails = [normalise_email(e) for e in scrutineers if e.strip()]
-    for email in emails:
-        if "@" not in email:
-            raise RuleViolation(f"{email} is not an email address.")
-    assert isinstance(actor, User)
-    if actor.email in emails:
-        raise RuleViolation("The returning officer is trustee 1 already: name the scrutineers.")
-    users = [actor, *(ensure_user(actor, email) for email in emails)]
-    ceremony = e2e.appoint_trustees(
-        actor, ceremony_label(election), threshold, users, institution=election.institution
-    )
-    election.ceremony = ceremony
-    db.session.flush()
-    for number, user in enumerate(users[1:], start=2):
-        queue_notice(
-            "trustee_named",
-            user.email,
-            f"You are a trustee of {election.title} at {election.institution.name}",
-            "trustee_named",
-            institution=election.institution,
-            subject_title=election.title,
+    ceremony = e2e.name_trustees(
+        actor,
+        ceremony_label(election),
+        scrutineers,
+        threshold,
+        institution=election.institution,
+        notice=e2e.TrusteeNotice(
+            title=election.title,
             poll_of="election",
             before="Before the poll opens",
             after="after the poll closes",
-            officer=actor.display_name or actor.email,
-            number=number,
-            count=len(users),
-            threshold=threshold,
-            trustees_url=external_url(
+            url=external_url(
                 "elections.trustees", slug=election.institution.slug, election_id=election.id
             ),
-            sign_in_url=external_url("auth.sign_in"),
-        )
+        ),
+    )
+    election.ceremony = ceremony
+    db.session.flush()
     return ceremony
 
 

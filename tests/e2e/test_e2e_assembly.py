@@ -35,7 +35,7 @@ from assembly.records.operations import published
 from assembly.records.record import signature_file
 from tests.assemblies.helpers import HELD_ON, make_room
 from tests.e2e.conftest import assert_accessible, expect_flash, fresh, signed_in
-from tests.e2e.test_e2e_election import _click_download
+from tests.e2e.test_e2e_election import _click_download, trustee_step
 from tests.elections.polls import OFFICER_KEY
 
 pytestmark = pytest.mark.browser
@@ -194,29 +194,13 @@ def test_an_end_to_end_assembly_in_the_browser(
     # -- trustees 1 and 3 shuffle and open, with the offline command
     runner = CliRunner()
 
-    def trustee_step(page: Any, number: int, part: str) -> None:
-        page.goto(trustees_url)
-        task = _click_download(
-            page, page.get_by_role("link", name="Download the ballots to shuffle"), tmp_path
-        )
-        out = tmp_path / f"{part}-{number}.json"
-        if part == "shuffle":
-            args = ["trustee", "shuffle", str(task), "--trustee", str(number), "-o", str(out)]
-        else:
-            args = ["trustee", "open", str(task), "--key", str(key_files[number - 1])]
-            args += ["-o", str(out)]
-        result = runner.invoke(cli, args)
-        assert result.exit_code == 0, result.output
-        label = "Upload your shuffle" if part == "shuffle" else "Upload your decryption shares"
-        kind = "shuffle" if part == "shuffle" else "decryption shares"
-        page.get_by_label(re.compile(f"^Your {kind} file")).set_input_files(str(out))
-        page.get_by_role("button", name=label).click()
-        expect_flash(page, "checked and kept")
+    def step(page: Any, number: int, part: str) -> None:
+        trustee_step(page, trustees_url, number, part, key_files[number - 1], tmp_path)
 
-    trustee_step(pages[0], 1, "shuffle")
-    trustee_step(pages[2], 3, "shuffle")
-    trustee_step(pages[0], 1, "open")
-    trustee_step(pages[2], 3, "open")
+    step(pages[0], 1, "shuffle")
+    step(pages[2], 3, "shuffle")
+    step(pages[0], 1, "open")
+    step(pages[2], 3, "open")
     assert_accessible(pages[2])
 
     # -- the chair counts the vote and declares; the opened ballots kept their constituency

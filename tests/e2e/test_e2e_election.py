@@ -55,6 +55,29 @@ def _click_download(page: Any, button: Any, folder: Path) -> Path:
     return path
 
 
+def trustee_step(
+    page: Any, trustees_url: str, number: int, part: str, key_file: Path, folder: Path
+) -> None:
+    """Trustee ``number`` downloads the task from their page, shuffles it (or opens it with
+    their key file) with the offline command, and uploads what it wrote."""
+    page.goto(trustees_url)
+    task = _click_download(
+        page, page.get_by_role("link", name="Download the ballots to shuffle"), folder
+    )
+    out = folder / f"{part}-{number}.json"
+    if part == "shuffle":
+        args = ["trustee", "shuffle", str(task), "--trustee", str(number), "-o", str(out)]
+    else:
+        args = ["trustee", "open", str(task), "--key", str(key_file), "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    label = "Upload your shuffle" if part == "shuffle" else "Upload your decryption shares"
+    kind = "shuffle" if part == "shuffle" else "decryption shares"
+    page.get_by_label(re.compile(f"^Your {kind} file")).set_input_files(str(out))
+    page.get_by_role("button", name=label).click()
+    expect_flash(page, "checked and kept")
+
+
 def _vote_page(page: Any, election_url: str, first: str, second: str) -> None:
     page.goto(f"{election_url}/vote")
     page.get_by_label(first, exact=True).fill("1")
@@ -203,32 +226,14 @@ def test_an_end_to_end_election_in_the_browser(
     db.session.commit()
 
     # -- trustees 1 and 2 shuffle, then 2 and 3 open, with the offline command
-    runner = CliRunner()
+    def step(page: Any, number: int, part: str) -> None:
+        trustee_step(page, trustees_url, number, part, key_files[number - 1], tmp_path)
 
-    def trustee_step(page: Any, number: int, part: str) -> None:
-        page.goto(trustees_url)
-        task = _click_download(
-            page, page.get_by_role("link", name="Download the ballots to shuffle"), tmp_path
-        )
-        out = tmp_path / f"{part}-{number}.json"
-        if part == "shuffle":
-            args = ["trustee", "shuffle", str(task), "--trustee", str(number), "-o", str(out)]
-        else:
-            args = ["trustee", "open", str(task), "--key", str(key_files[number - 1])]
-            args += ["-o", str(out)]
-        result = runner.invoke(cli, args)
-        assert result.exit_code == 0, result.output
-        label = "Upload your shuffle" if part == "shuffle" else "Upload your decryption shares"
-        kind = "shuffle" if part == "shuffle" else "decryption shares"
-        page.get_by_label(re.compile(f"^Your {kind} file")).set_input_files(str(out))
-        page.get_by_role("button", name=label).click()
-        expect_flash(page, "checked and kept")
-
-    trustee_step(pages[0], 1, "shuffle")
+    step(pages[0], 1, "shuffle")
     assert_accessible(pages[0])
-    trustee_step(pages[1], 2, "shuffle")
-    trustee_step(pages[1], 2, "open")
-    trustee_step(pages[2], 3, "open")
+    step(pages[1], 2, "shuffle")
+    step(pages[1], 2, "open")
+    step(pages[2], 3, "open")
 
     # -- the officer counts; the opened rankings are counted with the plain one
     officer.goto(election_url)

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from assembly.assemblies import e2e
+from assembly.assemblies.casting import lock_for_casting
 from assembly.assemblies.count import count_vote
 from assembly.assemblies.models import (
     Assembly,
@@ -21,7 +22,6 @@ from assembly.assemblies.models import (
 from assembly.assemblies.operations.attendance import quorum_status
 from assembly.assemblies.operations.roles import check_chair
 from assembly.assemblies.queries import (
-    eligible_to_vote,
     open_vote_of,
     pending_batches,
     valid_candidates,
@@ -31,7 +31,7 @@ from assembly.assemblies.states import AssemblyState
 from assembly.audit.operations import Ref, record_event
 from assembly.auth.actors import Actor
 from assembly.clock import utcnow
-from assembly.errors import InvalidTransition, NotEligible, RuleViolation
+from assembly.errors import InvalidTransition, RuleViolation
 from assembly.extensions import db
 from assembly.polls.casting import (
     ANONYMOUS_VOTER,
@@ -158,18 +158,7 @@ def cast_assembly_vote(
     :raises AlreadyVoted: they voted in this vote already (on the phone or on paper).
     :raises NotEligible: they arrived after the vote opened and late arrivals may not vote.
     """
-    # Shared: phones cast side by side, while closing the vote waits for them, and a cast
-    # after the close sees the vote closed (``polls.locks``).
-    vote = lock_row(vote, shared=True)
-    if vote.state != VoteState.open:
-        raise InvalidTransition("This vote is closed.")
-    if attendance.assembly_id != vote.assembly_id:
-        raise NotEligible("You are not checked in at this assembly.")
-    if not eligible_to_vote(vote, attendance):
-        raise NotEligible(
-            "You checked in after this vote opened, and at this assembly late arrivals do "
-            "not vote in a vote already open."
-        )
+    vote = lock_for_casting(vote, attendance)
     ranked, chosen = _check_ballot(vote, ranking, choice)
     if not mark_voted(vote.poll_id, attendance.person_id, Channel(channel)):
         raise AlreadyVoted("You have voted in this vote already.")

@@ -32,16 +32,16 @@ from assembly.clock import today
 from assembly.e2e.forms import TrusteesForm, TrusteeUploadForm
 from assembly.e2e.operations import CeremonyStep, ceremony_step
 from assembly.e2e.pages import (
-    TRUSTEE_FILE_LIMIT,
     ceremony_data,
     fingerprint_shown,
     json_body,
     refused,
+    take_ceremony_step,
+    take_trustee_upload,
 )
 from assembly.errors import DomainError, InvalidTransition, RuleViolation
 from assembly.extensions import begin_writing, db
 from assembly.membership.models import Constituency, Institution
-from assembly.records.views.uploads import UploadProblem, read_json_upload
 
 
 def _is_trustee_or_officer(user: Any, assembly: Assembly) -> bool:
@@ -128,16 +128,14 @@ def trustees(institution: Institution, assembly: Assembly) -> ResponseReturnValu
 )
 def trustee_step(institution: Institution, assembly: Assembly) -> ResponseReturnValue:
     """A trustee's browser posts its transport key, its dealing or its confirmed key."""
+    actor = current_actor()
     try:
-        body = json_body(request)
-        if "transport_key" in body:
-            e2e.register_transport_key(current_actor(), assembly, str(body["transport_key"]))
-        elif "dealing" in body:
-            e2e.post_dealing(current_actor(), assembly, body["dealing"])
-        elif "public_key" in body:
-            e2e.confirm_key(current_actor(), assembly, str(body["public_key"]))
-        else:
-            raise RuleViolation("Post a transport_key, a dealing or a public_key.")
+        take_ceremony_step(
+            json_body(request),
+            lambda key: e2e.register_transport_key(actor, assembly, key),
+            lambda dealing: e2e.post_dealing(actor, assembly, dealing),
+            lambda public: e2e.confirm_key(actor, assembly, public),
+        )
     except DomainError as problem:
         return refused(problem)
     db.session.commit()
@@ -197,28 +195,20 @@ def trustee_task(institution: Institution, assembly: Assembly) -> ResponseReturn
 )
 def trustee_upload(institution: Institution, assembly: Assembly, part: str) -> ResponseReturnValue:
     """A trustee uploads the shuffle, or the decryption shares, ``assembly trustee`` made."""
-    form = TrusteeUploadForm()
-    if form.validate_on_submit():
-        try:
-            vote = _closed_vote(assembly)
-            upload = read_json_upload(form.upload.data, "file", TRUSTEE_FILE_LIMIT)
-            if part == "shuffle":
-                e2e.add_shuffle(current_actor(), vote, upload)
-            else:
-                e2e.add_opening(current_actor(), vote, upload)
-        except (UploadProblem, DomainError) as problem:
-            db.session.rollback()
-            message = problem.message if isinstance(problem, DomainError) else str(problem)
-            flash(f"Your file was not taken: {message}")
-        else:
-            db.session.commit()
-            flash(
-                f"Your shuffle of vote {vote.number} is checked and kept."
-                if part == "shuffle"
-                else f"Your decryption shares of vote {vote.number} are checked and kept."
-            )
+    actor = current_actor()
+    vote = _closed_vote(assembly)
+    if part == "shuffle":
+        take_trustee_upload(
+            TrusteeUploadForm(),
+            lambda upload: e2e.add_shuffle(actor, vote, upload),
+            f"Your shuffle of vote {vote.number} is checked and kept.",
+        )
     else:
-        flash("Choose the file that `assembly trustee` wrote.")
+        take_trustee_upload(
+            TrusteeUploadForm(),
+            lambda upload: e2e.add_opening(actor, vote, upload),
+            f"Your decryption shares of vote {vote.number} are checked and kept.",
+        )
     return redirect(_urls(institution, assembly)["page"])
 
 

@@ -23,11 +23,12 @@ from assembly.clock import today
 from assembly.e2e.forms import TrusteesForm, TrusteeUploadForm
 from assembly.e2e.operations import CeremonyStep, ceremony_step, credentials_of
 from assembly.e2e.pages import (
-    TRUSTEE_FILE_LIMIT,
     ceremony_data,
     fingerprint_shown,
     json_body,
     refused,
+    take_ceremony_step,
+    take_trustee_upload,
 )
 from assembly.elections import e2e
 from assembly.elections.access import election_view
@@ -39,7 +40,6 @@ from assembly.elections.views.voting import RECEIPTS, _voter_entry
 from assembly.errors import DomainError, RuleViolation
 from assembly.extensions import begin_writing, db
 from assembly.membership.models import Institution, Person
-from assembly.records.views.uploads import UploadProblem, read_json_upload
 
 
 def _is_trustee_or_officer(user: Any, election: Election) -> bool:
@@ -134,16 +134,14 @@ def trustees(institution: Institution, election: Election) -> ResponseReturnValu
 )
 def trustee_step(institution: Institution, election: Election) -> ResponseReturnValue:
     """A trustee's browser posts its transport key, its dealing or its confirmed key."""
+    actor = current_actor()
     try:
-        body = json_body(request)
-        if "transport_key" in body:
-            e2e.register_transport_key(current_actor(), election, str(body["transport_key"]))
-        elif "dealing" in body:
-            e2e.post_dealing(current_actor(), election, body["dealing"])
-        elif "public_key" in body:
-            e2e.confirm_key(current_actor(), election, str(body["public_key"]))
-        else:
-            raise RuleViolation("Post a transport_key, a dealing or a public_key.")
+        take_ceremony_step(
+            json_body(request),
+            lambda key: e2e.register_transport_key(actor, election, key),
+            lambda dealing: e2e.post_dealing(actor, election, dealing),
+            lambda public: e2e.confirm_key(actor, election, public),
+        )
     except DomainError as problem:
         return refused(problem)
     db.session.commit()
@@ -194,27 +192,19 @@ def trustee_task(institution: Institution, election: Election) -> ResponseReturn
 )
 def trustee_upload(institution: Institution, election: Election, part: str) -> ResponseReturnValue:
     """A trustee uploads the shuffles, or the decryption shares, ``assembly trustee`` made."""
-    form = TrusteeUploadForm()
-    if form.validate_on_submit():
-        try:
-            upload = read_json_upload(form.upload.data, "file", TRUSTEE_FILE_LIMIT)
-            if part == "shuffle":
-                e2e.add_shuffles(current_actor(), election, upload)
-            else:
-                e2e.add_openings(current_actor(), election, upload)
-        except (UploadProblem, DomainError) as problem:
-            db.session.rollback()
-            message = problem.message if isinstance(problem, DomainError) else str(problem)
-            flash(f"Your file was not taken: {message}")
-        else:
-            db.session.commit()
-            flash(
-                "Your shuffle of every contest is checked and kept."
-                if part == "shuffle"
-                else "Your decryption shares of every contest are checked and kept."
-            )
+    actor = current_actor()
+    if part == "shuffle":
+        take_trustee_upload(
+            TrusteeUploadForm(),
+            lambda upload: e2e.add_shuffles(actor, election, upload),
+            "Your shuffle of every contest is checked and kept.",
+        )
     else:
-        flash("Choose the file that `assembly trustee` wrote.")
+        take_trustee_upload(
+            TrusteeUploadForm(),
+            lambda upload: e2e.add_openings(actor, election, upload),
+            "Your decryption shares of every contest are checked and kept.",
+        )
     return redirect(_trustees_url(institution, election))
 
 
