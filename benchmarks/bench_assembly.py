@@ -41,6 +41,16 @@ process of its own (``--child``), which:
    countersigned with the returning officer's key, passes every step of
    ``records.verify.verify_record``.
 
+With ``--encrypted`` the assembly's votes are end-to-end verifiable: the trustees' ceremony
+is run in set-up (two trustees, both needed; ``tests.assemblies.helpers.run_ceremony``) and
+one voting card printed per member, of their constituency; once the vote opens each phone's
+ranking is encrypted and signed with its card as its script would (on every core, before the
+burst), the phones post them to ``…/vote/encrypted`` (timed as above), the vote closes to
+wait, each trustee shuffles and then opens it (the offline steps timed apart from the
+server's checks of each file), the chair counts (``POST …/count``) and declares; the checks
+are the same, the receipts' trackers found among the cast encrypted ballots and the record's
+step 10 passing with the rest.
+
 The server runs with ``ASSEMBLY_ENV=development``, as ``bench_cast.py`` does; the load
 generator runs on the same machine and takes some of its cores from the server.
 """
@@ -178,9 +188,11 @@ def _chair(port: int, chair: Voter, path: str, page: str, said: str) -> dict[str
     }
 
 
-def _room(members: int, tellers: int, held_on: date) -> dict[str, Any]:
+def _room(members: int, tellers: int, held_on: date, encrypted: bool = False) -> dict[str, Any]:
     """An assembly opened on ``held_on`` with ``members`` members (enrolled in one
-    transaction), three standing; returns the ids and addresses the run needs."""
+    transaction), three standing; returns the ids and addresses the run needs. ``encrypted``:
+    its votes are end-to-end verifiable, the trustees' ceremony run (two trustees, both
+    needed) and one card printed per member, of their constituency."""
     from assembly.assemblies.operations import (
         apply_to_stand,
         decide_application,
@@ -237,6 +249,7 @@ def _room(members: int, tellers: int, held_on: date) -> dict[str, Any]:
         agenda="1. Welcome\n2. Election of the leader",
         returning_officer_id=officer.id,
         today=scheduled_on,
+        e2e=encrypted,
     )
     send_notice(chair, assembly, scheduled_on)
     candidates = []
@@ -253,15 +266,123 @@ def _room(members: int, tellers: int, held_on: date) -> dict[str, Any]:
         candidates.append(candidate)
     publish_candidates(chair, assembly, assembly.applications_close_on + timedelta(days=1))
     register_assembly_officer_key(officer, assembly, OFFICER_PUBLIC_KEY)
+    secrets_: list[int] = []
+    codes: list[str] = []
+    if encrypted:
+        from assembly.assemblies import e2e
+        from assembly.crypto.ballot import credential_secret, new_credential_code
+        from assembly.crypto.group import G
+        from tests.assemblies.helpers import run_ceremony
+
+        db.session.commit()
+        secrets_ = run_ceremony(officer, assembly, [f"scrutineer@{SLUG}.org"], 2)
+        codes = [new_credential_code() for _ in people]
+        for n, constituency in enumerate(constituencies):
+            mine = codes[n :: len(constituencies)]  # members were enrolled round the three
+            publics = [(G * credential_secret(code)).hex() for code in mine]
+            e2e.publish_cards(officer, assembly, constituency, publics)
     open_assembly(chair, assembly, held_on)
     db.session.commit()
     return {
+        "codes": codes,
+        "trustee_secrets": [str(x) for x in secrets_],
         "assembly_id": assembly.id,
         "person_ids": [p.id for p in people],
         "candidates": {c.id: c.ballot_name for c in candidates},
         "chair": chair.email,
         "tellers": teller_emails,
     }
+
+
+def _encrypt_all(
+    app: Any, room: dict[str, Any], phones: list[Voter], rankings: list[list[int]]
+) -> None:
+    """Every phone's encrypted, signed ballot for the open vote, as its script makes it."""
+    import multiprocessing
+    import os
+
+    from bench_cast import _encrypt
+
+    from assembly.assemblies import e2e
+    from assembly.assemblies.models import Assembly
+    from assembly.assemblies.queries import open_vote_of
+    from assembly.extensions import db
+
+    with app.app_context():
+        assembly = db.session.get(Assembly, room["assembly_id"])
+        assert assembly is not None and assembly.ceremony is not None
+        vote = open_vote_of(assembly)
+        assert vote is not None
+        ids = e2e.candidate_ids(vote)
+        key, label = assembly.ceremony.election_key, e2e.vote_label(assembly, vote)
+        db.session.remove()
+    jobs = [
+        (key, len(ids), label, code, tuple(ids.index(c) for c in ranking))
+        for code, ranking in zip(room["codes"], rankings, strict=True)
+    ]
+    with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as encryptors:
+        for phone, payload in zip(phones, encryptors.map(_encrypt, jobs, 32), strict=True):
+            phone.payload = payload
+
+
+def _trustees(app: Any, room: dict[str, Any]) -> dict[str, Any]:
+    """After the close, each trustee shuffles the vote's ballots and then opens them, on
+    their own computer (``crypto.poll.mix`` and ``open_rows``, what ``assembly trustee``
+    runs), and the server checks and keeps each file (the operations the upload runs)."""
+    from assembly.assemblies import e2e
+    from assembly.assemblies.models import Assembly
+    from assembly.auth.models import User
+    from assembly.crypto import poll
+    from assembly.crypto.elgamal import Ciphertext
+    from assembly.crypto.group import Point
+    from assembly.extensions import db
+
+    times: dict[str, Any] = {
+        "shuffle_s": [],
+        "shuffle_check_s": [],
+        "open_s": [],
+        "open_check_s": [],
+    }
+    with app.app_context():
+        assembly = db.session.get(Assembly, room["assembly_id"])
+        assert assembly is not None and assembly.ceremony is not None
+        vote = e2e.closed_vote(assembly)
+        assert vote is not None
+        key = Point.from_hex(assembly.ceremony.election_key)
+        users = {t.number: db.session.get(User, t.user_id) for t in assembly.ceremony.trustees}
+        for part in ("shuffle", "open"):
+            for number, user in users.items():
+                task = e2e.task(vote)["polls"][0]
+                rows = [[Ciphertext.from_json(c) for c in row] for row in task["rows"]]
+                began = time.perf_counter()
+                if part == "shuffle":
+                    made = poll.mix(key, rows, task["label"], number).to_json()
+                else:
+                    secret = int(room["trustee_secrets"][number - 1])
+                    made = poll.open_rows(secret, number, rows, task["label"]).to_json()
+                upload = json.loads(
+                    json.dumps(
+                        {
+                            "polls": [
+                                {
+                                    "poll": vote.poll_id,
+                                    "shuffle" if part == "shuffle" else "opening": made,
+                                }
+                            ]
+                        }
+                    )
+                )
+                middle = time.perf_counter()
+                if part == "shuffle":
+                    e2e.add_shuffle(user, vote, upload)
+                else:
+                    e2e.add_opening(user, vote, upload)
+                db.session.commit()
+                times[f"{part}_s"].append(round(middle - began, 2))
+                times[f"{part}_check_s"].append(round(time.perf_counter() - middle, 2))
+        times["rows"] = len(task["rows"])
+        db.session.remove()
+    return times
 
 
 def _independent_count(
@@ -297,6 +418,7 @@ def _checks(
     from assembly.audit.models import AuditEvent
     from assembly.audit.operations import verify_chain
     from assembly.auth.models import User
+    from assembly.e2e.models import EncryptedBallot
     from assembly.extensions import db
     from assembly.polls.models import Ballot, RollMark
     from assembly.records.models import SigningKey
@@ -346,7 +468,14 @@ def _checks(
             select(Ballot.tracker, Ballot.ranking).where(Ballot.poll_id == vote.poll_id)
         ).all()
         found["ballots"] = len(stored)
-        found["lost"] = len(set(receipts) - {tracker for tracker, _ in stored})
+        # An encrypted ballot's receipt names its cast tracker (the opened ballot has its row's).
+        cast_trackers = set(
+            db.session.scalars(
+                select(EncryptedBallot.tracker).where(EncryptedBallot.poll_id == vote.poll_id)
+            )
+        )
+        found["encrypted_cast"] = len(cast_trackers)
+        found["lost"] = len(set(receipts) - {tracker for tracker, _ in stored} - cast_trackers)
         cast = [r for r in sent if r is not None]
         found["same_rankings"] = Counter(tuple(json.loads(r)) for _, r in stored) == Counter(
             map(tuple, cast)
@@ -417,7 +546,7 @@ def _run(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
     with app.app_context():
         upgrade()
         migrated = time.perf_counter() - began
-        room = _room(args.members, args.tellers, today())
+        room = _room(args.members, args.tellers, today(), args.encrypted)
         built = time.perf_counter() - began - migrated
         database = db.engine.dialect.name
         page = f"/institutions/{SLUG}/assemblies/{room['assembly_id']}"
@@ -464,12 +593,27 @@ def _run(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
         assert set(screens) == {200}, screens
         phones[0].cookies.clear()
         opened = _chair(port, chair, f"{page}/votes", page, "The vote is open.")
+        if args.encrypted:
+            # Each phone's script encrypts and signs its ranking with its card (made here,
+            # before the burst, on every core: a phone does its own in about 10 ms).
+            _encrypt_all(app, room, phones, rankings)
         shown, ballots_open = _drive(
             [_opener(port, vote) for _ in range(args.clients)], phones, args.time_limit
         )
+        cast_path = vote + ("/encrypted" if args.encrypted else "")
         with _cpu_use(server.pid) as cast_cpu:
-            casts, casting = _cast_all(port, vote, phones, args.clients, args.time_limit)
-        closed = _chair(port, chair, f"{page}/close", page, "The vote is closed and counted.")
+            casts, casting = _cast_all(port, cast_path, phones, args.clients, args.time_limit)
+        trustees: dict[str, Any] = {}
+        if args.encrypted:
+            closed = _chair(
+                port, chair, f"{page}/close", page, "Its encrypted ballots wait for the trustees"
+            )
+            trustees = _trustees(app, room)
+            counted = _chair(port, chair, f"{page}/count", page, "The vote is counted")
+            closed["ok"] = closed["ok"] and counted["ok"]
+            trustees["count_ms"] = counted["ms"]
+        else:
+            closed = _chair(port, chair, f"{page}/close", page, "The vote is closed and counted.")
         declared = _chair(port, chair, f"{page}/declare", page, "The result is declared.")
         ended = time.perf_counter()
 
@@ -485,7 +629,7 @@ def _run(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
     check_in_s = max((r[4] for r in checked), default=doors_open) - doors_open
     good_opens = [r for r in shown if r[0] == 302 and r[1] == 200]
     open_s = max((r[3] for r in shown), default=ballots_open) - ballots_open
-    good_casts = [r for r in casts if r[0] == 302]
+    good_casts = [r for r in casts if r[0] == (200 if args.encrypted else 302)]
     cast_s = max((r[2] for r in casts), default=casting) - casting
     server_log = log.read_text()
     result = {
@@ -527,6 +671,8 @@ def _run(args: argparse.Namespace, folder: Path, url: str) -> dict[str, Any]:
             **_per(cast_cpu, len(casts)),
         },
         "close": closed,
+        "encrypted": args.encrypted,
+        "trustees": trustees,
         "declare": declared,
         "assembly_s": round(ended - doors_open, 1),
         "found": found,
@@ -636,6 +782,11 @@ def main() -> None:
     parser.add_argument("--tellers", type=int, default=TELLERS)
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT)
+    parser.add_argument(
+        "--encrypted",
+        action="store_true",
+        help="end-to-end verifiable: phones post encrypted ballots signed with their cards",
+    )
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -645,6 +796,7 @@ def main() -> None:
         f"an assembly through gunicorn (2 sync workers) on {where}: {args.members:,} members "
         f"checked in by {args.tellers} tellers, then voting on their phones from "
         f"{args.clients} client threads"
+        + (", ballots encrypted (end-to-end verifiable)" if args.encrypted else "")
     )
     print(f"machine: {machine()}")
     r = child_result(__file__)
@@ -672,10 +824,19 @@ def main() -> None:
         f"{_figures('casts', v)}; statuses {v['statuses']}"
     )
     print(f"  {_cpu_line(v)}")
-    print(
-        f"close and count: POST …/close {r['close']['ms']} ms; declare (record, notices, next "
-        f"assembly): POST …/declare {r['declare']['ms']} ms"
-    )
+    if r["encrypted"]:
+        t = r["trustees"]
+        print(
+            f"close: POST …/close {r['close']['ms']} ms; two trustees' shuffles of "
+            f"{t['rows']:,} rows {t['shuffle_s']} s (the server's checks {t['shuffle_check_s']} s),"
+            f" their shares {t['open_s']} s (checks {t['open_check_s']} s); count: POST …/count "
+            f"{t['count_ms']} ms; declare: POST …/declare {r['declare']['ms']} ms"
+        )
+    else:
+        print(
+            f"close and count: POST …/close {r['close']['ms']} ms; declare (record, notices, "
+            f"next assembly): POST …/declare {r['declare']['ms']} ms"
+        )
     independent = f.get("independent") or {}
     names = f.get("names", {})
     print(

@@ -137,3 +137,56 @@ def _user(email: str | None) -> User:
     assert email
     user = db.session.query(User).filter_by(email=email).first()
     return user if user is not None else make_user(email)
+
+
+def run_ceremony(
+    officer: User, assembly: Assembly, scrutineers: list[str], threshold: int
+) -> list[int]:
+    """The officer names the trustees of an end-to-end verifiable assembly; each trustee's
+    browser (played by the pure core) registers, deals and confirms, as on the trustees'
+    page. Returns the trustees' decryption secrets, in trustee order."""
+    from assembly.assemblies import e2e
+    from assembly.crypto.group import G, L, Point, random_scalar
+    from assembly.crypto.trustees import deal, open_share, seal_share
+
+    e2e.appoint(officer, assembly, scrutineers, threshold)
+    db.session.commit()
+    ceremony = assembly.ceremony
+    assert ceremony is not None
+    users = [db.session.get(User, t.user_id) for t in ceremony.trustees]
+    transports = [random_scalar() for _ in users]
+    for user, x in zip(users, transports, strict=True):
+        e2e.register_transport_key(user, assembly, (G * x).hex())
+    db.session.commit()
+    label = ceremony.label
+    keys = {t.number: Point.from_hex(t.transport_key) for t in ceremony.trustees}
+    for number, user in enumerate(users, start=1):
+        dealing = deal(label, number, threshold, len(users))
+        e2e.post_dealing(
+            user,
+            assembly,
+            {
+                "number": number,
+                "commitments": [c.hex() for c in dealing.commitments],
+                "proof": dealing.proof.to_json(),
+                "shares": [
+                    {"to": to, **seal_share(label, number, to, keys[to], share)}
+                    for to, share in enumerate(dealing.shares, start=1)
+                ],
+            },
+        )
+    db.session.commit()
+    dealings = e2e.e2e.dealings_of(ceremony)
+    secrets = []
+    for number, (user, x) in enumerate(zip(users, transports, strict=True), start=1):
+        secret = (
+            sum(
+                open_share(label, d["number"], number, x, d["shares"][number - 1]) for d in dealings
+            )
+            % L
+        )
+        e2e.confirm_key(user, assembly, (G * secret).hex())
+        secrets.append(secret)
+    db.session.commit()
+    assert ceremony.election_key
+    return secrets

@@ -37,8 +37,7 @@ from assembly.auth.models import User
 from assembly.crypto import ballot as ballots
 from assembly.crypto import poll
 from assembly.crypto.elgamal import Ciphertext
-from assembly.crypto.group import G, L, Point, random_scalar
-from assembly.crypto.trustees import deal, open_share, seal_share
+from assembly.crypto.group import G, Point, random_scalar
 from assembly.e2e.models import EncryptedBallot
 from assembly.errors import Conflict, InvalidTransition, RuleViolation
 from assembly.extensions import db
@@ -48,7 +47,7 @@ from assembly.polls.models import Ballot, Channel
 from assembly.records.operations import published
 from assembly.records.record import signature_file
 from assembly.records.verify import verify_record
-from tests.assemblies.helpers import HELD_ON, KEYS, Room, make_room
+from tests.assemblies.helpers import HELD_ON, KEYS, Room, make_room, run_ceremony
 from tests.assemblies.test_count import row_fingerprint
 from tests.elections.polls import OFFICER_KEY
 from tests.records.test_verify import RECORD, resign
@@ -59,50 +58,7 @@ EXAMPLE_KEYS = RECORD["body"]["keys"]
 
 
 def _ceremony(room: Room, threshold: int = 2) -> list[int]:
-    """The officer names the trustees; each trustee's browser (played by the pure core)
-    registers, deals and confirms. Returns the trustees' decryption secrets."""
-    assembly = room.assembly
-    e2e.appoint(room.officer, assembly, SCRUTINEERS, threshold)
-    db.session.commit()
-    ceremony = assembly.ceremony
-    assert ceremony is not None
-    users = [db.session.get(User, t.user_id) for t in ceremony.trustees]
-    transports = [random_scalar() for _ in users]
-    for user, x in zip(users, transports, strict=True):
-        e2e.register_transport_key(user, assembly, (G * x).hex())
-    db.session.commit()
-    label = ceremony.label
-    keys = {t.number: Point.from_hex(t.transport_key) for t in ceremony.trustees}
-    for number, user in enumerate(users, start=1):
-        dealing = deal(label, number, threshold, len(users))
-        e2e.post_dealing(
-            user,
-            assembly,
-            {
-                "number": number,
-                "commitments": [c.hex() for c in dealing.commitments],
-                "proof": dealing.proof.to_json(),
-                "shares": [
-                    {"to": to, **seal_share(label, number, to, keys[to], share)}
-                    for to, share in enumerate(dealing.shares, start=1)
-                ],
-            },
-        )
-    db.session.commit()
-    dealings = e2e.e2e.dealings_of(ceremony)
-    secrets = []
-    for number, (user, x) in enumerate(zip(users, transports, strict=True), start=1):
-        secret = (
-            sum(
-                open_share(label, d["number"], number, x, d["shares"][number - 1]) for d in dealings
-            )
-            % L
-        )
-        e2e.confirm_key(user, assembly, (G * secret).hex())
-        secrets.append(secret)
-    db.session.commit()
-    assert ceremony.election_key
-    return secrets
+    return run_ceremony(room.officer, room.assembly, SCRUTINEERS, threshold)
 
 
 def _cards(room: Room, per: int) -> dict[str, list[str]]:
