@@ -338,8 +338,10 @@ class Section:
                 if groups
                 else tuple(Point.from_hex(c) for c in _list(value["credentials"]))
             )
-            if value.get("cards", False) not in (True, False):
+            if not isinstance(value.get("cards", False), bool):
                 raise GroupError("the e2e section's cards must be true or false")
+            if "groups" in value and "credentials" in value:
+                raise GroupError("the e2e section lists its credentials or its groups, not both")
             return cls(
                 label=str(value["label"]),
                 ceremony=str(value["ceremony"]),

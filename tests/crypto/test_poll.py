@@ -280,3 +280,18 @@ def test_a_card_moved_to_another_group_breaks_the_first_shuffle(grouped) -> None
     )
     # The tag of that card's ballot is not the one the first shuffle took.
     assert findings["shuffles"] == (False, "trustee 1's shuffle: its proof does not hold")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.__setitem__("cards", 1), "cards must be true or false"),
+        (lambda d: d.__setitem__("credentials", []), "not both"),
+    ],
+)
+def test_a_grouped_section_is_read_strictly(grouped, change, message) -> None:
+    _, document = grouped
+    copied = copy.deepcopy(document)
+    change(copied)
+    with pytest.raises(GroupError, match=message):
+        poll.Section.from_json(copied, IDS)
