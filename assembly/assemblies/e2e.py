@@ -94,9 +94,9 @@ def vote_label(assembly: Assembly, vote: Vote) -> str:
 
 
 def is_encrypted(vote: Vote) -> bool:
-    """Whether the vote takes encrypted ballots (its assembly's ceremony was complete)."""
+    """Whether the vote takes encrypted ballots: opened so, under a complete ceremony."""
     ceremony = vote.assembly.ceremony
-    return bool(vote.assembly.e2e and ceremony is not None and ceremony.election_key)
+    return bool(vote.e2e and ceremony is not None and ceremony.election_key)
 
 
 def candidate_ids(vote: Vote) -> list[int | str]:

@@ -290,6 +290,10 @@ class Vote(db.Model):  # type: ignore[name-defined]
     )
     #: The candidates on this vote's ballot (ids, JSON), in ballot order.
     candidate_ids: Mapped[str] = mapped_column(Text)
+    #: Its phone ballots are encrypted (``assemblies.e2e``): the chair's choice when opening
+    #: it at an assembly scheduled end-to-end verifiable (a vote may be held in today's mode,
+    #: if the trustees cannot stay).
+    e2e: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The count (canonical JSON), once counted.

@@ -1,7 +1,8 @@
 """End-to-end verifiable assemblies: an assembly's setting and its key ceremony, the public
 halves of its voting cards (one constituency's each), a poll's credentials' constituency
 (where a weighted vote counts its encrypted ballots by constituency), and a vote's state
-"closed" (waiting for the trustees to open its encrypted ballots).
+"closed" (waiting for the trustees to open its encrypted ballots) and whether it takes
+encrypted ballots.
 
 Revision ID: 0017
 Revises: 0016
@@ -42,6 +43,7 @@ def upgrade():
     with op.batch_alter_table('e2e_credentials', schema=None) as batch_op:
         batch_op.add_column(sa.Column('constituency', sa.String(length=40), nullable=False, server_default=''))
     with op.batch_alter_table('assembly_votes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('e2e', sa.Boolean(), server_default='0', nullable=False))
         batch_op.drop_constraint(batch_op.f('ck_assembly_votes_vote_state'), type_='check')
         batch_op.create_check_constraint(batch_op.f('ck_assembly_votes_vote_state'), _STATES)
 
@@ -51,6 +53,7 @@ def downgrade():
     with op.batch_alter_table('assembly_votes', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_assembly_votes_vote_state'), type_='check')
         batch_op.create_check_constraint(batch_op.f('ck_assembly_votes_vote_state'), _OLD_STATES)
+        batch_op.drop_column('e2e')
     with op.batch_alter_table('e2e_credentials', schema=None) as batch_op:
         batch_op.drop_column('constituency')
     op.drop_table('assembly_cards')

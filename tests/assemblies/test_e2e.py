@@ -398,3 +398,52 @@ def test_scheduling_end_to_end_needs_a_returning_officer(app: Flask) -> None:
         )
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Assembly)) == before
+
+
+def test_a_vote_may_be_held_in_todays_mode_at_an_end_to_end_assembly(
+    app: Flask, client: Any, login_as: Any
+) -> None:
+    """If the trustees cannot stay, the chair opens the vote in today's mode: its phone
+    ballots are not encrypted, it is counted at once, and its record has no e2e section."""
+    room = _e2e_room("e2e-plain", per_constituency=2, standing=2)
+    _ceremony(room)
+    codes = _cards(room, per=2)
+    open_assembly(room.secretary, room.assembly, HELD_ON)
+    db.session.commit()
+    for membership in room.everyone():
+        room.check_in(membership)
+    login_as(room.secretary.email)
+    base = f"/institutions/{room.institution.slug}/assemblies/{room.assembly.id}"
+    page = client.get(base).get_data(as_text=True)
+    assert "Open it in today&#39;s mode (not encrypted)" in page
+    assert client.post(f"{base}/votes", data={"mode": "plain"}).status_code == 302
+    vote = db.session.scalars(select(Vote).where(Vote.assembly_id == room.assembly.id)).one()
+    assert vote.e2e is False and not e2e.is_encrypted(vote)
+    with pytest.raises(InvalidTransition, match="not encrypted"):
+        e2e.check_ballot(vote, _encrypted_for(room, vote, codes["workers"][0]))
+    for key in KEYS:
+        cast_assembly_vote(
+            _attendance(room, key, 0), vote, ranking=[room.candidates[0].id], day=HELD_ON
+        )
+    db.session.commit()
+    assert close_vote(room.secretary, vote) is not None  # counted at once
+    db.session.commit()
+    assert vote.state == VoteState.counted
+    declare_assembly(room.secretary, room.assembly, HELD_ON)
+    db.session.commit()
+    record = _record(room)
+    assert "e2e" not in record["body"]["contests"][0]
+    assert verify_record(record, fingerprints=[row_fingerprint(room)]).ok
+
+
+def _encrypted_for(room: Room, vote: Vote, code: str) -> dict[str, Any]:
+    """A well-made encrypted ballot for a vote that takes none (under the assembly's key)."""
+    ceremony = room.assembly.ceremony
+    assert ceremony is not None
+    return poll.cast(
+        Point.from_hex(ceremony.election_key),
+        ballots.Layout(len(e2e.candidate_ids(vote))),
+        (0,),
+        f"{ceremony.label}/poll/{vote.poll_id}",
+        ballots.credential_secret(code),
+    ).to_json()

@@ -51,9 +51,11 @@ def continuing_candidates(assembly: Assembly) -> list[AssemblyCandidate]:
     return [c for c in valid_candidates(assembly) if c.id not in excluded]
 
 
-def open_vote(actor: Actor, assembly: Assembly) -> Vote:
+def open_vote(actor: Actor, assembly: Assembly, *, encrypted: bool | None = None) -> Vote:
     """The chair opens the next vote, only when the assembly is quorate: a confirmation when
-    one candidate is left, else the preferential ballot (IRV) or the next round."""
+    one candidate is left, else the preferential ballot (IRV) or the next round. At an
+    assembly scheduled end-to-end verifiable its phone ballots are encrypted unless the chair
+    says ``encrypted=False`` (today's mode, if the trustees cannot stay)."""
     check_chair(actor, assembly)
     if assembly.state != AssemblyState.in_session:
         raise InvalidTransition("Votes are held while the assembly is in session.")
@@ -65,7 +67,10 @@ def open_vote(actor: Actor, assembly: Assembly) -> Vote:
             f"Vote {waiting.number} waits for the trustees to open its encrypted ballots: "
             "count it first."
         )
-    not_ready = e2e.problems(assembly)
+    encrypted = assembly.e2e if encrypted is None else encrypted
+    if encrypted and not assembly.e2e:
+        raise InvalidTransition("This assembly's votes are not end-to-end verifiable.")
+    not_ready = e2e.problems(assembly) if encrypted else []
     if not_ready:
         raise InvalidTransition("No vote can be opened yet: " + " ".join(not_ready))
     if any(v.elected_id is not None for v in assembly.votes) or _decided(assembly):
@@ -94,10 +99,11 @@ def open_vote(actor: Actor, assembly: Assembly) -> Vote:
         number=len(assembly.votes) + 1,
         kind=kind,
         candidate_ids=json.dumps([c.id for c in candidates]),
+        e2e=encrypted,
     )
     db.session.add(vote)
     db.session.flush()
-    if assembly.e2e:
+    if encrypted:
         e2e.list_vote_credentials(vote)
     db.session.refresh(assembly, ["votes"])
     record_event(
@@ -111,6 +117,7 @@ def open_vote(actor: Actor, assembly: Assembly) -> Vote:
             "kind": str(kind),
             "candidates": [c.id for c in candidates],
             "present": status.present,
+            "encrypted": encrypted,
         },
     )
     return vote

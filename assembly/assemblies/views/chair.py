@@ -203,8 +203,9 @@ def open_view(actor: Actor, assembly: Assembly) -> None:
 
 @_chair_step("votes", "The vote is open.")
 def open_vote_view(actor: Actor, assembly: Assembly) -> None:
-    """Open the next vote (only when the assembly is quorate)."""
-    open_vote(actor, assembly)
+    """Open the next vote (only when the assembly is quorate); at an end-to-end verifiable
+    assembly its phone ballots are encrypted unless the chair chose today's mode."""
+    open_vote(actor, assembly, encrypted=assembly.e2e and request.form.get("mode") != "plain")
 
 
 @_chair_step("close", "")
