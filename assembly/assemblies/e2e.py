@@ -242,10 +242,7 @@ def publish_cards(
         raise RuleViolation("That constituency is not this institution's.")
     if not 1 <= len(credentials) <= MAX_CARDS:
         raise RuleViolation(f"A batch holds 1 to {MAX_CARDS} cards, not {len(credentials)}.")
-    points = [e2e.read_point(c, "card") for c in credentials]
-    hexes = [p.hex() for p in points]
-    if len(set(hexes)) != len(hexes):
-        raise RuleViolation("A card is listed twice.")
+    hexes = e2e.read_credentials(credentials, "card")
     known = set(
         db.session.scalars(
             select(AssemblyCard.credential).where(

@@ -68,6 +68,7 @@ __all__ = [
     "poll_label",
     "post_dealing",
     "publish_credentials",
+    "read_credentials",
     "read_point",
     "register_transport_key",
     "restart_ceremony",
@@ -409,6 +410,17 @@ def credentials_of(poll_id: int) -> list[str]:
     )
 
 
+def read_credentials(credentials: Sequence[Any], what: str = "credential") -> list[str]:
+    """Public credentials (or cards) as posted, each read as a point: their hex, distinct.
+
+    :raises RuleViolation: one that is not a point, or one listed twice.
+    """
+    hexes = [read_point(c, what).hex() for c in credentials]
+    if len(set(hexes)) != len(hexes):
+        raise RuleViolation(f"A {what} is listed twice.")
+    return hexes
+
+
 def publish_credentials(
     actor: Actor, poll_id: int, credentials: Sequence[str], roll: int, *, institution: Any
 ) -> None:
@@ -418,14 +430,12 @@ def publish_credentials(
     """
     if db.session.scalar(select(func.count()).where(Credential.poll_id == poll_id)):
         raise Conflict("This poll's credentials are published already.")
-    points = [read_point(c, "credential") for c in credentials]
-    if len(set(points)) != len(points):
-        raise RuleViolation("A credential is listed twice.")
+    points = read_credentials(credentials)
     if len(points) != roll:
         raise RuleViolation(f"{len(points)} credentials for a roll of {roll}: one each.")
     db.session.execute(
         Credential.__table__.insert(),
-        [{"poll_id": poll_id, "credential": p.hex()} for p in points],
+        [{"poll_id": poll_id, "credential": p} for p in points],
     )
     record_event(
         actor,
@@ -812,21 +822,17 @@ def section_of(
     ]
     shuffles = shuffles_of(poll_id)
     openings = openings_of(poll_id)[: ceremony.threshold]
-    keys = groups_of(poll_id)
-    groups = tuple(
-        (
-            key,
-            tuple(
-                Point.from_hex(c)
-                for c in db.session.scalars(
-                    select(Credential.credential)
-                    .where(Credential.poll_id == poll_id, Credential.constituency == key)
-                    .order_by(Credential.credential)
-                )
-            ),
-        )
-        for key in keys
-    )
+    # Every credential in one read: grouped by constituency (in order of the keys) where
+    # the poll has groups, else one list in order of their bytes.
+    listed: dict[str, list[Point]] = {}
+    for credential, constituency in db.session.execute(
+        select(Credential.credential, Credential.constituency)
+        .where(Credential.poll_id == poll_id)
+        .order_by(Credential.constituency, Credential.credential)
+    ):
+        listed.setdefault(constituency, []).append(Point.from_hex(credential))
+    keys = [k for k in listed if k]
+    groups = tuple((key, tuple(listed[key])) for key in keys)
     opened: tuple[tuple[int, ...], ...] = ()
     if shuffles and len(openings) >= ceremony.threshold:
         # Kept for the session (one request): the count opens the rows, then builds the
@@ -850,9 +856,8 @@ def section_of(
         threshold=ceremony.threshold,
         trustees=tuple(trustees),
         key=Point.from_hex(ceremony.election_key),
-        credentials=tuple(c for _, cs in groups for c in cs)
-        if groups
-        else tuple(Point.from_hex(c) for c in credentials_of(poll_id)),
+        # In order of the groups' keys, or of their bytes where the poll has none.
+        credentials=tuple(c for cs in listed.values() for c in cs),
         cast=tuple(_casts(poll_id)) if with_casts else (),
         audited=tuple(audited),
         shuffles=tuple(shuffles),

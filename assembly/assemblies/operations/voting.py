@@ -213,7 +213,8 @@ def close_vote(actor: Actor, vote: Vote) -> dict[str, Any] | None:
             "until members have voted on their phones or on paper."
         )
     vote.closed_at = utcnow()
-    if e2e.is_encrypted(vote) and e2e.encrypted_cast(vote):
+    encrypted = e2e.encrypted_cast(vote) if e2e.is_encrypted(vote) else 0
+    if encrypted:
         vote.state = VoteState.closed
         db.session.flush()
         record_event(
@@ -221,7 +222,7 @@ def close_vote(actor: Actor, vote: Vote) -> dict[str, Any] | None:
             "assembly_vote.closed",
             institution=assembly.institution_id,
             subject=vote,
-            data={"ballots": vote_turnout(vote), "encrypted": e2e.encrypted_cast(vote)},
+            data={"ballots": vote_turnout(vote), "encrypted": encrypted},
         )
         return None
     return _count(actor, vote)
