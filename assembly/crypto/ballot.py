@@ -1,19 +1,24 @@
-"""An encrypted ranking, its proofs, its tracker, and the rows that are shuffled and opened.
+"""An encrypted ranking, its proofs, its tracker, and the row that is shuffled and opened.
 
 A ranking of ``n`` candidates is ``n`` preferences, ``v_1 … v_n``: ``v_p`` is the number
-(1 … n) of the candidate ranked ``p``-th, 0 where the ranking has ended. Each ``v_p`` is
-written in ``bits = n.bit_length()`` bits and each bit is encrypted under the election key
-with a proof that it encrypts 0 or 1 (``OneOf``), bound to the poll and the voter's
-credential so the ciphertexts cannot be cast again by anyone else.
+(1 … n) of the candidate ranked ``p``-th, 0 where the ranking has ended. Each ``v_p`` takes
+``bits = n.bit_length()`` bits, and the preferences are packed ``per = 16 // bits`` to a
+number, ``Σ_q 2^(bits·q)·v_(p+q)``, below 2¹⁶ so a table opens it. The ballot is its *row*:
+each packed number encrypted under the election key, with a proof that the voter knows the
+encryption's randomness (a Schnorr proof of ``a = r·G``) bound to the poll, the voter's
+credential, the ciphertext's position and its second point — so nobody else can cast a copy
+of it, or of any ciphertext made from it, under their own credential. This is how Belenios
+casts the ballots of its non-homomorphic (shuffled) questions: the rows are what the trustees
+shuffle and decrypt, and ``read_row`` turns the opened numbers back into a ranking.
 
-After the close anyone can combine a ballot's bit ciphertexts into its *row*: the
-preferences packed, ``per = 16 // bits`` to a ciphertext, ``Σ_q 2^(bits·q)·v_p+q``, each below
-2¹⁶ so a table opens it. The rows are what the trustees shuffle and decrypt; ``read_row``
-turns the opened numbers back into a ranking.
-
-A ranking is read from its preferences up to the first 0: a preference above ``n`` or for a
-candidate already ranked ends it there too (the browser never writes one; only a hand-made
-ballot could, and it spoils nothing but itself).
+What the proof does not say is that the packed number is one the browser would write; it
+need not, since every row is opened one by one after the shuffles. A ranking is read from its
+preferences up to the first 0: a preference above ``n`` or for a candidate already ranked ends
+it there, and a row whose numbers are not all below 2¹⁶ opens to no small number and is read
+as a spoilt paper. The browser never writes either; only a hand-made ballot could, and it
+spoils nothing but itself. (Version 1 of the section proved each of the ``n·bits`` bits 0 or
+1 instead: sixty disjunctive proofs a 15-candidate ballot, which made checking a large poll
+slower than its budget for no protection a shuffled poll needs.)
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 
 from assembly.crypto.elgamal import Ciphertext, encrypt
 from assembly.crypto.group import GroupError, L, Point
-from assembly.crypto.proofs import OneOf, Schnorr
+from assembly.crypto.proofs import Schnorr
 from assembly.records.record import TRACKER_ALPHABET
 
 __all__ = [
@@ -46,8 +51,6 @@ __all__ = [
     "tracker",
     "tracker_of",
 ]
-
-_BITS = (0, 1)
 
 
 @dataclass(frozen=True)
@@ -83,18 +86,28 @@ class Layout:
             raise ValueError("a ranking names only the poll's candidates")
         return [c + 1 for c in ranking] + [0] * (self.candidates - len(ranking))
 
+    def packed(self, ranking: Sequence[int]) -> list[int]:
+        """The numbers a ranking's row encrypts: its preferences, ``per`` to a number, the
+        first of them in the lowest bits."""
+        values = self.preferences(ranking)
+        return [
+            sum(v << (self.bits * q) for q, v in enumerate(values[start : start + self.per]))
+            for start in range(0, self.candidates, self.per)
+        ]
+
 
 @dataclass(frozen=True)
 class EncryptedBallot:
-    """``bits[p][j]`` encrypts bit ``j`` of preference ``p``; ``proofs`` alike."""
+    """``row[k]`` encrypts the ranking's ``k``-th packed number; ``proofs[k]`` proves that the
+    voter knows its randomness."""
 
-    bits: tuple[tuple[Ciphertext, ...], ...]
-    proofs: tuple[tuple[OneOf, ...], ...]
+    row: tuple[Ciphertext, ...]
+    proofs: tuple[Schnorr, ...]
 
     def to_json(self) -> dict[str, object]:
         return {
-            "bits": [[c.to_json() for c in row] for row in self.bits],
-            "proofs": [[p.to_json() for p in row] for row in self.proofs],
+            "row": [c.to_json() for c in self.row],
+            "proofs": [p.to_json() for p in self.proofs],
         }
 
     @classmethod
@@ -103,25 +116,23 @@ class EncryptedBallot:
 
         :raises GroupError: anything that is not a ballot of canonical points and scalars.
         """
-        if not isinstance(value, dict) or set(value) != {"bits", "proofs"}:
-            raise GroupError("a ballot is an object of 'bits' and 'proofs'")
-        bits, proofs = value["bits"], value["proofs"]
-        if not isinstance(bits, list) or not isinstance(proofs, list):
-            raise GroupError("a ballot's bits and proofs are lists")
-        if not all(isinstance(row, list) for row in [*bits, *proofs]):
-            raise GroupError("a ballot's bits and proofs are lists of lists")
+        if not isinstance(value, dict) or set(value) != {"row", "proofs"}:
+            raise GroupError("a ballot is an object of 'row' and 'proofs'")
+        row, proofs = value["row"], value["proofs"]
+        if not isinstance(row, list) or not isinstance(proofs, list):
+            raise GroupError("a ballot's row and proofs are lists")
         return cls(
-            tuple(tuple(Ciphertext.from_json(c) for c in row) for row in bits),
-            tuple(tuple(OneOf.from_json(p) for p in row) for row in proofs),
+            tuple(Ciphertext.from_json(c) for c in row),
+            tuple(Schnorr.from_json(p) for p in proofs),
         )
 
     def canonical(self) -> bytes:
         """The bytes a tracker hashes: every ciphertext's two points, in order."""
-        return b"".join(c.a.data + c.b.data for row in self.bits for c in row)
+        return b"".join(c.a.data + c.b.data for c in self.row)
 
 
-def _context(poll: str, credential: str, position: int, bit: int) -> str:
-    return f"{poll}/ballot/{credential}/{position}/{bit}"
+def _context(poll: str, credential: str, position: int, c: Ciphertext) -> str:
+    return f"{poll}/ballot/{credential}/{position}/{c.b.hex()}"
 
 
 def encrypt_ranking(
@@ -133,65 +144,51 @@ def encrypt_ranking(
 
 def encrypt_ranking_opened(
     key: Point, layout: Layout, ranking: Sequence[int], poll: str, credential: str
-) -> tuple[EncryptedBallot, tuple[tuple[int, ...], ...]]:
-    """``encrypt_ranking`` and the randomness of every bit: what a Benaloh audit reveals."""
-    bits: list[tuple[Ciphertext, ...]] = []
-    proofs: list[tuple[OneOf, ...]] = []
-    randomness: list[tuple[int, ...]] = []
-    for position, value in enumerate(layout.preferences(ranking), start=1):
-        row, row_proofs, row_randomness = [], [], []
-        for j in range(layout.bits):
-            bit = (value >> j) & 1
-            c, r = encrypt(key, bit)
-            row.append(c)
-            row_randomness.append(r)
-            context = _context(poll, credential, position, j)
-            row_proofs.append(OneOf.prove(key, c, bit, r, _BITS, context))
-        bits.append(tuple(row))
-        proofs.append(tuple(row_proofs))
-        randomness.append(tuple(row_randomness))
-    return EncryptedBallot(tuple(bits), tuple(proofs)), tuple(randomness)
+) -> tuple[EncryptedBallot, tuple[int, ...]]:
+    """``encrypt_ranking`` and the randomness of every ciphertext: what a Benaloh audit
+    reveals."""
+    row, proofs, randomness = [], [], []
+    for position, number in enumerate(layout.packed(ranking), start=1):
+        c, r = encrypt(key, number)
+        row.append(c)
+        randomness.append(r)
+        proofs.append(Schnorr.prove(r, _context(poll, credential, position, c)))
+    return EncryptedBallot(tuple(row), tuple(proofs)), tuple(randomness)
 
 
 def opens_to(
     key: Point,
     layout: Layout,
     ballot: EncryptedBallot,
-    randomness: Sequence[Sequence[int]],
+    randomness: Sequence[int],
     ranking: Sequence[int],
 ) -> bool:
     """A Benaloh audit: with the randomness revealed, the ballot's ciphertexts are exactly
     the encryptions of ``ranking`` (so the browser encrypted what the voter chose)."""
     try:
-        values = layout.preferences(ranking)
+        numbers = layout.packed(ranking)
     except ValueError:
         return False
-    if len(randomness) != len(ballot.bits) or len(ballot.bits) != layout.candidates:
+    if len(randomness) != len(ballot.row) or len(ballot.row) != layout.width:
         return False
-    for value, row, rs in zip(values, ballot.bits, randomness, strict=True):
-        if len(row) != layout.bits or len(rs) != layout.bits:
-            return False
-        for j, (c, r) in enumerate(zip(row, rs, strict=True)):
-            if encrypt(key, (value >> j) & 1, r)[0] != c:
-                return False
-    return True
+    return all(
+        encrypt(key, number, r)[0] == c
+        for number, c, r in zip(numbers, ballot.row, randomness, strict=True)
+    )
 
 
 def ballot_is_valid(
     key: Point, layout: Layout, ballot: EncryptedBallot, poll: str, credential: str
 ) -> bool:
-    """The ballot has the layout's shape and every bit's proof holds."""
-    if len(ballot.bits) != layout.candidates or len(ballot.proofs) != layout.candidates:
+    """The ballot is a row of the layout's width and every ciphertext's proof holds (``key``
+    is the election key: the row is encrypted under it, which the proofs need not name)."""
+    del key
+    if len(ballot.row) != layout.width or len(ballot.proofs) != layout.width:
         return False
-    for position, (row, row_proofs) in enumerate(
-        zip(ballot.bits, ballot.proofs, strict=True), start=1
-    ):
-        if len(row) != layout.bits or len(row_proofs) != layout.bits:
-            return False
-        for j, (c, proof) in enumerate(zip(row, row_proofs, strict=True)):
-            if not proof.verify(key, c, _BITS, _context(poll, credential, position, j)):
-                return False
-    return True
+    return all(
+        proof.verify(c.a, _context(poll, credential, position, c))
+        for position, (c, proof) in enumerate(zip(ballot.row, ballot.proofs, strict=True), 1)
+    )
 
 
 def tracker_of(data: bytes) -> str:
@@ -255,25 +252,16 @@ def signature_is_valid(
 
 
 def row_of(layout: Layout, ballot: EncryptedBallot) -> list[Ciphertext]:
-    """The ballot's row: its bits combined into preferences, packed ``per`` to a ciphertext
-    (homomorphically; anyone can recompute it from the published ballot).
-
-    A packed ciphertext is ``Σ 2^(bits·q + j)·bit_(q, j)`` over its preferences ``q`` and
-    their bits ``j``: one number whose binary digits are the bits in order, so it is found by
-    Horner's rule, doubling and adding from the most significant bit (additions only: a
-    multiplication by a scalar costs some forty additions)."""
-    packed = []
-    for start in range(0, layout.candidates, layout.per):
-        digits = [c for row in ballot.bits[start : start + layout.per] for c in row]
-        total = digits[-1]
-        for c in reversed(digits[:-1]):
-            total = total + total + c
-        packed.append(total)
-    return packed
+    """The ballot's row: its ciphertexts, as the first shuffle takes them."""
+    del layout
+    return list(ballot.row)
 
 
 def read_row(layout: Layout, numbers: Sequence[int]) -> tuple[int, ...]:
-    """The ranking (0-based candidate indexes) from a row's opened numbers."""
+    """The ranking (0-based candidate indexes) from a row's opened numbers; none (a spoilt
+    paper) where a number is not one a row can hold (``-1``: no small number)."""
+    if any(not 0 <= number <= layout.largest for number in numbers):
+        return ()
     mask = (1 << layout.bits) - 1
     values = []
     for number in numbers:

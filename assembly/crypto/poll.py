@@ -6,10 +6,11 @@ The steps, each a function here and each checked by the verifier (``check_sectio
    of their first commitments.
 2. **Credentials**: the public credentials, one per roll entry, published before the poll;
    their secrets are the voters' and never the server's.
-3. **Casting**: an encrypted ranking with its 0-or-1 proofs, signed with a credential; one
+3. **Casting**: an encrypted ranking (its row of packed preferences, ``ballot.row_of``)
+   with a proof of knowledge of each ciphertext's randomness, signed with a credential; one
    ballot per credential. A ballot the voter chose to audit instead (Benaloh) is published
    with its randomness and the ranking it opens to, and is not counted.
-4. **Shuffles**: the cast ballots' rows (``ballot.row_of``), in tracker order, re-encrypted
+4. **Shuffles**: the cast ballots' rows, in tracker order, re-encrypted
    and permuted by each trustee in turn, with a proof each.
 5. **Decryption**: at least ``threshold`` trustees' shares of every ciphertext of the last
    shuffle's rows, with a Chaum–Pedersen proof each; the numbers they open to, and from them
@@ -75,7 +76,9 @@ __all__ = [
 ]
 
 GROUP = "ristretto255"
-VERSION = 1
+#: Version 2: a ballot is its row, each ciphertext with a proof of knowledge of its randomness
+#: (version 1, never issued outside this repository's tests, proved every bit 0 or 1).
+VERSION = 2
 
 
 # -- the parts -------------------------------------------------------------------------------------
@@ -144,7 +147,7 @@ class Audited:
     credential: Point
     ballot: ballots.EncryptedBallot
     ranking: tuple[int, ...]
-    randomness: tuple[tuple[int, ...], ...]
+    randomness: tuple[int, ...]
 
     def to_json(self, ids: Sequence[int | str]) -> dict[str, Any]:
         return {
@@ -152,7 +155,7 @@ class Audited:
             "credential": self.credential.hex(),
             "ballot": self.ballot.to_json(),
             "ranking": [ids[c] for c in self.ranking],
-            "randomness": [[scalar_hex(r) for r in row] for row in self.randomness],
+            "randomness": [scalar_hex(r) for r in self.randomness],
         }
 
     @classmethod
@@ -168,9 +171,7 @@ class Audited:
             Point.from_hex(value["credential"]),
             ballots.EncryptedBallot.from_json(value["ballot"]),
             ranking,
-            tuple(
-                tuple(scalar_from_hex(r) for r in _list(row)) for row in _list(value["randomness"])
-            ),
+            tuple(scalar_from_hex(r) for r in _list(value["randomness"])),
         )
 
 
@@ -433,21 +434,75 @@ def open_rows(
 
 
 def opening_problem(
-    opening: Opening, public: Point, rows: Sequence[Sequence[Ciphertext]], label: str
+    opening: Opening,
+    public: Point,
+    rows: Sequence[Sequence[Ciphertext]],
+    label: str,
+    map_: Mapper = map,
 ) -> str | None:
     """What is wrong with a trustee's shares of ``rows`` (checked against their public key
     ``public``), as a phrase that follows the trustee's name; None when every share is
-    there and its proof holds."""
+    there and its proof holds. ``map_`` checks the proofs in chunks of rows (a process
+    pool's ``map`` on a large poll)."""
     if len(opening.shares) != len(rows) or len(opening.proofs) != len(rows):
         return f" gave shares for {len(opening.shares)} rows, not {len(rows)}"
     for i, row in enumerate(rows):
         if len(opening.shares[i]) != len(row) or len(opening.proofs[i]) != len(row):
             return f", row {i + 1}: a share for every ciphertext"
-        for k, c in enumerate(row):
-            context = _share_context(label, opening.trustee, i, k)
-            if not opening.proofs[i][k].verify(public, c.a, opening.shares[i][k], context):
-                return f", row {i + 1}: a decryption share's proof does not hold"
+    jobs = [
+        (
+            opening.trustee,
+            public,
+            start,
+            rows[start : start + _CHUNK],
+            opening.shares[start : start + _CHUNK],
+            opening.proofs[start : start + _CHUNK],
+        )
+        for start in range(0, len(rows), _CHUNK)
+    ]
+    for bad in map_(partial(_first_bad_share, label), jobs):
+        if bad is not None:
+            return f", row {bad + 1}: a decryption share's proof does not hold"
     return None
+
+
+#: Rows to a chunk where a process pool checks shares or opens rows.
+_CHUNK = 500
+
+#: Trustee, public key, first row's index, rows, their shares and proofs.
+ShareJob = tuple[
+    int,
+    Point,
+    int,
+    Sequence[Sequence[Ciphertext]],
+    Sequence[Sequence[Point]],
+    Sequence[Sequence[Dleq]],
+]
+
+
+def _first_bad_share(label: str, job: ShareJob) -> int | None:
+    """The index of the first row of ``job`` with a share whose proof fails, or None."""
+    trustee, public, start, rows, shares, proofs = job
+    for i, row in enumerate(rows, start=start):
+        for k, c in enumerate(row):
+            context = _share_context(label, trustee, i, k)
+            if not proofs[i - start][k].verify(public, c.a, shares[i - start][k], context):
+                return i
+    return None
+
+
+#: The largest number a row's ciphertexts may open to, its rows and their shares by trustee.
+OpenJob = tuple[int, Sequence[Sequence[Ciphertext]], Sequence[Mapping[int, Sequence[Point]]]]
+
+
+def _open_chunk(job: OpenJob) -> list[list[int]]:
+    limit, rows, shares = job
+    log = _log(limit)
+    opened = []
+    for row, by in zip(rows, shares, strict=True):
+        numbers = (log(combine(c, {t: s[k] for t, s in by.items()})) for k, c in enumerate(row))
+        opened.append([-1 if n is None else n for n in numbers])
+    return opened
 
 
 def opened_numbers(
@@ -455,19 +510,25 @@ def opened_numbers(
     rows: Sequence[Sequence[Ciphertext]],
     openings: Sequence[Opening],
     groups: int = 0,
-) -> list[list[int | None]]:
-    """What the rows open to with these trustees' shares (None: not a small number);
-    ``groups`` is how many groups a row's last number may name."""
-    log = _log(max(layout.largest, groups))
-    numbers = []
-    for i, row in enumerate(rows):
-        numbers.append(
+    map_: Mapper = map,
+) -> list[list[int]]:
+    """What the rows open to with these trustees' shares (-1: not a small number, which
+    only a hand-made ciphertext gives);
+    ``groups`` is how many groups a row's last number may name; ``map_`` opens the rows in
+    chunks (a process pool's ``map`` on a large poll)."""
+    limit = max(layout.largest, groups)
+    jobs: list[OpenJob] = [
+        (
+            limit,
+            rows[start : start + _CHUNK],
             [
-                log(combine(c, {o.trustee: o.shares[i][k] for o in openings}))
-                for k, c in enumerate(row)
-            ]
+                {o.trustee: o.shares[i] for o in openings}
+                for i in range(start, min(start + _CHUNK, len(rows)))
+            ],
         )
-    return numbers
+        for start in range(0, len(rows), _CHUNK)
+    ]
+    return [numbers for chunk in map_(_open_chunk, jobs) for numbers in chunk]
 
 
 def simulate(
@@ -546,7 +607,7 @@ def simulate(
         audited=tuple(audited),
         shuffles=tuple(shuffles),
         openings=tuple(openings),
-        opened=tuple(tuple(n if n is not None else -1 for n in row) for row in numbers),
+        opened=tuple(tuple(row) for row in numbers),
         groups=listed,
         cards=cards,
     )
@@ -624,7 +685,7 @@ PARTS = (
 
 #: Applies a check to each item (``map``, or a process pool's ``map``): the checks it is
 #: given are picklable ``partial``s of module functions.
-Mapper = Callable[[Callable[[Any], bool], Sequence[Any]], Iterator[bool]]
+Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 
 #: A check's outcome: passed, and what it says.
 Finding = tuple[bool, str]
@@ -652,7 +713,7 @@ def check_section(
         lambda: _ballots(section, map_),
         lambda: _audited(section),
         lambda: _shuffles(section, map_),
-        lambda: _decryption(section),
+        lambda: _decryption(section, map_),
         lambda: _opened(section, stated, read),
     ]
     for name, check in zip(PARTS, checks, strict=True):
@@ -719,7 +780,7 @@ def _cast_holds(key: Point, candidates: int, label: str, c: Cast) -> bool:
 
 
 def ballot_holds(key: Point, layout: ballots.Layout, label: str) -> Callable[[Cast], bool]:
-    """The check of one cast ballot: its credential's signature and every bit's proof (a
+    """The check of one cast ballot: its credential's signature and every ciphertext's proof (a
     ``partial``, so that a process pool can send it to its workers)."""
     return partial(_cast_holds, key, layout.candidates, label)
 
@@ -806,7 +867,7 @@ def _last_rows(section: Section) -> Sequence[Sequence[Ciphertext]]:
     return section.shuffles[-1].rows if section.shuffles else ()
 
 
-def _decryption(section: Section) -> Finding:
+def _decryption(section: Section, map_: Mapper) -> Finding:
     rows = _last_rows(section)
     numbers = [o.trustee for o in section.openings]
     if len(set(numbers)) != len(numbers):
@@ -820,12 +881,12 @@ def _decryption(section: Section) -> Finding:
     for o in section.openings:
         if o.trustee not in publics:
             return False, f"shares from {o.trustee}, who is not a trustee"
-        problem = opening_problem(o, publics[o.trustee], rows, section.label)
+        problem = opening_problem(o, publics[o.trustee], rows, section.label, map_)
         if problem:
             return False, f"trustee {o.trustee}{problem}"
     if not rows:
         return True, "no rows to open"
-    opened = opened_numbers(section.layout, rows, section.openings, len(section.groups))
+    opened = opened_numbers(section.layout, rows, section.openings, len(section.groups), map_)
     if [list(r) for r in section.opened] != opened:
         for i, (stated, found) in enumerate(zip(section.opened, opened, strict=False)):
             if list(stated) != found:

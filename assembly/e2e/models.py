@@ -102,8 +102,9 @@ class EncryptedBallot(db.Model):  # type: ignore[name-defined]
     #: The cast as the record prints it (``crypto.poll.Cast.to_json``).
     content: Mapped[str] = mapped_column(Text)
     cast_on: Mapped[date] = mapped_column()
-    #: Its row (JSON ciphertexts: its bits combined and packed, as the first shuffle takes
-    #: it), computed when it was cast; empty for a ballot cast before rows were kept.
+    #: Its row as the first shuffle takes it (JSON ciphertexts: the ballot's own, then its
+    #: group's tag where the poll has groups), kept when it was cast; empty for a ballot cast
+    #: before rows were kept.
     row: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 

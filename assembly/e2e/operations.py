@@ -471,9 +471,7 @@ def check_cast(ceremony: Ceremony, poll_id: int, candidates: int, cast: Any) -> 
         raise RuleViolation(f"The encrypted ballot cannot be read: {error}") from error
     layout = ballots.Layout(candidates)
     key = Point.from_hex(ceremony.election_key)
-    if len(parsed.ballot.bits) != layout.candidates or any(
-        len(row) != layout.bits for row in parsed.ballot.bits
-    ):
+    if len(parsed.ballot.row) != layout.width or len(parsed.ballot.proofs) != layout.width:
         raise RuleViolation("The encrypted ballot is not one of this poll's candidates.")
     if not poll.ballot_holds(key, layout, label)(parsed):
         raise RuleViolation(
@@ -847,7 +845,7 @@ def section_of(
         )
         if key not in kept:
             numbers = poll.opened_numbers(layout, shuffles[-1].rows, openings, len(keys))
-            kept[key] = tuple(tuple(n if n is not None else -1 for n in row) for row in numbers)
+            kept[key] = tuple(tuple(row) for row in numbers)
         opened = kept[key]
     return poll.Section(
         label=poll_label(ceremony, poll_id),

@@ -17,7 +17,6 @@ const G = Point.BASE;
 const ZERO = Point.ZERO;
 const DOMAIN = "assembly/e2e/v1/";
 const utf8 = new TextEncoder();
-const BITS = [0n, 1n];
 
 const mod = (k) => {
   const r = k % L;
@@ -114,30 +113,6 @@ const encrypt = (key, m) => {
   return { a: mul(G, r), b: mul(G, m).add(mul(key, r)), r };
 };
 
-const oneOf = (key, c, value, r, values, context) => {
-  const real = values.indexOf(value);
-  const cs = values.map(() => 0n);
-  const ss = values.map(() => 0n);
-  const commitments = [];
-  const k = randomScalar();
-  values.forEach((v, index) => {
-    if (index === real) {
-      commitments.push(mul(G, k), mul(key, k));
-      return;
-    }
-    cs[index] = randomScalar();
-    ss[index] = randomScalar();
-    commitments.push(
-      mul(G, ss[index]).subtract(mul(c.a, cs[index])),
-      mul(key, ss[index]).subtract(mul(c.b.subtract(mul(G, v)), cs[index])),
-    );
-  });
-  const total = challenge("one-of", context, key, c.a, c.b, values, commitments);
-  cs[real] = mod(total - cs.reduce((sum, x) => sum + x, 0n));
-  ss[real] = mod(k + cs[real] * r);
-  return { c: cs.map(scalarHex), s: ss.map(scalarHex) };
-};
-
 const schnorr = (x, context) => {
   const k = randomScalar();
   const c = challenge("schnorr", context, mul(G, x), mul(G, k));
@@ -146,36 +121,35 @@ const schnorr = (x, context) => {
 
 const bitsFor = (candidates) => candidates.toString(2).length;
 
-/** Encrypt a ranking (0-based candidate indexes) as assembly.crypto.ballot.encrypt_ranking.
- * Returns the ballot as published, its tracker, and the randomness (for a Benaloh audit). */
+/** Encrypt a ranking (0-based candidate indexes) as assembly.crypto.ballot.encrypt_ranking:
+ * its preferences packed into numbers below 2^16, each encrypted with a proof that the
+ * browser knows its randomness. Returns the ballot as published, its tracker, and the
+ * randomness (for a Benaloh audit). */
 const encryptRanking = (keyHex, candidates, ranking, poll, credentialHex) => {
   if (new Set(ranking).size !== ranking.length || ranking.some((c) => c < 0 || c >= candidates)) {
     throw new Error("a ranking names each of the poll's candidates at most once");
   }
-  const key = pointFromHex(keyHex).precompute(8, false);
+  const key = pointFromHex(keyHex);
   const bits = bitsFor(candidates);
+  const per = Math.max(1, Math.floor(16 / bits));
   const values = [];
   for (let p = 0; p < candidates; p += 1) values.push(p < ranking.length ? ranking[p] + 1 : 0);
-  const rows = [];
+  const row = [];
   const proofs = [];
   const randomness = [];
-  values.forEach((value, index) => {
-    const row = [];
-    const rowProofs = [];
-    const rowRandomness = [];
-    for (let j = 0; j < bits; j += 1) {
-      const bit = BigInt((value >> j) & 1);
-      const c = encrypt(key, bit);
-      const context = `${poll}/ballot/${credentialHex}/${index + 1}/${j}`;
-      row.push([hex(c.a.toBytes()), hex(c.b.toBytes())]);
-      rowProofs.push(oneOf(key, c, bit, c.r, BITS, context));
-      rowRandomness.push(scalarHex(c.r));
-    }
-    rows.push(row);
-    proofs.push(rowProofs);
-    randomness.push(rowRandomness);
-  });
-  const ballot = { bits: rows, proofs };
+  for (let start = 0; start < candidates; start += per) {
+    let number = 0n;
+    values.slice(start, start + per).forEach((v, q) => {
+      number |= BigInt(v) << BigInt(bits * q);
+    });
+    const c = encrypt(key, number);
+    const bHex = hex(c.b.toBytes());
+    const context = `${poll}/ballot/${credentialHex}/${row.length + 1}/${bHex}`;
+    row.push([hex(c.a.toBytes()), bHex]);
+    proofs.push(schnorr(c.r, context));
+    randomness.push(scalarHex(c.r));
+  }
+  const ballot = { row, proofs };
   return { ballot, tracker: tracker(ballot), randomness };
 };
 
@@ -196,7 +170,7 @@ const trackerOf = (data) => {
 
 const tracker = (ballot) => {
   const chunks = [utf8.encode("assembly/e2e/v1/tracker\0")];
-  for (const row of ballot.bits) for (const [a, b] of row) chunks.push(fromHex(a), fromHex(b));
+  for (const [a, b] of ballot.row) chunks.push(fromHex(a), fromHex(b));
   return trackerOf(concat(chunks));
 };
 

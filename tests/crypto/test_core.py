@@ -23,7 +23,7 @@ from assembly.crypto.group import (
     random_scalar,
     scalar_from_bytes,
 )
-from assembly.crypto.proofs import Dleq, OneOf, Schnorr
+from assembly.crypto.proofs import Dleq, Schnorr
 from assembly.crypto.shuffle import ShuffleProof, shuffle, verify_shuffle
 from assembly.crypto.trustees import (
     combine,
@@ -124,25 +124,6 @@ def test_dleq_proves_the_same_secret() -> None:
     assert not proof.verify(G * x, base, base * (x + 1), "share")
     assert not proof.verify(G * x, base, base * x, "other")
     assert Dleq.from_json(proof.to_json()) == proof
-
-
-@pytest.mark.parametrize("value", [0, 1, 2])
-def test_one_of_proves_membership_and_hides_which(value: int) -> None:
-    """A ciphertext of a listed value proves; of another value it cannot; the proof of 0 and
-    of 1 have the same shape (both branches answered)."""
-    key = G * random_scalar()
-    c, r = encrypt(key, value)
-    values = (0, 1, 2)
-    proof = OneOf.prove(key, c, value, r, values, "bit")
-    assert proof.verify(key, c, values, "bit")
-    assert not proof.verify(key, c, values, "other bit")
-    assert not proof.verify(key, c, (0, 1, 3), "bit")
-    other, _ = encrypt(key, value)
-    assert not proof.verify(key, other, values, "bit")
-    assert OneOf.from_json(proof.to_json()) == proof
-    bad, r = encrypt(key, 5)
-    forged = OneOf.prove(key, bad, 0, r, (0, 1), "bit")  # claims 0 for a 5
-    assert not forged.verify(key, bad, (0, 1), "bit")
 
 
 # -- trustees ------------------------------------------------------------------------------------
@@ -287,16 +268,56 @@ def test_a_tampered_ballot_or_signature_is_caught() -> None:
     credential = random_scalar()
     public = (G * credential).hex()
     ballot = ballots.encrypt_ranking(key, layout, (2, 0), "poll-1", public)
-    bits = [list(row) for row in ballot.bits]
-    bits[0][0] = Ciphertext(bits[0][0].a, bits[0][0].b + G)  # a bit made 2 (or 1 from 0)
-    tampered = ballots.EncryptedBallot(tuple(tuple(r) for r in bits), ballot.proofs)
+    row = list(ballot.row)
+    row[0] = Ciphertext(row[0].a, row[0].b + G)  # the packed number made one more
+    tampered = ballots.EncryptedBallot(tuple(row), ballot.proofs)
     assert not ballots.ballot_is_valid(key, layout, tampered, "poll-1", public)
     assert ballots.tracker(tampered) != ballots.tracker(ballot)
     signature = ballots.sign(credential, "poll-1", ballot)
     assert not ballots.signature_is_valid(G * credential, "poll-1", tampered, signature)
     assert not ballots.signature_is_valid(G * credential, "poll-2", ballot, signature)
-    short = ballots.EncryptedBallot(ballot.bits[:-1], ballot.proofs[:-1])
-    assert not ballots.ballot_is_valid(key, layout, short, "poll-1", public)
+    short = ballots.EncryptedBallot(ballot.row[:-1], ballot.proofs[:-1])
+    assert ballots.ballot_is_valid(key, ballots.Layout(3), short, "poll-1", public) is False
+    longer = ballots.EncryptedBallot(ballot.row * 2, ballot.proofs * 2)
+    assert not ballots.ballot_is_valid(key, layout, longer, "poll-1", public)
+
+
+def test_nobody_can_cast_a_copy_of_another_voters_ciphertexts() -> None:
+    """The proofs name the credential and each ciphertext's position and second point, and
+    prove knowledge of its randomness: a copy under another credential, a ciphertext moved
+    to another position, or one re-randomised by someone who does not know its randomness
+    fails (the attack on Helios ballots that Belenios's proofs close)."""
+    key = G * random_scalar()
+    layout = ballots.Layout(15)  # 4 bits, 4 per ciphertext: 4 ciphertexts
+    voter, copier = (G * random_scalar()).hex(), (G * random_scalar()).hex()
+    ballot = ballots.encrypt_ranking(key, layout, (3, 1, 4), "poll-1", voter)
+    assert ballots.ballot_is_valid(key, layout, ballot, "poll-1", voter)
+    assert not ballots.ballot_is_valid(key, layout, ballot, "poll-1", copier)
+    assert not ballots.ballot_is_valid(key, layout, ballot, "poll-2", voter)
+    swapped = ballots.EncryptedBallot(
+        (ballot.row[1], ballot.row[0], *ballot.row[2:]),
+        (ballot.proofs[1], ballot.proofs[0], *ballot.proofs[2:]),
+    )
+    assert not ballots.ballot_is_valid(key, layout, swapped, "poll-1", voter)
+    fresh, _ = encrypt(key, 0)
+    rerandomised = ballots.EncryptedBallot(
+        (Ciphertext(ballot.row[0].a + fresh.a, ballot.row[0].b + fresh.b), *ballot.row[1:]),
+        ballot.proofs,
+    )
+    assert not ballots.ballot_is_valid(key, layout, rerandomised, "poll-1", voter)
+
+
+def test_an_audit_opens_only_to_the_ranking_encrypted() -> None:
+    key = G * random_scalar()
+    layout = ballots.Layout(6)
+    ballot, randomness = ballots.encrypt_ranking_opened(key, layout, (5, 0), "p", "c")
+    assert len(randomness) == layout.width == len(ballot.row)
+    assert ballots.opens_to(key, layout, ballot, randomness, (5, 0))
+    assert not ballots.opens_to(key, layout, ballot, randomness, (0, 5))
+    assert not ballots.opens_to(key, layout, ballot, randomness, (5,))
+    assert not ballots.opens_to(key, layout, ballot, randomness[:-1], (5, 0))
+    assert not ballots.opens_to(key, layout, ballot, [r + 1 for r in randomness], (5, 0))
+    assert not ballots.opens_to(key, layout, ballot, randomness, (5, 5))  # not a ranking
 
 
 def test_a_hand_made_row_reads_up_to_its_first_fault() -> None:
@@ -310,6 +331,18 @@ def test_a_hand_made_row_reads_up_to_its_first_fault() -> None:
     assert ballots.read_row(layout, row(2, 2, 5)) == (1,)
     assert ballots.read_row(layout, row(3, 7, 1)) == (2,)
     assert ballots.read_row(layout, row(0, 1)) == ()
+
+
+def test_a_row_that_opens_to_no_small_number_is_a_spoilt_paper() -> None:
+    """A hand-made ciphertext of a number a row cannot hold opens to no small number (-1 in
+    the record) or to one above the largest: the row reads as no ranking, never as a
+    candidate (docs/e2e.md)."""
+    layout = ballots.Layout(15)  # 4 bits, 4 per ciphertext, so -1's low bits would read 15
+    good = [1 | 2 << 4, 0, 0, 0]
+    assert ballots.read_row(layout, good) == (0, 1)
+    assert ballots.read_row(layout, [*good[:3], -1]) == ()
+    assert ballots.read_row(layout, [-1, *good[1:]]) == ()
+    assert ballots.read_row(layout, [layout.largest + 1, *good[1:]]) == ()
 
 
 def test_rankings_are_refused_before_encryption_when_malformed() -> None:

@@ -88,8 +88,8 @@ TAMPERINGS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     ),
     "a ballot's ciphertext changed": (
         "ballots",
-        lambda d: d["cast"][2]["ballot"]["bits"][0].__setitem__(
-            0, _ciphertext_plus_one(d["cast"][2]["ballot"]["bits"][0][0])
+        lambda d: d["cast"][2]["ballot"]["row"].__setitem__(
+            0, _ciphertext_plus_one(d["cast"][2]["ballot"]["row"][0])
         ),
     ),
     "a ballot's signature changed": (
@@ -295,3 +295,61 @@ def test_a_grouped_section_is_read_strictly(grouped, change, message) -> None:
     change(copied)
     with pytest.raises(GroupError, match=message):
         poll.Section.from_json(copied, IDS)
+
+
+def _hand_made(key, layout: ballots.Layout, numbers: list[int], label: str, secret: int):
+    """A ballot made by hand, not by a browser: any numbers, each ciphertext with a good
+    proof of its randomness (context as docs/e2e.md gives it), signed with the credential."""
+    from assembly.crypto.elgamal import encrypt
+    from assembly.crypto.proofs import Schnorr
+
+    credential = (G * secret).hex()
+    row, proofs = [], []
+    for k, number in enumerate(numbers, start=1):
+        c, r = encrypt(key, number)
+        row.append(c)
+        proofs.append(Schnorr.prove(r, f"{label}/ballot/{credential}/{k}/{c.b.hex()}"))
+    ballot = ballots.EncryptedBallot(tuple(row), tuple(proofs))
+    assert ballots.ballot_is_valid(key, layout, ballot, label, credential)
+    return poll.Cast(G * secret, ballot, ballots.sign(secret, label, ballot))
+
+
+def test_a_hand_made_ballot_of_no_ranking_is_a_spoilt_paper_and_the_poll_still_checks() -> None:
+    """Proofs of randomness do not say a row holds a ranking: a hand-made ballot whose number
+    is beyond any a row can hold opens to -1, reads as no ranking, and is not counted, while
+    every part of the poll (its other ballots counted as cast) still checks."""
+    label = "inst/e/1/contest/7"
+    layout = ballots.Layout(4)
+    made_, secrets_ = poll.simulate(
+        label, 4, [(0, 1), (2,)], roll=2, audits=0, shufflers=(), openers=()
+    )
+    secret = random_scalar()
+    spoilt = _hand_made(made_.key, layout, [layout.largest + 70_000], label, secret)
+    casts = tuple(sorted((*made_.cast, spoilt), key=lambda c: c.tracker))
+    rows = poll.first_rows(layout, casts)
+    shuffles = []
+    for trustee in (1, 2):
+        shuffles.append(poll.mix(made_.key, rows, label, trustee))
+        rows = shuffles[-1].rows
+    openings = [poll.open_rows(secrets_[t - 1], t, rows, label) for t in (1, 2)]
+    opened = poll.opened_numbers(layout, rows, openings)
+    assert sorted(opened) == sorted([[-1], [1 | 2 << 3], [3]])
+    section = poll.Section(
+        **{
+            **made_.__dict__,
+            "credentials": tuple(sorted((*made_.credentials, G * secret), key=lambda p: p.data)),
+            "cast": casts,
+            "shuffles": tuple(shuffles),
+            "openings": tuple(openings),
+            "opened": tuple(tuple(r) for r in opened),
+        }
+    )
+    assert sorted(r for _, r in poll.counted(section)) == [(0, 1), (2,)]
+    document = json.loads(json.dumps(section.to_json(IDS)))
+    again = poll.Section.from_json(document, IDS)
+    findings = poll.check_section(again, roll=3, stated=poll.counted(again))
+    assert all(ok for _, (ok, _) in findings), findings
+    # Counting the spoilt paper as a ranking is caught.
+    stated = [*poll.counted(again), (ballots.row_tracker(rows[0]), (3,))]
+    findings = poll.check_section(again, roll=3, stated=sorted(stated))
+    assert findings[-1][0] == "opened rows" and not findings[-1][1][0]

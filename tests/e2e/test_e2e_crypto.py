@@ -14,7 +14,15 @@ import pytest
 
 from assembly.crypto import ballot as ballots
 from assembly.crypto.elgamal import SmallLog, decrypt_point, encrypt
-from assembly.crypto.group import G, GroupError, Point, challenge, generator, random_scalar
+from assembly.crypto.group import (
+    G,
+    GroupError,
+    Point,
+    challenge,
+    generator,
+    random_scalar,
+    scalar_from_hex,
+)
 from assembly.crypto.proofs import Schnorr
 from assembly.crypto.trustees import (
     combine,
@@ -101,6 +109,10 @@ def test_a_ranking_encrypted_in_the_browser_verifies_and_opens_in_python(
     log = SmallLog(layout.largest)
     numbers = [log(decrypt_point(x, c)) for c in ballots.row_of(layout, ballot)]
     assert ballots.read_row(layout, numbers) == tuple(ranking)
+    randomness = [scalar_from_hex(r) for r in made["randomness"]]
+    assert ballots.opens_to(key, layout, ballot, randomness, ranking)
+    if len(ranking) > 1:
+        assert not ballots.opens_to(key, layout, ballot, randomness, ranking[::-1])
 
 
 def test_a_key_ceremony_in_the_browser_gives_a_key_python_decrypts_with(js: Any) -> None:

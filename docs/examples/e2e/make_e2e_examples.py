@@ -97,9 +97,10 @@ def _counted_changed(contest: dict[str, Any]) -> None:
     """An encrypted ballot counted for someone else than its opened row says."""
     item = next(i for i in contest["ballots"]["items"] if i["channel"] == "encrypted")
     first = contest["candidates"][0]["id"]
-    item["ranking"] = [first, *(c for c in item["ranking"] if c != first)]
-    if item["ranking"] == [first]:
+    if item["ranking"][:1] == [first]:
         item["ranking"] = [contest["candidates"][1]["id"]]
+    else:
+        item["ranking"] = [first, *(c for c in item["ranking"] if c != first)]
     _recounted(contest)
 
 
@@ -116,8 +117,8 @@ TAMPERINGS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "tampered-ballot.json": (
         "a ciphertext of a cast ballot changed (a vote altered after casting)",
         _e2e(
-            lambda e: e["cast"][0]["ballot"]["bits"][0].__setitem__(
-                0, _plus_one(e["cast"][0]["ballot"]["bits"][0][0])
+            lambda e: e["cast"][0]["ballot"]["row"].__setitem__(
+                0, _plus_one(e["cast"][0]["ballot"]["row"][0])
             )
         ),
     ),
@@ -282,7 +283,7 @@ def build() -> dict[str, dict[str, Any]]:
 def main() -> None:
     only = set(sys.argv[1:])  # "assembly": make the assembly's files only, keep the others
     for name, document in build().items():
-        if only and not ("assembly" in name) == ("assembly" in only):
+        if only and ("assembly" in name) != ("assembly" in only):
             continue
         (HERE / name).write_text(
             json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8"
