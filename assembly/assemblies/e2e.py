@@ -419,35 +419,53 @@ def _part(vote: Vote, upload: Any, part: str) -> Any:
     return parts[vote.poll_id]
 
 
-def add_shuffle(actor: Actor, vote: Vote, upload: Any) -> None:
-    """Keep a trustee's shuffle of the vote (the file ``assembly trustee shuffle`` wrote)."""
+def check_shuffle(actor: Actor, vote: Vote, upload: Any) -> e2e.CheckedUpload:
+    """Check a trustee's shuffle of the vote (the file ``assembly trustee shuffle`` wrote)
+    before any lock is taken; ``store_shuffle`` keeps it."""
     trustee = _after_close(actor, vote)
-    vote = lock_row(vote)
-    ceremony = _ceremony_of(vote)
-    e2e.add_shuffle(
+    return e2e.check_shuffle(
         actor,
-        ceremony,
+        _ceremony_of(vote),
         trustee,
         vote.poll_id,
         len(candidate_ids(vote)),
         _part(vote, upload, "shuffle"),
-        institution=vote.assembly.institution,
+    )
+
+
+def store_shuffle(actor: Actor, vote: Vote, checked: e2e.CheckedUpload) -> None:
+    """Keep a checked shuffle, the vote locked and still waiting for its trustees."""
+    vote = lock_row(vote)
+    trustee = _after_close(actor, vote)
+    e2e.store_shuffle(actor, trustee, checked, institution=vote.assembly.institution)
+
+
+def add_shuffle(actor: Actor, vote: Vote, upload: Any) -> None:
+    """Check and keep a trustee's shuffle in one step (the command line, benchmarks)."""
+    store_shuffle(actor, vote, check_shuffle(actor, vote, upload))
+
+
+def check_opening(actor: Actor, vote: Vote, upload: Any) -> e2e.CheckedUpload:
+    """Check a trustee's decryption shares of the vote (``assembly trustee open``) before
+    any lock is taken; ``store_opening`` keeps them."""
+    trustee = _after_close(actor, vote)
+    return e2e.check_opening(
+        actor, _ceremony_of(vote), trustee, vote.poll_id, _part(vote, upload, "opening")
+    )
+
+
+def store_opening(actor: Actor, vote: Vote, checked: e2e.CheckedUpload) -> None:
+    """Keep checked decryption shares, the vote locked and still waiting for its trustees."""
+    vote = lock_row(vote)
+    trustee = _after_close(actor, vote)
+    e2e.store_opening(
+        actor, _ceremony_of(vote), trustee, checked, institution=vote.assembly.institution
     )
 
 
 def add_opening(actor: Actor, vote: Vote, upload: Any) -> None:
-    """Keep a trustee's decryption shares of the vote (``assembly trustee open``)."""
-    trustee = _after_close(actor, vote)
-    vote = lock_row(vote)
-    ceremony = _ceremony_of(vote)
-    e2e.add_opening(
-        actor,
-        ceremony,
-        trustee,
-        vote.poll_id,
-        _part(vote, upload, "opening"),
-        institution=vote.assembly.institution,
-    )
+    """Check and keep a trustee's decryption shares in one step (benchmarks, tests)."""
+    store_opening(actor, vote, check_opening(actor, vote, upload))
 
 
 def open_vote_ballots(vote: Vote, *, day: date) -> int:

@@ -50,13 +50,14 @@ __all__ = [
     "MAX_TRUSTEES",
     "CeremonyStep",
     "CheckedCast",
+    "CheckedUpload",
     "TrusteeNotice",
-    "add_opening",
-    "add_shuffle",
     "appoint_trustees",
     "audit_encrypted",
     "ceremony_step",
     "check_cast",
+    "check_opening",
+    "check_shuffle",
     "confirm_key",
     "credentials_of",
     "dealings_of",
@@ -77,6 +78,8 @@ __all__ = [
     "section_of",
     "shuffles_of",
     "store_cast",
+    "store_opening",
+    "store_shuffle",
 ]
 
 #: The most trustees a ceremony has: each deals a share to every other.
@@ -611,34 +614,48 @@ def rows_to_shuffle(poll_id: int, candidates: int) -> list[list[Ciphertext]]:
     return rows
 
 
-def add_shuffle(
-    actor: Actor,
-    ceremony: Ceremony,
-    trustee: Trustee,
-    poll_id: int,
-    candidates: int,
-    shuffled: Any,
-    *,
-    institution: Any,
-) -> None:
-    """Check and keep a trustee's shuffle of the poll's current rows.
+@dataclass(frozen=True)
+class CheckedUpload:
+    """A trustee's shuffle or decryption shares of one poll, its proofs checked against the
+    poll as it was (``check_shuffle``, ``check_opening``): kept by ``store_shuffle`` or
+    ``store_opening`` only if the poll is still so when the lock is held."""
+
+    poll_id: int
+    #: How many shuffles the poll had when this was checked.
+    shuffles: int
+    content: str
+    rows: int
+
+
+def _unshuffled_or_refused(trustee: Trustee, poll_id: int) -> None:
+    if db.session.scalar(select(func.count()).where(Opening.poll_id == poll_id)):
+        raise InvalidTransition("The opening has begun: no more shuffles.")
+    if db.session.scalar(
+        select(func.count()).where(Shuffle.poll_id == poll_id, Shuffle.trustee == trustee.number)
+    ):
+        raise Conflict("You have shuffled this poll already.")
+
+
+def check_shuffle(
+    actor: Actor, ceremony: Ceremony, trustee: Trustee, poll_id: int, candidates: int, shuffled: Any
+) -> CheckedUpload:
+    """Check a trustee's shuffle of the poll's current rows. Reads, never writes, and takes no
+    lock: the proof's check is most of an upload's work (seconds for 10,000 rows), so it runs
+    before the caller takes its lock and calls ``store_shuffle``.
 
     :raises RuleViolation: malformed, or its proof does not hold.
     :raises Conflict: this trustee has shuffled this poll, or the opening has begun.
     """
     _check_trustee(actor, trustee)
-    if db.session.scalar(select(func.count()).where(Opening.poll_id == poll_id)):
-        raise InvalidTransition("The opening has begun: no more shuffles.")
     done = shuffles_of(poll_id)
-    if any(s.trustee == trustee.number for s in done):
-        raise Conflict("You have shuffled this poll already.")
+    _unshuffled_or_refused(trustee, poll_id)
     try:
         parsed = poll.Shuffled.from_json(shuffled)
     except (GroupError, KeyError, TypeError, ValueError) as error:
         raise RuleViolation(f"The shuffle cannot be read: {error}") from error
     if parsed.trustee != trustee.number:
         raise RuleViolation(f"The shuffle is trustee {parsed.trustee}'s, not yours.")
-    rows = rows_to_shuffle(poll_id, candidates)
+    rows = [list(row) for row in done[-1].rows] if done else rows_to_shuffle(poll_id, candidates)
     key = Point.from_hex(ceremony.election_key)
     label = f"{poll_label(ceremony, poll_id)}/shuffle/{trustee.number}"
     if not rows or not verify_shuffle(key, rows, parsed.rows, parsed.proof, label):
@@ -646,12 +663,31 @@ def add_shuffle(
             "The shuffle's proof does not hold for this poll's current ballots: download "
             "them again and shuffle those."
         )
+    return CheckedUpload(poll_id, len(done), _json(parsed.to_json()), len(rows))
+
+
+def store_shuffle(
+    actor: Actor, trustee: Trustee, checked: CheckedUpload, *, institution: Any
+) -> None:
+    """Keep a checked shuffle (``check_shuffle``), the caller holding the poll's lock: the
+    poll must have the shuffles it had when the shuffle was checked.
+
+    :raises Conflict: another shuffle was kept meanwhile, or this trustee's.
+    """
+    _check_trustee(actor, trustee)
+    count = db.session.scalar(select(func.count()).where(Shuffle.poll_id == checked.poll_id))
+    _unshuffled_or_refused(trustee, checked.poll_id)
+    if count != checked.shuffles:
+        raise Conflict(
+            "Another trustee's shuffle was kept while yours was checked: download the task "
+            "again and shuffle the rows it gives."
+        )
     db.session.add(
         Shuffle(
-            poll_id=poll_id,
-            position=len(done) + 1,
+            poll_id=checked.poll_id,
+            position=checked.shuffles + 1,
             trustee=trustee.number,
-            content=_json(parsed.to_json()),
+            content=checked.content,
         )
     )
     db.session.flush()
@@ -659,34 +695,33 @@ def add_shuffle(
         actor,
         "e2e.shuffled",
         institution=institution,
-        subject=Ref("poll", poll_id),
-        data={"trustee": trustee.number, "rows": len(rows)},
+        subject=Ref("poll", checked.poll_id),
+        data={"trustee": trustee.number, "rows": checked.rows},
     )
 
 
-def add_opening(
-    actor: Actor,
-    ceremony: Ceremony,
-    trustee: Trustee,
-    poll_id: int,
-    opening: Any,
-    *,
-    institution: Any,
-) -> None:
-    """Check and keep a trustee's decryption shares of the last shuffle's rows.
+def _openable_or_refused(ceremony: Ceremony, trustee: Trustee, poll_id: int, done: int) -> None:
+    if done < ceremony.threshold:
+        raise InvalidTransition(
+            f"The ballots are opened after {ceremony.threshold} trustees have shuffled them; "
+            f"{done} have."
+        )
+    if db.session.get(Opening, (poll_id, trustee.number)) is not None:
+        raise Conflict("You have opened this poll already.")
+
+
+def check_opening(
+    actor: Actor, ceremony: Ceremony, trustee: Trustee, poll_id: int, opening: Any
+) -> CheckedUpload:
+    """Check a trustee's decryption shares of the last shuffle's rows; as ``check_shuffle``,
+    before the caller's lock (then ``store_opening``).
 
     :raises InvalidTransition: fewer than ``threshold`` trustees have shuffled.
     :raises RuleViolation: malformed, or a share's proof does not hold.
     """
     _check_trustee(actor, trustee)
     done = shuffles_of(poll_id)
-    if len(done) < ceremony.threshold:
-        raise InvalidTransition(
-            f"The ballots are opened after {ceremony.threshold} trustees have shuffled them; "
-            f"{len(done)} have."
-        )
-    if db.session.get(Opening, (poll_id, trustee.number)) is not None:
-        raise Conflict("You have opened this poll already.")
+    _openable_or_refused(ceremony, trustee, poll_id, len(done))
     try:
         parsed = poll.Opening.from_json(opening)
     except (GroupError, KeyError, TypeError, ValueError) as error:
@@ -701,16 +736,37 @@ def add_opening(
     )
     if problem:
         raise RuleViolation(f"Your shares are refused: trustee {trustee.number}{problem}.")
+    return CheckedUpload(poll_id, len(done), _json(parsed.to_json()), len(parsed.shares))
+
+
+def store_opening(
+    actor: Actor, ceremony: Ceremony, trustee: Trustee, checked: CheckedUpload, *, institution: Any
+) -> None:
+    """Keep checked decryption shares (``check_opening``), the caller holding the poll's lock:
+    the poll must have the shuffles it had when they were checked (once ``threshold``
+    trustees have shuffled, no more shuffles are taken while the opening goes on, but a
+    shuffle may have been kept between the check and the lock).
+
+    :raises Conflict: the rows changed meanwhile, or this trustee's shares are kept.
+    """
+    _check_trustee(actor, trustee)
+    count = db.session.scalar(select(func.count()).where(Shuffle.poll_id == checked.poll_id))
+    _openable_or_refused(ceremony, trustee, checked.poll_id, count or 0)
+    if count != checked.shuffles:
+        raise Conflict(
+            "Another trustee's shuffle was kept while your shares were checked: download the "
+            "task again and open the rows it gives."
+        )
     db.session.add(
-        Opening(poll_id=poll_id, trustee=trustee.number, content=_json(parsed.to_json()))
+        Opening(poll_id=checked.poll_id, trustee=trustee.number, content=checked.content)
     )
     db.session.flush()
     record_event(
         actor,
         "e2e.opened",
         institution=institution,
-        subject=Ref("poll", poll_id),
-        data={"trustee": trustee.number, "rows": len(parsed.shares)},
+        subject=Ref("poll", checked.poll_id),
+        data={"trustee": trustee.number, "rows": checked.rows},
     )
 
 

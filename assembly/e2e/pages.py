@@ -20,7 +20,7 @@ from assembly.e2e.forms import TrusteeUploadForm
 from assembly.e2e.models import Ceremony, Trustee
 from assembly.e2e.operations import CeremonyStep, ceremony_step, dealings_of
 from assembly.errors import DomainError, RuleViolation
-from assembly.extensions import db
+from assembly.extensions import begin_writing, db
 from assembly.records.views.uploads import UploadProblem, read_json_upload
 
 __all__ = [
@@ -114,14 +114,26 @@ def take_ceremony_step(body: dict[str, Any], register: Step, deal: Step, confirm
         raise RuleViolation("Post a transport_key, a dealing or a public_key.")
 
 
-def take_trustee_upload(form: TrusteeUploadForm, add: Step, kept: str) -> None:
-    """Read the file a trustee uploaded (what ``assembly trustee`` wrote) and ``add`` it;
-    commit and say ``kept``, or roll back and say why it was not taken."""
+def take_trustee_upload(
+    form: TrusteeUploadForm, check: Callable[[Any], Any], store: Step, kept: str
+) -> None:
+    """Read the file a trustee uploaded (what ``assembly trustee`` wrote), ``check`` it and
+    ``store`` what the check gives; commit and say ``kept``, or roll back and say why it
+    was not taken.
+
+    The check (seconds for a large poll's proofs) runs in a transaction that only reads, so
+    that it holds no write lock (on SQLite, every other writer's) and no row lock; the store
+    then begins as a writer, takes its lock and finds the poll as the check did, or refuses.
+    """
     if not form.validate_on_submit():
         flash("Choose the file that `assembly trustee` wrote.")
         return
     try:
-        add(read_json_upload(form.upload.data, "file", TRUSTEE_FILE_LIMIT))
+        upload = read_json_upload(form.upload.data, "file", TRUSTEE_FILE_LIMIT)
+        db.session.rollback()  # a writer's transaction begun for the request, if any
+        checked = check(upload)
+        begin_writing()
+        store(checked)
     except (UploadProblem, DomainError) as problem:
         db.session.rollback()
         message = problem.message if isinstance(problem, DomainError) else str(problem)

@@ -339,35 +339,64 @@ def _by_poll(election: Election, upload: Any, part: str) -> dict[int, Any]:
     return parts
 
 
-def add_shuffles(actor: Actor, election: Election, upload: Any) -> None:
-    """Keep a trustee's shuffle of every contest (the file ``assembly trustee shuffle`` wrote),
-    each checked against the contest's current rows."""
+def check_shuffles(actor: Actor, election: Election, upload: Any) -> list[e2e.CheckedUpload]:
+    """Check a trustee's shuffle of every contest (the file ``assembly trustee shuffle``
+    wrote), each against the contest's current rows, before any lock is taken;
+    ``store_shuffles`` keeps them."""
     trustee = _after_close(actor, election)
-    election = lock_election(election)
     assert election.ceremony is not None
     contests = {c.poll_id: c for c in polled_contests(election)}
-    for poll_id, shuffled in _by_poll(election, upload, "shuffle").items():
-        candidates = len(valid_candidates(contests[poll_id]))
-        e2e.add_shuffle(
+    return [
+        e2e.check_shuffle(
             actor,
             election.ceremony,
             trustee,
             poll_id,
-            candidates,
+            len(valid_candidates(contests[poll_id])),
             shuffled,
-            institution=election.institution,
+        )
+        for poll_id, shuffled in _by_poll(election, upload, "shuffle").items()
+    ]
+
+
+def store_shuffles(actor: Actor, election: Election, checked: Sequence[e2e.CheckedUpload]) -> None:
+    """Keep checked shuffles, the election locked and its poll still closed."""
+    election = lock_election(election)
+    trustee = _after_close(actor, election)
+    for upload in checked:
+        e2e.store_shuffle(actor, trustee, upload, institution=election.institution)
+
+
+def add_shuffles(actor: Actor, election: Election, upload: Any) -> None:
+    """Check and keep a trustee's shuffles in one step (benchmarks, tests)."""
+    store_shuffles(actor, election, check_shuffles(actor, election, upload))
+
+
+def check_openings(actor: Actor, election: Election, upload: Any) -> list[e2e.CheckedUpload]:
+    """Check a trustee's decryption shares of every contest (``assembly trustee open``)
+    before any lock is taken; ``store_openings`` keeps them."""
+    trustee = _after_close(actor, election)
+    assert election.ceremony is not None
+    return [
+        e2e.check_opening(actor, election.ceremony, trustee, poll_id, opening)
+        for poll_id, opening in _by_poll(election, upload, "opening").items()
+    ]
+
+
+def store_openings(actor: Actor, election: Election, checked: Sequence[e2e.CheckedUpload]) -> None:
+    """Keep checked decryption shares, the election locked and its poll still closed."""
+    election = lock_election(election)
+    trustee = _after_close(actor, election)
+    assert election.ceremony is not None
+    for upload in checked:
+        e2e.store_opening(
+            actor, election.ceremony, trustee, upload, institution=election.institution
         )
 
 
 def add_openings(actor: Actor, election: Election, upload: Any) -> None:
-    """Keep a trustee's decryption shares of every contest (``assembly trustee open``)."""
-    trustee = _after_close(actor, election)
-    election = lock_election(election)
-    assert election.ceremony is not None
-    for poll_id, opening in _by_poll(election, upload, "opening").items():
-        e2e.add_opening(
-            actor, election.ceremony, trustee, poll_id, opening, institution=election.institution
-        )
+    """Check and keep a trustee's decryption shares in one step (benchmarks, tests)."""
+    store_openings(actor, election, check_openings(actor, election, upload))
 
 
 def open_contests(election: Election, *, day: date | None = None) -> dict[int, int]:

@@ -351,6 +351,30 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
         )
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Shuffle)) == 2
+    # Proofs are checked before the lock, and kept only if the poll is as it was: trustee 2's
+    # shares, checked against the rows of two shuffles, are refused once trustee 3's shuffle
+    # has been kept meanwhile; a checked shuffle is not kept twice.
+    second = db.session.get(User, ceremony.trustees[1].user_id)
+    third = db.session.get(User, ceremony.trustees[2].user_id)
+    secret = int.from_bytes(bytes.fromhex(browsers[1].key_file["secret"]), "little")
+    shares = poll.open_rows(secret, 2, rows, label).to_json()
+    checked_shares = e2e.check_openings(
+        second, election, {"polls": [{"poll": contest.poll_id, "opening": shares}]}
+    )
+    checked_shuffle = e2e.check_shuffles(
+        third, election, {"polls": [{"poll": contest.poll_id, "shuffle": shuffled.to_json()}]}
+    )
+    db.session.rollback()
+    e2e.store_shuffles(third, election, checked_shuffle)
+    db.session.commit()
+    with pytest.raises(Conflict, match="shuffle was kept while your shares were checked"):
+        e2e.store_openings(second, election, checked_shares)
+    db.session.rollback()
+    assert e2e.e2e.openings_of(contest.poll_id) == []
+    with pytest.raises(Conflict, match="shuffled this poll already"):
+        e2e.store_shuffles(third, election, checked_shuffle)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Shuffle)) == 3
     # Shares of which one was changed are refused, naming the row, and nothing is kept.
     rows = e2e.e2e.rows_to_shuffle(contest.poll_id, len(valid_candidates(contest)))
     secret = int.from_bytes(bytes.fromhex(browsers[1].key_file["secret"]), "little")

@@ -200,13 +200,15 @@ def trustee_upload(institution: Institution, assembly: Assembly, part: str) -> R
     if part == "shuffle":
         take_trustee_upload(
             TrusteeUploadForm(),
-            lambda upload: e2e.add_shuffle(actor, vote, upload),
+            lambda upload: e2e.check_shuffle(actor, vote, upload),
+            lambda checked: e2e.store_shuffle(actor, vote, checked),
             f"Your shuffle of vote {vote.number} is checked and kept.",
         )
     else:
         take_trustee_upload(
             TrusteeUploadForm(),
-            lambda upload: e2e.add_opening(actor, vote, upload),
+            lambda upload: e2e.check_opening(actor, vote, upload),
+            lambda checked: e2e.store_opening(actor, vote, checked),
             f"Your decryption shares of vote {vote.number} are checked and kept.",
         )
     return redirect(_urls(institution, assembly)["page"])

@@ -196,13 +196,15 @@ def trustee_upload(institution: Institution, election: Election, part: str) -> R
     if part == "shuffle":
         take_trustee_upload(
             TrusteeUploadForm(),
-            lambda upload: e2e.add_shuffles(actor, election, upload),
+            lambda upload: e2e.check_shuffles(actor, election, upload),
+            lambda checked: e2e.store_shuffles(actor, election, checked),
             "Your shuffle of every contest is checked and kept.",
         )
     else:
         take_trustee_upload(
             TrusteeUploadForm(),
-            lambda upload: e2e.add_openings(actor, election, upload),
+            lambda upload: e2e.check_openings(actor, election, upload),
+            lambda checked: e2e.store_openings(actor, election, checked),
             "Your decryption shares of every contest are checked and kept.",
         )
     return redirect(_trustees_url(institution, election))
