@@ -59,6 +59,8 @@ __all__ = [
     "cast_ballot",
     "ceremony_label",
     "check_ballot",
+    "check_opening",
+    "check_shuffle",
     "confirm_key",
     "is_encrypted",
     "list_vote_credentials",
@@ -70,7 +72,10 @@ __all__ = [
     "register_transport_key",
     "restart_ceremony",
     "section",
+    "store_opening",
+    "store_shuffle",
     "task",
+    "trustee_after_close",
     "trustee_of",
     "vote_label",
 ]
@@ -402,7 +407,13 @@ def task(vote: Vote) -> dict[str, Any]:
     }
 
 
-def _after_close(actor: Actor, vote: Vote) -> Trustee:
+def trustee_after_close(actor: Actor, vote: Vote) -> Trustee:
+    """The actor's trustee of the vote's assembly, while the vote is closed and waits for its
+    trustees.
+
+    :raises NotEligible: the actor is not one of its trustees.
+    :raises InvalidTransition: the vote is not closed (or is counted).
+    """
     trustee = _trustee(actor, vote.assembly)
     if vote.state != VoteState.closed:
         raise InvalidTransition("The trustees shuffle and open a vote's ballots after it closes.")
@@ -422,7 +433,7 @@ def _part(vote: Vote, upload: Any, part: str) -> Any:
 def check_shuffle(actor: Actor, vote: Vote, upload: Any) -> e2e.CheckedUpload:
     """Check a trustee's shuffle of the vote (the file ``assembly trustee shuffle`` wrote)
     before any lock is taken; ``store_shuffle`` keeps it."""
-    trustee = _after_close(actor, vote)
+    trustee = trustee_after_close(actor, vote)
     return e2e.check_shuffle(
         actor,
         _ceremony_of(vote),
@@ -436,7 +447,7 @@ def check_shuffle(actor: Actor, vote: Vote, upload: Any) -> e2e.CheckedUpload:
 def store_shuffle(actor: Actor, vote: Vote, checked: e2e.CheckedUpload) -> None:
     """Keep a checked shuffle, the vote locked and still waiting for its trustees."""
     vote = lock_row(vote)
-    trustee = _after_close(actor, vote)
+    trustee = trustee_after_close(actor, vote)
     e2e.store_shuffle(actor, trustee, checked, institution=vote.assembly.institution)
 
 
@@ -448,7 +459,7 @@ def add_shuffle(actor: Actor, vote: Vote, upload: Any) -> None:
 def check_opening(actor: Actor, vote: Vote, upload: Any) -> e2e.CheckedUpload:
     """Check a trustee's decryption shares of the vote (``assembly trustee open``) before
     any lock is taken; ``store_opening`` keeps them."""
-    trustee = _after_close(actor, vote)
+    trustee = trustee_after_close(actor, vote)
     return e2e.check_opening(
         actor, _ceremony_of(vote), trustee, vote.poll_id, _part(vote, upload, "opening")
     )
@@ -457,7 +468,7 @@ def check_opening(actor: Actor, vote: Vote, upload: Any) -> e2e.CheckedUpload:
 def store_opening(actor: Actor, vote: Vote, checked: e2e.CheckedUpload) -> None:
     """Keep checked decryption shares, the vote locked and still waiting for its trustees."""
     vote = lock_row(vote)
-    trustee = _after_close(actor, vote)
+    trustee = trustee_after_close(actor, vote)
     e2e.store_opening(
         actor, _ceremony_of(vote), trustee, checked, institution=vote.assembly.institution
     )

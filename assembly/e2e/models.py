@@ -23,6 +23,7 @@ __all__ = [
     "Opening",
     "Shuffle",
     "Trustee",
+    "TrusteeUpload",
 ]
 
 
@@ -141,3 +142,24 @@ class Opening(db.Model):  # type: ignore[name-defined]
     trustee: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: As the record prints it (``crypto.poll.Opening.to_json``).
     content: Mapped[str] = mapped_column(Text)
+
+
+class TrusteeUpload(db.Model):  # type: ignore[name-defined]
+    """A file a trustee uploaded (a shuffle, or decryption shares), checked in the background:
+    its proofs take seconds to check for a large poll, longer than a request should wait. Kept
+    until it is checked, and then only its outcome."""
+
+    __tablename__ = "e2e_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trustee_id: Mapped[int] = mapped_column(ForeignKey("e2e_trustees.id"), index=True)
+    #: "shuffle" or "open".
+    part: Mapped[str] = mapped_column(String(8))
+    #: "checking", then "kept" or "refused".
+    state: Mapped[str] = mapped_column(String(10), default="checking")
+    #: What the trustee is told of the outcome.
+    message: Mapped[str] = mapped_column(Text, default="")
+    #: The file as uploaded (JSON) while it is checked; emptied once it is.
+    content: Mapped[str] = mapped_column(Text, default="")
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,11 +16,15 @@ from typing import Any
 from flask import flash, jsonify
 from flask.typing import ResponseReturnValue
 
+from assembly.audit.operations import Ref, record_event
+from assembly.auth.actors import SYSTEM, current_actor
+from assembly.auth.models import User
 from assembly.e2e.forms import TrusteeUploadForm
 from assembly.e2e.models import Ceremony, Trustee
 from assembly.e2e.operations import CeremonyStep, ceremony_step, dealings_of
-from assembly.errors import DomainError, RuleViolation
-from assembly.extensions import begin_writing, db
+from assembly.e2e.uploads import PARTS, receive_upload, start_check
+from assembly.errors import DomainError, NotFound, RuleViolation
+from assembly.extensions import db
 from assembly.records.views.uploads import UploadProblem, read_json_upload
 
 __all__ = [
@@ -114,30 +118,68 @@ def take_ceremony_step(body: dict[str, Any], register: Step, deal: Step, confirm
         raise RuleViolation("Post a transport_key, a dealing or a public_key.")
 
 
-def take_trustee_upload(
-    form: TrusteeUploadForm, check: Callable[[Any], Any], store: Step, kept: str
-) -> None:
-    """Read the file a trustee uploaded (what ``assembly trustee`` wrote), ``check`` it and
-    ``store`` what the check gives; commit and say ``kept``, or roll back and say why it
-    was not taken.
+#: A feature's check (or store) of a trustee's upload: the actor, the election or vote, and
+#: the uploaded file (or what the check gave).
+UploadStep = Callable[[Any, Any, Any], Any]
 
-    The check (seconds for a large poll's proofs) runs in a transaction that only reads, so
-    that it holds no write lock (on SQLite, every other writer's) and no row lock; the store
-    then begins as a writer, takes its lock and finds the poll as the check did, or refuses.
-    """
+
+def take_trustee_upload(
+    form: TrusteeUploadForm,
+    part: str,
+    trustee: Callable[[], Trustee],
+    subject: tuple[type[Any], int],
+    steps: tuple[UploadStep, UploadStep],
+    kept: str,
+    *,
+    institution_id: int,
+) -> None:
+    """Keep the file a trustee uploaded (what ``assembly trustee`` wrote) and have it checked
+    in the background (``e2e.uploads``); say so, or why it was not taken. ``trustee`` gives
+    the actor's trustee if they may upload now (else raises); ``subject`` is the election or
+    vote (its model and id), which the check's thread loads again, with the actor, for the
+    feature's ``steps``: its check (reads the file, checks its proofs, writes nothing) and
+    its store (keeps what the check gave, under the poll's lock)."""
     if not form.validate_on_submit():
         flash("Choose the file that `assembly trustee` wrote.")
         return
+    actor = current_actor()
+    actor_id = getattr(actor, "id", None)
     try:
-        upload = read_json_upload(form.upload.data, "file", TRUSTEE_FILE_LIMIT)
-        db.session.rollback()  # a writer's transaction begun for the request, if any
-        checked = check(upload)
-        begin_writing()
-        store(checked)
+        document = read_json_upload(form.upload.data, "file", TRUSTEE_FILE_LIMIT)
+        upload = receive_upload(actor, trustee(), part, document, institution=institution_id)
+        upload_id = upload.id
     except (UploadProblem, DomainError) as problem:
         db.session.rollback()
         message = problem.message if isinstance(problem, DomainError) else str(problem)
         flash(f"Your file was not taken: {message}")
-    else:
-        db.session.commit()
-        flash(kept)
+        return
+    db.session.commit()
+    model, subject_id = subject
+    check_step, store_step = steps
+
+    def loaded() -> tuple[Any, Any]:
+        user, found = db.session.get(User, actor_id), db.session.get(model, subject_id)
+        if user is None or found is None:
+            raise NotFound("The trustee or the poll is no longer there.")
+        return user, found
+
+    def check(document: Any) -> Any:
+        return check_step(*loaded(), document)
+
+    def store(checked: Any) -> None:
+        store_step(*loaded(), checked)
+
+    def refused(message: str) -> None:
+        record_event(
+            db.session.get(User, actor_id) or SYSTEM,
+            "e2e.upload_refused",
+            institution=institution_id,
+            subject=Ref("trustee_upload", upload_id),
+            data={"part": part},
+        )
+
+    start_check(upload_id, check, store, kept, refused)
+    flash(
+        f"Your {PARTS[part]} file is being checked. This page shows the result when it is "
+        "done: a poll of a few thousand ballots takes seconds, of 10,000 about half a minute."
+    )

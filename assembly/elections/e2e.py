@@ -44,10 +44,15 @@ __all__ = [
     "cast_ballot",
     "ceremony_label",
     "check_ballot",
+    "check_openings",
+    "check_shuffles",
     "contest_label",
     "open_contests",
     "publish_contest_credentials",
     "section",
+    "store_openings",
+    "store_shuffles",
+    "trustee_after_close",
     "trustee_of",
 ]
 
@@ -321,7 +326,13 @@ def task(election: Election) -> dict[str, Any]:
     }
 
 
-def _after_close(actor: Actor, election: Election) -> Trustee:
+def trustee_after_close(actor: Actor, election: Election) -> Trustee:
+    """The actor's trustee of the election, once its poll has closed (the shuffles and the
+    opening come then).
+
+    :raises NotEligible: the actor is not one of its trustees.
+    :raises InvalidTransition: the poll has not closed, or the count has begun.
+    """
     trustee = _trustee(actor, election)
     if election.state != ElectionState.poll_closed:
         raise InvalidTransition("The trustees shuffle and open the ballots after the poll closes.")
@@ -343,7 +354,7 @@ def check_shuffles(actor: Actor, election: Election, upload: Any) -> list[e2e.Ch
     """Check a trustee's shuffle of every contest (the file ``assembly trustee shuffle``
     wrote), each against the contest's current rows, before any lock is taken;
     ``store_shuffles`` keeps them."""
-    trustee = _after_close(actor, election)
+    trustee = trustee_after_close(actor, election)
     assert election.ceremony is not None
     contests = {c.poll_id: c for c in polled_contests(election)}
     return [
@@ -362,7 +373,7 @@ def check_shuffles(actor: Actor, election: Election, upload: Any) -> list[e2e.Ch
 def store_shuffles(actor: Actor, election: Election, checked: Sequence[e2e.CheckedUpload]) -> None:
     """Keep checked shuffles, the election locked and its poll still closed."""
     election = lock_election(election)
-    trustee = _after_close(actor, election)
+    trustee = trustee_after_close(actor, election)
     for upload in checked:
         e2e.store_shuffle(actor, trustee, upload, institution=election.institution)
 
@@ -375,7 +386,7 @@ def add_shuffles(actor: Actor, election: Election, upload: Any) -> None:
 def check_openings(actor: Actor, election: Election, upload: Any) -> list[e2e.CheckedUpload]:
     """Check a trustee's decryption shares of every contest (``assembly trustee open``)
     before any lock is taken; ``store_openings`` keeps them."""
-    trustee = _after_close(actor, election)
+    trustee = trustee_after_close(actor, election)
     assert election.ceremony is not None
     return [
         e2e.check_opening(actor, election.ceremony, trustee, poll_id, opening)
@@ -386,7 +397,7 @@ def check_openings(actor: Actor, election: Election, upload: Any) -> list[e2e.Ch
 def store_openings(actor: Actor, election: Election, checked: Sequence[e2e.CheckedUpload]) -> None:
     """Keep checked decryption shares, the election locked and its poll still closed."""
     election = lock_election(election)
-    trustee = _after_close(actor, election)
+    trustee = trustee_after_close(actor, election)
     assert election.ceremony is not None
     for upload in checked:
         e2e.store_opening(

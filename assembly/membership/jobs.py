@@ -22,8 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app
-
+from assembly import background
 from assembly.auth.models import User
 from assembly.clock import utcnow
 from assembly.errors import DomainError
@@ -39,6 +38,9 @@ from assembly.membership.operations import (
 )
 from assembly.redact import failure
 
+#: Every background job, roster imports and trustees' uploads alike (``assembly.background``).
+wait_for_jobs = background.wait_for_jobs
+
 __all__ = [
     "STALE_AFTER",
     "Progress",
@@ -53,9 +55,6 @@ log = logging.getLogger(__name__)
 #: Seconds without progress after which a running import is taken to have stopped.
 STALE_AFTER = 600
 UNEXPECTED = "An unexpected error stopped the import. Nothing was changed. Upload the file again."
-
-_threads: list[threading.Thread] = []
-_lock = threading.Lock()
 
 
 def _progress_path(upload_dir: str, run_id: int) -> str:
@@ -121,30 +120,7 @@ def read_progress(upload_dir: str, run: ImportRun) -> RunProgress | None:
 
 
 def _start(work: Callable[[], None]) -> None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def target() -> None:
-        with app.app_context():
-            try:
-                work()
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=target, name="roster-import")
-    with _lock:
-        _threads[:] = [t for t in _threads if t.is_alive()]
-        _threads.append(thread)
-    thread.start()
-
-
-def wait_for_jobs(timeout: float = 120.0) -> bool:
-    """Wait for every background import to finish (tests, shutdown); True if they all did."""
-    deadline = time.monotonic() + timeout
-    with _lock:
-        threads = list(_threads)
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    return not any(thread.is_alive() for thread in threads)
+    background.start(work, "roster-import")
 
 
 def _forget_upload(upload_dir: str, run_id: int) -> None:

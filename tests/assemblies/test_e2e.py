@@ -8,11 +8,15 @@ step 10. A confirmation vote's yes/no/abstain are encrypted the same way."""
 from __future__ import annotations
 
 import copy
+import html
+import io
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from assembly.assemblies import e2e
@@ -453,3 +457,127 @@ def _encrypted_for(room: Room, vote: Vote, code: str) -> dict[str, Any]:
         f"{ceremony.label}/poll/{vote.poll_id}",
         ballots.credential_secret(code),
     ).to_json()
+
+
+def _trustees_page(client: FlaskClient, room: Room) -> str:
+    url = f"/institutions/{room.institution.slug}/assemblies/{room.assembly.id}/trustees"
+    return html.unescape(client.get(url).get_data(as_text=True))
+
+
+def _upload(client: FlaskClient, room: Room, part: str, document: dict[str, Any]) -> str:
+    """Post a trustee's file to the assembly's trustees' page; the page it led to."""
+    response = client.post(
+        f"/institutions/{room.institution.slug}/assemblies/{room.assembly.id}/trustees/{part}",
+        data={"upload": (io.BytesIO(json.dumps(document).encode()), f"{part}.json")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_trustees_uploads_are_checked_in_the_background(
+    app: Flask, client: FlaskClient, login_as: Any
+) -> None:
+    """A trustee's file is kept at once and its proofs checked in a thread; the trustees'
+    page says it is being checked (and refreshes itself), takes no second file meanwhile,
+    then says it was kept or why not. A refusal keeps nothing, and each outcome is audited;
+    a check that stopped with its process is said to have stopped after ``STALE_AFTER``."""
+    from assembly.audit.models import AuditEvent
+    from assembly.e2e import uploads
+    from assembly.e2e.models import Opening, Shuffle, TrusteeUpload
+    from assembly.membership.jobs import wait_for_jobs
+
+    room = _e2e_room("e2e-uploads", per_constituency=2, standing=1)
+    secrets = _ceremony(room, threshold=1)
+    codes = _cards(room, per=2)
+    open_assembly(room.secretary, room.assembly, HELD_ON)
+    db.session.commit()
+    for membership in room.everyone():
+        room.check_in(membership)
+    vote = open_vote(room.secretary, room.assembly)
+    db.session.commit()
+    e2e.cast_ballot(
+        _attendance(room, "workers", 0),
+        vote,
+        _encrypted(vote, codes["workers"][0], (0,)),
+        day=HELD_ON,
+    )
+    db.session.commit()
+    assert close_vote(room.secretary, vote) is None
+    db.session.commit()
+    ceremony = room.assembly.ceremony
+    assert ceremony is not None
+    key = Point.from_hex(ceremony.election_key)
+    login_as(room.officer.email)  # trustee 1
+    task = e2e.task(vote)["polls"][0]
+    rows = [[Ciphertext.from_json(c) for c in row] for row in task["rows"]]
+    shuffled = poll.mix(key, rows, task["label"], 1).to_json()
+
+    # A shuffle whose proof was changed: taken, then refused by the check; nothing kept.
+    tampered = copy.deepcopy(shuffled)
+    tampered["proof"]["s1"] = shuffled["proof"]["s2"]
+    page = _upload(
+        client, room, "shuffle", {"polls": [{"poll": vote.poll_id, "shuffle": tampered}]}
+    )
+    assert "Your shuffle file is being checked" in page
+    assert wait_for_jobs()
+    db.session.rollback()
+    page = _trustees_page(client, room)
+    assert "Your shuffle file was not taken" in page and "proof does not hold" in page
+    assert db.session.scalar(select(func.count()).select_from(Shuffle)) == 0
+    refused = db.session.scalars(select(TrusteeUpload)).one()
+    assert (refused.state, refused.content) == ("refused", "")
+
+    # While a file is being checked the page says so, refreshes itself, and takes no other.
+    checking = TrusteeUpload(
+        trustee_id=ceremony.trustees[0].id, part="shuffle", state="checking", content="{}"
+    )
+    db.session.add(checking)
+    db.session.commit()
+    page = _trustees_page(client, room)
+    assert "Checking your shuffle file" in page and 'data-live="3"' in page
+    assert "Upload your shuffle" not in page
+    page = _upload(
+        client, room, "shuffle", {"polls": [{"poll": vote.poll_id, "shuffle": shuffled}]}
+    )
+    assert "still being checked" in page
+    assert db.session.scalar(select(func.count()).select_from(TrusteeUpload)) == 2
+    # A check left "checking" by a process that stopped: after STALE_AFTER the page says so
+    # and takes the file again.
+    checking.uploaded_at = checking.uploaded_at - timedelta(seconds=uploads.STALE_AFTER + 1)
+    db.session.commit()
+    page = _trustees_page(client, room)
+    assert "stopped before it finished" in page and "data-live" not in page
+
+    # The good shuffle, then the shares: each kept by the check, and the page says so.
+    page = _upload(
+        client, room, "shuffle", {"polls": [{"poll": vote.poll_id, "shuffle": shuffled}]}
+    )
+    assert "being checked" in page
+    assert wait_for_jobs()
+    db.session.rollback()
+    page = _trustees_page(client, room)
+    assert f"Your shuffle of vote {vote.number} was checked and kept." in page
+    assert db.session.scalar(select(func.count()).select_from(Shuffle)) == 1
+    task = e2e.task(vote)["polls"][0]
+    rows = [[Ciphertext.from_json(c) for c in row] for row in task["rows"]]
+    opening = poll.open_rows(secrets[0], 1, rows, task["label"]).to_json()
+    _upload(client, room, "open", {"polls": [{"poll": vote.poll_id, "opening": opening}]})
+    assert wait_for_jobs()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Opening)) == 1
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.action.like("e2e.%")).order_by(AuditEvent.seq)
+    ).all()
+    assert actions[-6:] == [
+        "e2e.upload_received",
+        "e2e.upload_refused",
+        "e2e.upload_received",
+        "e2e.shuffled",
+        "e2e.upload_received",
+        "e2e.opened",
+    ]
+    count_closed_vote(room.secretary, vote, day=HELD_ON)
+    db.session.commit()
+    assert vote.state == VoteState.counted

@@ -75,7 +75,9 @@ def trustee_step(
     kind = "shuffle" if part == "shuffle" else "decryption shares"
     page.get_by_label(re.compile(f"^Your {kind} file")).set_input_files(str(out))
     page.get_by_role("button", name=label).click()
-    expect_flash(page, "checked and kept")
+    expect_flash(page, "is being checked")
+    # The page refreshes itself while the check runs, then says how it went.
+    expect(page.locator("#upload-status")).to_contain_text("checked and kept", timeout=60_000)
 
 
 def _vote_page(page: Any, election_url: str, first: str, second: str) -> None:

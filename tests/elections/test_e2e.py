@@ -45,6 +45,7 @@ from assembly.elections.record import get_record
 from assembly.elections.states import ElectionState
 from assembly.errors import Conflict, InvalidTransition, RuleViolation
 from assembly.extensions import db
+from assembly.membership.jobs import wait_for_jobs
 from assembly.membership.models import Person
 from assembly.notices.models import OutboxMessage
 from assembly.polls.models import Ballot, Channel
@@ -329,12 +330,21 @@ def test_an_end_to_end_election_from_trustees_to_a_verified_record(
                 data={"upload": (file, out.name)},
                 content_type="multipart/form-data",
             )
+        # Kept at once, checked in the background; the trustees' page then says how it went.
+        assert wait_for_jobs()
+        db.session.rollback()  # read what the check's thread wrote (the requests share it)
 
     step(emails[0], "shuffle", browsers[0])
-    # Opening before two have shuffled is refused.
+    page = client.get(f"/institutions/{slug}/elections/{election.id}/trustees").get_data(True)
+    assert "Your shuffle of every contest was checked and kept." in page
+    # Opening before two have shuffled is refused (by the background check), and the page
+    # says why.
     step(emails[0], "open", browsers[0])
     db.session.expire_all()
     assert e2e.e2e.openings_of(contest.poll_id) == []
+    page = client.get(f"/institutions/{slug}/elections/{election.id}/trustees").get_data(True)
+    assert "Your decryption shares file was not taken" in page
+    assert "opened after 2 trustees have shuffled them; 1 have" in html.unescape(page)
     step(emails[1], "shuffle", browsers[1])
     # A shuffle whose output was changed is refused, and nothing is kept.
     login_as(emails[2])

@@ -39,6 +39,7 @@ from assembly.e2e.pages import (
     take_ceremony_step,
     take_trustee_upload,
 )
+from assembly.e2e.uploads import last_upload
 from assembly.errors import DomainError, InvalidTransition, RuleViolation
 from assembly.extensions import begin_writing, db
 from assembly.membership.models import Constituency, Institution
@@ -103,6 +104,7 @@ def trustees(institution: Institution, assembly: Assembly) -> ResponseReturnValu
         urls=urls,
         ceremony=ceremony,
         mine=mine,
+        upload_status=last_upload(mine),
         step=ceremony_step(ceremony) if ceremony is not None else "",
         steps=CeremonyStep,
         page_data=ceremony_data(ceremony, mine, urls["step"]),
@@ -194,23 +196,24 @@ def trustee_task(institution: Institution, assembly: Assembly) -> ResponseReturn
     denied="Only the assembly's trustees shuffle and open its ballots.",
 )
 def trustee_upload(institution: Institution, assembly: Assembly, part: str) -> ResponseReturnValue:
-    """A trustee uploads the shuffle, or the decryption shares, ``assembly trustee`` made."""
+    """A trustee uploads the shuffle, or the decryption shares, ``assembly trustee`` made:
+    kept, and checked in the background (``e2e.uploads``)."""
     actor = current_actor()
     vote = _closed_vote(assembly)
-    if part == "shuffle":
-        take_trustee_upload(
-            TrusteeUploadForm(),
-            lambda upload: e2e.check_shuffle(actor, vote, upload),
-            lambda checked: e2e.store_shuffle(actor, vote, checked),
-            f"Your shuffle of vote {vote.number} is checked and kept.",
-        )
-    else:
-        take_trustee_upload(
-            TrusteeUploadForm(),
-            lambda upload: e2e.check_opening(actor, vote, upload),
-            lambda checked: e2e.store_opening(actor, vote, checked),
-            f"Your decryption shares of vote {vote.number} are checked and kept.",
-        )
+    shuffle = part == "shuffle"
+    take_trustee_upload(
+        TrusteeUploadForm(),
+        part,
+        lambda: e2e.trustee_after_close(actor, vote),
+        (Vote, vote.id),
+        (e2e.check_shuffle, e2e.store_shuffle)
+        if shuffle
+        else (e2e.check_opening, e2e.store_opening),
+        f"Your shuffle of vote {vote.number} was checked and kept."
+        if shuffle
+        else f"Your decryption shares of vote {vote.number} were checked and kept.",
+        institution_id=institution.id,
+    )
     return redirect(_urls(institution, assembly)["page"])
 
 

@@ -30,6 +30,7 @@ from assembly.e2e.pages import (
     take_ceremony_step,
     take_trustee_upload,
 )
+from assembly.e2e.uploads import last_upload
 from assembly.elections import e2e
 from assembly.elections.access import election_view
 from assembly.elections.models import Contest, Election, RollEntry
@@ -110,6 +111,7 @@ def trustees(institution: Institution, election: Election) -> ResponseReturnValu
         },
         ceremony=ceremony,
         mine=mine,
+        upload_status=last_upload(mine),
         step=step,
         steps=CeremonyStep,
         page_data=page_data,
@@ -191,22 +193,23 @@ def trustee_task(institution: Institution, election: Election) -> ResponseReturn
     denied="Only the election's trustees shuffle and open its ballots.",
 )
 def trustee_upload(institution: Institution, election: Election, part: str) -> ResponseReturnValue:
-    """A trustee uploads the shuffles, or the decryption shares, ``assembly trustee`` made."""
+    """A trustee uploads the shuffles, or the decryption shares, ``assembly trustee`` made:
+    kept, and checked in the background (``e2e.uploads``)."""
     actor = current_actor()
-    if part == "shuffle":
-        take_trustee_upload(
-            TrusteeUploadForm(),
-            lambda upload: e2e.check_shuffles(actor, election, upload),
-            lambda checked: e2e.store_shuffles(actor, election, checked),
-            "Your shuffle of every contest is checked and kept.",
-        )
-    else:
-        take_trustee_upload(
-            TrusteeUploadForm(),
-            lambda upload: e2e.check_openings(actor, election, upload),
-            lambda checked: e2e.store_openings(actor, election, checked),
-            "Your decryption shares of every contest are checked and kept.",
-        )
+    shuffle = part == "shuffle"
+    take_trustee_upload(
+        TrusteeUploadForm(),
+        part,
+        lambda: e2e.trustee_after_close(actor, election),
+        (Election, election.id),
+        (e2e.check_shuffles, e2e.store_shuffles)
+        if shuffle
+        else (e2e.check_openings, e2e.store_openings),
+        "Your shuffle of every contest was checked and kept."
+        if shuffle
+        else "Your decryption shares of every contest were checked and kept.",
+        institution_id=institution.id,
+    )
     return redirect(_trustees_url(institution, election))
 
 
