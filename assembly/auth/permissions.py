@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import exists, select
 
 from assembly.errors import InvalidTransition, NotEligible
-from assembly.extensions import begin_writing, db, login_manager
+from assembly.extensions import db, login_manager
 from assembly.membership.models import Institution, Membership, Person
 
 if TYPE_CHECKING:
@@ -230,7 +230,6 @@ def object_view(
     states: States | None = None,
     not_now: NotNow = None,
     public_in: Collection[Any] | None = None,
-    writes: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Load the institution named by ``slug``, its object named by ``scope.id_arg`` and the
     parts the URL names within it; check the visitor and the object's state; then call the
@@ -249,10 +248,6 @@ def object_view(
        404 when there is no ``denied`` message (the visitor may not know it exists).
     5. ``states``: the object's state must be one of them (or pass the test), else ``not_now``.
     6. Each part the URL names must be the object's: else 404.
-
-    With ``writes`` the request's transaction begins as a writer before anything is read
-    (``begin_writing``): a view that writes reads what it loads once, in the transaction it
-    writes in, instead of reading it, rolling back to begin writing and reading it again.
     """
     kind, roles = _audience(audience)
     if public_in is not None and not roles:
@@ -263,8 +258,6 @@ def object_view(
         @wraps(view)
         def wrapped(slug: str, **kwargs: Any) -> Any:
             object_id = kwargs.pop(scope.id_arg)
-            if writes:
-                begin_writing()
             if kind is not PUBLIC and public_in is None and not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if one_read:
